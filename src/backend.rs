@@ -1,0 +1,57 @@
+//! Which compute device the library runs on, and how to describe it to a person.
+//!
+//! The maths is backend-agnostic: a `burn::tensor::Device` picked at run time decides where
+//! tensors live. Natively (CLI and tests) that is burn's `flex` CPU backend; in the browser it
+//! is WebGPU when an adapter is available, else the same CPU backend (see `ui::backend`).
+
+use burn::tensor::Device;
+
+/// The CPU device used natively and as the browser's fallback.
+pub fn cpu_device() -> Device {
+    Device::flex()
+}
+
+/// Which kind of backend a run uses.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum BackendKind {
+    /// burn's CPU backend (`flex`).
+    Cpu,
+    /// burn-wgpu on the browser's WebGPU.
+    WebGpu,
+}
+
+impl BackendKind {
+    /// Short name shown to people and printed in benchmarks.
+    pub fn label(self) -> &'static str {
+        match self {
+            BackendKind::Cpu => "cpu",
+            BackendKind::WebGpu => "webgpu",
+        }
+    }
+}
+
+/// The device a run uses and what to tell the user about it.
+#[derive(Debug, Clone)]
+pub struct Backend {
+    /// The device (without autodiff).
+    pub device: Device,
+    /// CPU or WebGPU.
+    pub kind: BackendKind,
+    /// Adapter description, e.g. "google swiftshader (fallback adapter)".
+    pub adapter: String,
+    /// Why a fallback happened, when it did.
+    pub notice: Option<String>,
+}
+
+impl Backend {
+    /// The CPU backend, with an optional reason for having fallen back to it.
+    pub fn cpu(notice: Option<String>) -> Self {
+        Self {
+            device: cpu_device(),
+            kind: BackendKind::Cpu,
+            adapter: "burn flex (CPU)".to_string(),
+            notice,
+        }
+    }
+}

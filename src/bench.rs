@@ -1,0 +1,154 @@
+//! Benchmarks: training throughput and forward latency on whichever backend is in use.
+//!
+//! The same measurements run natively (`fewshot-lab bench`) and in the browser (`?bench`), and
+//! print one JSON object per figure, so results from both places can be compared line by line.
+//! Inputs are synthetic images: the figures measure compute, not data loading.
+
+use crate::backend::Backend;
+use crate::data::{IMAGE_PIXELS, IMAGE_SIDE, ImageSet, NUM_CLASSES};
+use crate::rng::Rng;
+use crate::train::{TrainConfig, TrainError, TrainEvent, TrainRun, read_f32};
+
+/// How much work each measurement does.
+#[derive(Debug, Clone, Copy)]
+pub struct BenchPlan {
+    /// Training steps timed (after warm-up).
+    pub train_steps: usize,
+    /// Forward passes timed per batch size (after warm-up).
+    pub forward_repeats: usize,
+}
+
+/// Milliseconds from an arbitrary fixed origin (monotonic).
+#[cfg(not(target_arch = "wasm32"))]
+pub fn now_ms() -> f64 {
+    use std::sync::OnceLock;
+    use std::time::Instant;
+    static ORIGIN: OnceLock<Instant> = OnceLock::new();
+    ORIGIN.get_or_init(Instant::now).elapsed().as_secs_f64() * 1e3
+}
+
+/// Milliseconds from an arbitrary fixed origin (monotonic).
+#[cfg(target_arch = "wasm32")]
+pub fn now_ms() -> f64 {
+    web_sys::window()
+        .and_then(|w| w.performance())
+        .map_or_else(js_sys::Date::now, |p| p.now())
+}
+
+/// Easy synthetic digits-like images: class `c` draws a bright horizontal band at rows
+/// `2c + 4` and `2c + 5` over faint noise. Learnable in a few steps, needs no download: used to
+/// time compute and to check that training works where real data is not the point.
+pub fn synthetic_images(n: usize, seed: u64) -> ImageSet {
+    let mut rng = Rng::new(seed);
+    let mut set = ImageSet::default();
+    for i in 0..n {
+        let label = i % NUM_CLASSES;
+        let band = 2 * label + 4..=2 * label + 5;
+        set.labels.push(label as u8);
+        set.pixels.extend((0..IMAGE_PIXELS).map(|p| {
+            if band.contains(&(p / IMAGE_SIDE)) {
+                200
+            } else {
+                rng.below(40) as u8
+            }
+        }));
+    }
+    set
+}
+
+/// One measured figure, printed as a JSON line.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct Figure {
+    /// What was measured.
+    pub bench: &'static str,
+    /// "cpu" or "webgpu".
+    pub backend: &'static str,
+    /// Adapter description.
+    pub adapter: String,
+    /// Batch size used.
+    pub batch: usize,
+    /// The value.
+    pub value: f64,
+    /// Its unit.
+    pub unit: &'static str,
+    /// How many repetitions the value summarises.
+    pub repeats: usize,
+}
+
+impl Figure {
+    /// The figure as one line of JSON.
+    pub fn json_line(&self) -> String {
+        serde_json::to_string(self).expect("a figure always serialises")
+    }
+}
+
+fn median(mut values: Vec<f64>) -> f64 {
+    values.sort_by(f64::total_cmp);
+    values[values.len() / 2]
+}
+
+/// Measures training throughput (batch 64) and forward latency (batch 1 and 64).
+pub async fn run(backend: &Backend, plan: BenchPlan) -> Result<Vec<Figure>, TrainError> {
+    const BATCH: usize = 64;
+    const WARM_UP: usize = 2;
+    let figure = |bench, batch, value, unit, repeats| Figure {
+        bench,
+        backend: backend.kind.label(),
+        adapter: backend.adapter.clone(),
+        batch,
+        value,
+        unit,
+        repeats,
+    };
+    let mut figures = Vec::new();
+
+    let steps = WARM_UP + plan.train_steps;
+    let config = TrainConfig::new()
+        .with_epochs(1)
+        .with_batch_size(BATCH)
+        .with_epoch_images(steps * BATCH);
+    let mut run = TrainRun::new(config, &backend.device);
+    run.train = synthetic_images(steps * BATCH, 1);
+    let mut started = 0.0;
+    for step in 0..steps {
+        if step == WARM_UP {
+            started = now_ms();
+        }
+        let TrainEvent::Step(_) = run.advance().await? else {
+            unreachable!("the epoch holds exactly `steps` batches")
+        };
+    }
+    let seconds = (now_ms() - started) / 1e3;
+    figures.push(figure(
+        "train_images_per_s",
+        BATCH,
+        (plan.train_steps * BATCH) as f64 / seconds,
+        "images/s",
+        plan.train_steps,
+    ));
+
+    let model = run.model();
+    let device = backend.device.clone();
+    let images = synthetic_images(BATCH, 2);
+    for batch in [1, BATCH] {
+        let indices: Vec<usize> = (0..batch).collect();
+        let mut times = Vec::new();
+        for repeat in 0..WARM_UP + plan.forward_repeats {
+            let started = now_ms();
+            let input = images.batch(&indices, &device).images;
+            // Include the readback: a prediction is only useful once the host has it.
+            read_f32(model.forward(input).sum()).await?;
+            if repeat >= WARM_UP {
+                times.push(now_ms() - started);
+            }
+        }
+        figures.push(figure(
+            "forward_latency_ms",
+            batch,
+            median(times),
+            "ms (median)",
+            plan.forward_repeats,
+        ));
+    }
+    Ok(figures)
+}

@@ -1,0 +1,329 @@
+//! The project's MNIST shard format: small, versioned, gzipped files the browser can stream.
+//!
+//! Layout before gzip (all integers little-endian):
+//!
+//! | bytes | field |
+//! |---|---|
+//! | 8 | magic `FSLMNIST` |
+//! | 2 | format version (1) |
+//! | 1 | split (0 = train, 1 = test) |
+//! | 1 | reserved, 0 |
+//! | 4 | image count `n` |
+//! | 2, 2 | rows, cols (28, 28) |
+//! | n | labels |
+//! | n·784 | pixels, image after image |
+//!
+//! A shard is listed in the manifest with its byte size and SHA-256, so [`decode_verified`]
+//! checks the download before it decodes a single image. Every failure names the file.
+
+use super::{IMAGE_PIXELS, IMAGE_SIDE, ImageSet, NUM_CLASSES, Split};
+use sha2::{Digest, Sha256};
+use std::io::{Read, Write};
+
+/// First eight bytes of every decompressed shard.
+pub const MAGIC: &[u8; 8] = b"FSLMNIST";
+/// Format version this code writes and reads.
+pub const VERSION: u16 = 1;
+const HEADER_LEN: usize = 20;
+
+/// What was wrong with a shard.
+#[derive(Debug, thiserror::Error, PartialEq)]
+pub enum ShardProblem {
+    /// Byte size differs from the manifest.
+    #[error("size is {actual} bytes, the manifest says {expected}")]
+    Size {
+        /// Size from the manifest.
+        expected: u64,
+        /// Size received.
+        actual: u64,
+    },
+    /// SHA-256 differs from the manifest.
+    #[error("SHA-256 is {actual}, the manifest says {expected} (corrupt or replaced file)")]
+    Hash {
+        /// Hash from the manifest.
+        expected: String,
+        /// Hash of the bytes received.
+        actual: String,
+    },
+    /// The gzip stream is damaged.
+    #[error("gzip stream is damaged: {0}")]
+    Gzip(String),
+    /// Not a shard at all.
+    #[error("not a Few-Shot Lab shard (wrong magic bytes)")]
+    Magic,
+    /// A shard from a newer or older format.
+    #[error("shard format version {0} is not supported (this build reads version {VERSION})")]
+    Version(u16),
+    /// Header or body shorter than announced.
+    #[error("truncated: {expected} bytes expected after decompression, {actual} found")]
+    Truncated {
+        /// Bytes the header promises.
+        expected: usize,
+        /// Bytes present.
+        actual: usize,
+    },
+    /// Header fields that make no sense.
+    #[error("invalid header: {0}")]
+    Header(String),
+    /// The split in the file is not the one the manifest lists.
+    #[error("holds {found:?} images, the manifest says {expected:?}")]
+    SplitMismatch {
+        /// Split from the manifest.
+        expected: Split,
+        /// Split in the file.
+        found: Split,
+    },
+    /// Image count differs from the manifest.
+    #[error("holds {found} images, the manifest says {expected}")]
+    CountMismatch {
+        /// Count from the manifest.
+        expected: usize,
+        /// Count in the file.
+        found: usize,
+    },
+}
+
+/// A shard that could not be used, and which file it was.
+#[derive(Debug, thiserror::Error, PartialEq)]
+#[error("shard {file}: {problem}")]
+pub struct ShardError {
+    /// File name as listed in the manifest.
+    pub file: String,
+    /// What was wrong.
+    pub problem: ShardProblem,
+}
+
+/// A decoded shard: which split it belongs to and its images.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Shard {
+    /// Train or test.
+    pub split: Split,
+    /// The images.
+    pub images: ImageSet,
+}
+
+/// Hex SHA-256 of `bytes`.
+pub fn sha256_hex(bytes: &[u8]) -> String {
+    Sha256::digest(bytes)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+/// Serialises and gzips a shard.
+pub fn encode(shard: &Shard) -> Vec<u8> {
+    let images = &shard.images;
+    let mut raw = Vec::with_capacity(HEADER_LEN + images.len() * (1 + IMAGE_PIXELS));
+    raw.extend(MAGIC);
+    raw.extend(VERSION.to_le_bytes());
+    raw.push(match shard.split {
+        Split::Train => 0,
+        Split::Test => 1,
+    });
+    raw.push(0);
+    raw.extend((images.len() as u32).to_le_bytes());
+    raw.extend((IMAGE_SIDE as u16).to_le_bytes());
+    raw.extend((IMAGE_SIDE as u16).to_le_bytes());
+    raw.extend(&images.labels);
+    raw.extend(&images.pixels);
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());
+    gz.write_all(&raw).expect("writing to a Vec cannot fail");
+    gz.finish().expect("writing to a Vec cannot fail")
+}
+
+/// Decompresses and parses shard bytes (no manifest checks).
+pub fn decode(bytes: &[u8]) -> Result<Shard, ShardProblem> {
+    let mut raw = Vec::new();
+    flate2::read::GzDecoder::new(bytes)
+        .read_to_end(&mut raw)
+        .map_err(|e| ShardProblem::Gzip(e.to_string()))?;
+    if raw.len() < HEADER_LEN {
+        return if raw.starts_with(&MAGIC[..raw.len().min(8)]) && raw.len() >= 8 {
+            Err(ShardProblem::Truncated {
+                expected: HEADER_LEN,
+                actual: raw.len(),
+            })
+        } else {
+            Err(ShardProblem::Magic)
+        };
+    }
+    if &raw[..8] != MAGIC {
+        return Err(ShardProblem::Magic);
+    }
+    let u16_at = |at: usize| u16::from_le_bytes([raw[at], raw[at + 1]]);
+    let version = u16_at(8);
+    if version != VERSION {
+        return Err(ShardProblem::Version(version));
+    }
+    let split = match raw[10] {
+        0 => Split::Train,
+        1 => Split::Test,
+        other => return Err(ShardProblem::Header(format!("unknown split code {other}"))),
+    };
+    let count = u32::from_le_bytes([raw[12], raw[13], raw[14], raw[15]]) as usize;
+    let (rows, cols) = (usize::from(u16_at(16)), usize::from(u16_at(18)));
+    if rows != IMAGE_SIDE || cols != IMAGE_SIDE {
+        return Err(ShardProblem::Header(format!(
+            "images are {rows}×{cols}, expected 28×28"
+        )));
+    }
+    let expected = HEADER_LEN + count * (1 + IMAGE_PIXELS);
+    if raw.len() != expected {
+        return Err(ShardProblem::Truncated {
+            expected,
+            actual: raw.len(),
+        });
+    }
+    let labels = raw[HEADER_LEN..HEADER_LEN + count].to_vec();
+    if let Some(&bad) = labels.iter().find(|&&l| usize::from(l) >= NUM_CLASSES) {
+        return Err(ShardProblem::Header(format!("label {bad} is not a digit")));
+    }
+    let pixels = raw[HEADER_LEN + count..].to_vec();
+    Ok(Shard {
+        split,
+        images: ImageSet { labels, pixels },
+    })
+}
+
+/// Checks downloaded bytes against their manifest entry, then decodes them.
+pub fn decode_verified(
+    entry: &super::manifest::ShardEntry,
+    bytes: &[u8],
+) -> Result<Shard, ShardError> {
+    let fail = |problem| ShardError {
+        file: entry.file.clone(),
+        problem,
+    };
+    if bytes.len() as u64 != entry.bytes {
+        return Err(fail(ShardProblem::Size {
+            expected: entry.bytes,
+            actual: bytes.len() as u64,
+        }));
+    }
+    let actual = sha256_hex(bytes);
+    if actual != entry.sha256 {
+        return Err(fail(ShardProblem::Hash {
+            expected: entry.sha256.clone(),
+            actual,
+        }));
+    }
+    let shard = decode(bytes).map_err(fail)?;
+    if shard.split != entry.split {
+        return Err(fail(ShardProblem::SplitMismatch {
+            expected: entry.split,
+            found: shard.split,
+        }));
+    }
+    if shard.images.len() != entry.count {
+        return Err(fail(ShardProblem::CountMismatch {
+            expected: entry.count,
+            found: shard.images.len(),
+        }));
+    }
+    Ok(shard)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::manifest::ShardEntry;
+    use super::*;
+
+    fn shard(n: usize) -> Shard {
+        Shard {
+            split: Split::Test,
+            images: ImageSet {
+                labels: (0..n).map(|i| (i % 10) as u8).collect(),
+                pixels: (0..n * IMAGE_PIXELS).map(|i| (i * 7 % 256) as u8).collect(),
+            },
+        }
+    }
+
+    fn entry_for(bytes: &[u8], shard: &Shard) -> ShardEntry {
+        ShardEntry::describe("test-000.shard", shard, bytes)
+    }
+
+    fn gzip(raw: &[u8]) -> Vec<u8> {
+        let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+        gz.write_all(raw).unwrap();
+        gz.finish().unwrap()
+    }
+
+    fn gunzip(bytes: &[u8]) -> Vec<u8> {
+        let mut raw = Vec::new();
+        flate2::read::GzDecoder::new(bytes)
+            .read_to_end(&mut raw)
+            .unwrap();
+        raw
+    }
+
+    #[test]
+    fn round_trip_through_manifest_checks() {
+        let original = shard(12);
+        let bytes = encode(&original);
+        let entry = entry_for(&bytes, &original);
+        assert_eq!(decode_verified(&entry, &bytes).unwrap(), original);
+    }
+
+    #[test]
+    fn every_bad_input_names_the_file_and_the_problem() {
+        let original = shard(3);
+        let bytes = encode(&original);
+        let entry = entry_for(&bytes, &original);
+        let problem = |b: &[u8]| decode_verified(&entry, b).unwrap_err();
+
+        let truncated = problem(&bytes[..bytes.len() - 5]);
+        assert_eq!(truncated.file, "test-000.shard");
+        assert!(matches!(truncated.problem, ShardProblem::Size { .. }));
+
+        let mut flipped = bytes.clone();
+        let middle = flipped.len() / 2;
+        flipped[middle] ^= 0xff;
+        assert!(matches!(
+            problem(&flipped).problem,
+            ShardProblem::Hash { .. }
+        ));
+        assert!(problem(&flipped).to_string().contains("test-000.shard"));
+
+        // Past the manifest checks (entry rebuilt for the bad bytes), the decoder itself speaks.
+        let decoded = |raw: Vec<u8>| {
+            let gz = gzip(&raw);
+            let entry = entry_for(&gz, &original);
+            decode_verified(&entry, &gz).unwrap_err().problem
+        };
+        let mut raw = gunzip(&bytes);
+        raw[0] = b'X';
+        assert_eq!(decoded(raw), ShardProblem::Magic);
+        let mut raw = gunzip(&bytes);
+        raw[8] = 9;
+        assert_eq!(decoded(raw), ShardProblem::Version(9));
+        let raw = gunzip(&bytes);
+        assert!(matches!(
+            decoded(raw[..raw.len() - 1].to_vec()),
+            ShardProblem::Truncated { .. }
+        ));
+        assert_eq!(
+            decoded(b"<html>not found</html>".to_vec()),
+            ShardProblem::Magic
+        );
+
+        let not_gzip = b"plain text, not a shard".to_vec();
+        let entry = entry_for(&not_gzip, &original);
+        assert!(matches!(
+            decode_verified(&entry, &not_gzip).unwrap_err().problem,
+            ShardProblem::Gzip(_)
+        ));
+
+        let mut wrong_count = entry_for(&bytes, &original);
+        wrong_count.count = 4;
+        assert!(matches!(
+            decode_verified(&wrong_count, &bytes).unwrap_err().problem,
+            ShardProblem::CountMismatch { .. }
+        ));
+        let mut wrong_split = entry_for(&bytes, &original);
+        wrong_split.split = Split::Train;
+        assert!(matches!(
+            decode_verified(&wrong_split, &bytes).unwrap_err().problem,
+            ShardProblem::SplitMismatch { .. }
+        ));
+    }
+}

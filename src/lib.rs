@@ -1,0 +1,23 @@
+//! # Few-Shot Lab
+//!
+//! Deep learning and meta-learning that run entirely in the browser (leptos + burn on WebGPU)
+//! and natively as a CLI, from one backend-agnostic core:
+//!
+//! - [`data`]: MNIST IDX parsing, the project's shard format, in-memory image sets;
+//! - [`model`]: network architectures and their checkpoints;
+//! - [`train`]: classic supervised training, as a steppable run both front-ends drive;
+//! - [`backend`]: which device the maths runs on;
+//! - [`bench`]: throughput and latency measurements printed as JSON lines;
+//! - `cli` (native) and `ui` (wasm): the two front-ends.
+
+pub mod backend;
+pub mod bench;
+pub mod data;
+pub mod model;
+pub mod rng;
+pub mod train;
+
+#[cfg(not(target_arch = "wasm32"))]
+pub mod cli;
+#[cfg(target_arch = "wasm32")]
+pub mod ui;

@@ -1,0 +1,105 @@
+//! Saving and loading model weights as bytes (burnpack), with checks a user-supplied file needs.
+
+use super::ReferenceCnn;
+use crate::backend::cpu_device;
+use burn::module::{Module, ModuleVisitor, Param};
+use burn::store::ModuleRecord;
+use burn::tensor::{Bytes, Device, Tensor};
+
+/// Why weights could not be loaded.
+#[derive(Debug, thiserror::Error)]
+pub enum CheckpointError {
+    /// Not a burnpack file, or damaged.
+    #[error("not a readable weights file: {0}")]
+    Unreadable(String),
+    /// A weights file for some other architecture.
+    #[error("weights do not fit this network: {0}")]
+    Mismatch(String),
+    /// Weights holding NaN or infinity.
+    #[error("weights contain NaN or infinite values")]
+    NonFinite,
+}
+
+/// Serialises a model's parameters.
+pub fn to_bytes(model: ReferenceCnn) -> Vec<u8> {
+    model
+        .into_record()
+        .into_bytes()
+        .expect("an in-memory record always serialises")
+        .to_vec()
+}
+
+/// Loads parameters saved by [`to_bytes`] into a new model on `device`.
+///
+/// The weights are checked on the CPU first (a synchronous read, which a GPU in a browser
+/// would refuse), then moved to `device`.
+pub fn from_bytes(bytes: &[u8], device: &Device) -> Result<ReferenceCnn, CheckpointError> {
+    let record = ModuleRecord::from_bytes(Bytes::from_bytes_vec(bytes.to_vec()))
+        .map_err(|e| CheckpointError::Unreadable(e.to_string()))?;
+    let model = ReferenceCnn::new(&cpu_device())
+        .try_load_record(record)
+        .map_err(|e| CheckpointError::Mismatch(e.to_string()))?;
+    let mut check = FiniteCheck { all_finite: true };
+    model.visit(&mut check);
+    if check.all_finite {
+        Ok(model.to_device(device))
+    } else {
+        Err(CheckpointError::NonFinite)
+    }
+}
+
+struct FiniteCheck {
+    all_finite: bool,
+}
+
+impl ModuleVisitor for FiniteCheck {
+    fn visit_float<const D: usize>(&mut self, param: &Param<Tensor<D>>) {
+        let data = param.val().into_data();
+        self.all_finite &= data.iter::<f32>().all(f32::is_finite);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use burn::module::ModuleMapper;
+
+    #[test]
+    fn round_trip_keeps_outputs() {
+        let device = cpu_device();
+        device.seed(1);
+        let model = ReferenceCnn::new(&device);
+        let input = Tensor::<4>::random(
+            [2, 1, 28, 28],
+            burn::tensor::Distribution::Uniform(0.0, 1.0),
+            &device,
+        );
+        let before = model.forward(input.clone()).into_data();
+        let loaded = from_bytes(&to_bytes(model), &device).unwrap();
+        loaded
+            .forward(input)
+            .into_data()
+            .assert_approx_eq::<f32>(&before, burn::tensor::Tolerance::absolute(1e-6));
+    }
+
+    struct Poison;
+    impl ModuleMapper for Poison {
+        fn map_float<const D: usize>(&mut self, param: Param<Tensor<D>>) -> Param<Tensor<D>> {
+            param.map(|t| t * f32::NAN)
+        }
+    }
+
+    #[test]
+    fn rejects_garbage_and_nan_weights() {
+        let device = cpu_device();
+        assert!(matches!(
+            from_bytes(b"definitely not weights", &device),
+            Err(CheckpointError::Unreadable(_))
+        ));
+        let poisoned = ReferenceCnn::new(&device).map(&mut Poison);
+        assert!(matches!(
+            from_bytes(&to_bytes(poisoned), &device),
+            Err(CheckpointError::NonFinite)
+        ));
+    }
+}

@@ -1,0 +1,351 @@
+//! Classic supervised training of the reference CNN: the loop, its settings and its reports.
+//!
+//! A [`TrainRun`] is a small state machine: each call to [`TrainRun::advance`] does one unit of
+//! work — one Adam step on a mini-batch, or the test evaluation that closes an epoch — and
+//! returns a [`TrainEvent`]. The CLI drives it in a blocking loop with a progress bar; the
+//! browser drives it from an async task that yields to the page between steps and can pause,
+//! resume or drop it. Both read the same events, so the figures they print are the same.
+//! Reads from the device are async (`into_scalar_async`), as a GPU in a browser requires.
+
+use crate::data::{ImageSet, NUM_CLASSES};
+use crate::model::ReferenceCnn;
+use crate::rng::Rng;
+use burn::config::Config;
+use burn::module::Module;
+use burn::nn::loss::CrossEntropyLossConfig;
+use burn::optim::{AdamConfig, GradientsParams, ModuleOptimizer};
+use burn::tensor::{Device, Int, Tensor};
+
+/// Everything that defines a training run.
+#[derive(Config, Debug, PartialEq)]
+pub struct TrainConfig {
+    /// Passes over the training images.
+    #[config(default = 2)]
+    pub epochs: usize,
+    /// Images per Adam step.
+    #[config(default = 64)]
+    pub batch_size: usize,
+    /// Adam learning rate.
+    #[config(default = 1e-3)]
+    pub learning_rate: f64,
+    /// Seed for weight initialisation and data order.
+    #[config(default = 42)]
+    pub seed: u64,
+    /// Anneal the learning rate to zero along a cosine over the whole run.
+    #[config(default = true)]
+    pub cosine_decay: bool,
+    /// Cap on training images per epoch (0: all available) — for quick demos and tests.
+    #[config(default = 0)]
+    pub epoch_images: usize,
+    /// Cap on test images evaluated after each epoch (0: all available).
+    #[config(default = 0)]
+    pub test_images: usize,
+}
+
+/// Figures after one training step.
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize)]
+pub struct StepReport {
+    /// Epoch in progress, from 1.
+    pub epoch: usize,
+    /// Step number since the start of the run, from 1.
+    pub step: usize,
+    /// Images trained on since the start of the run.
+    pub images_seen: usize,
+    /// Images of this epoch done so far.
+    pub epoch_done: usize,
+    /// Images this epoch will cover (may grow while shards still arrive).
+    pub epoch_size: usize,
+    /// Mean cross-entropy of the batch.
+    pub loss: f32,
+    /// Fraction of the batch classified correctly (before the update).
+    pub accuracy: f32,
+}
+
+/// Figures of the evaluation that closes an epoch.
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize)]
+pub struct EpochReport {
+    /// Epoch just finished, from 1.
+    pub epoch: usize,
+    /// Accuracy on the evaluated test images.
+    pub test_accuracy: f32,
+    /// Mean cross-entropy on them.
+    pub test_loss: f32,
+    /// How many test images were evaluated.
+    pub test_images: usize,
+}
+
+/// What one call to [`TrainRun::advance`] did.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum TrainEvent {
+    /// One optimiser step.
+    Step(StepReport),
+    /// An epoch ended and the test set was evaluated.
+    Epoch(EpochReport),
+    /// All epochs are done; further calls do nothing.
+    Finished,
+}
+
+/// Why training could not go on.
+#[derive(Debug, thiserror::Error)]
+pub enum TrainError {
+    /// No training or test images yet.
+    #[error("no {0} images are loaded yet")]
+    NoData(&'static str),
+    /// Reading a result back from the device failed (e.g. the GPU device was lost).
+    #[error("reading results from the device failed: {0}")]
+    Device(String),
+    /// The loss became NaN or infinite.
+    #[error("training diverged: the loss is {0}")]
+    Diverged(f32),
+}
+
+/// A training run in progress: model, optimiser state, data and position.
+pub struct TrainRun {
+    config: TrainConfig,
+    device: Device,
+    model: ReferenceCnn,
+    optim: ModuleOptimizer,
+    rng: Rng,
+    /// Training images (grows while shards arrive).
+    pub train: ImageSet,
+    /// Test images (grows while shards arrive).
+    pub test: ImageSet,
+    epoch: usize,
+    order: Vec<usize>,
+    cursor: usize,
+    step: usize,
+    images_seen: usize,
+}
+
+/// Reads a one-element float tensor back from its device.
+pub async fn read_f32(tensor: Tensor<1>) -> Result<f32, TrainError> {
+    tensor
+        .into_scalar_async::<f32>()
+        .await
+        .map_err(|e| TrainError::Device(format!("{e:?}")))
+}
+
+impl TrainRun {
+    /// A fresh run on `device` (plain, without autodiff) with a newly initialised model.
+    pub fn new(config: TrainConfig, device: &Device) -> Self {
+        device.seed(config.seed);
+        let train_device = device.clone().autodiff();
+        let model = ReferenceCnn::new(&train_device);
+        let optim = AdamConfig::new().init();
+        let rng = Rng::new(config.seed);
+        Self {
+            config,
+            device: train_device,
+            model,
+            optim,
+            rng,
+            train: ImageSet::default(),
+            test: ImageSet::default(),
+            epoch: 1,
+            order: Vec::new(),
+            cursor: 0,
+            step: 0,
+            images_seen: 0,
+        }
+    }
+
+    /// The run's settings.
+    pub fn config(&self) -> &TrainConfig {
+        &self.config
+    }
+
+    /// The model as it is now, for inference (no autodiff).
+    pub fn model(&self) -> ReferenceCnn {
+        self.model.valid()
+    }
+
+    /// True once every epoch is done.
+    pub fn is_finished(&self) -> bool {
+        self.epoch > self.config.epochs
+    }
+
+    fn capped(len: usize, cap: usize) -> usize {
+        if cap == 0 { len } else { len.min(cap) }
+    }
+
+    /// Adds images that arrived since the epoch's order was drawn (the epoch covers them too).
+    fn extend_order(&mut self) {
+        let target = Self::capped(self.train.len(), self.config.epoch_images);
+        if target > self.order.len() {
+            let mut fresh: Vec<usize> = (self.order.len()..target).collect();
+            self.rng.shuffle(&mut fresh);
+            self.order.extend(fresh);
+        }
+    }
+
+    /// Does the next unit of work: a training step, or the evaluation closing an epoch.
+    pub async fn advance(&mut self) -> Result<TrainEvent, TrainError> {
+        if self.is_finished() {
+            return Ok(TrainEvent::Finished);
+        }
+        if self.train.is_empty() {
+            return Err(TrainError::NoData("training"));
+        }
+        self.extend_order();
+        if self.cursor >= self.order.len() {
+            let report = self.close_epoch().await?;
+            return Ok(TrainEvent::Epoch(report));
+        }
+        let end = (self.cursor + self.config.batch_size).min(self.order.len());
+        let indices = self.order[self.cursor..end].to_vec();
+        let (loss, accuracy) = self.train_step(&indices).await?;
+        self.cursor = end;
+        self.step += 1;
+        self.images_seen += indices.len();
+        Ok(TrainEvent::Step(StepReport {
+            epoch: self.epoch,
+            step: self.step,
+            images_seen: self.images_seen,
+            epoch_done: self.cursor,
+            epoch_size: self.order.len(),
+            loss,
+            accuracy,
+        }))
+    }
+
+    async fn train_step(&mut self, indices: &[usize]) -> Result<(f32, f32), TrainError> {
+        let batch = self.train.batch(indices, &self.device);
+        // Forward pass and loss on the batch.
+        let logits = self.model.forward(batch.images);
+        let loss = CrossEntropyLossConfig::new()
+            .init(&self.device)
+            .forward(logits.clone(), batch.labels.clone());
+        let correct = count_correct(logits.detach(), batch.labels);
+        // Backward pass, then one Adam update.
+        let grads = GradientsParams::from_grads(loss.backward(), &self.model);
+        let learning_rate = self.learning_rate();
+        self.model = self.optim.step(learning_rate, self.model.clone(), grads);
+        // Read both figures in one go: the loss and the correct count share a readback.
+        let figures = Tensor::cat(vec![loss.detach(), correct.float()], 0);
+        let values = figures
+            .into_data_async()
+            .await
+            .map_err(|e| TrainError::Device(format!("{e:?}")))?;
+        let values: Vec<f32> = values.iter::<f32>().collect();
+        let (loss, correct) = (values[0], values[1]);
+        if !loss.is_finite() {
+            return Err(TrainError::Diverged(loss));
+        }
+        Ok((loss, correct / indices.len() as f32))
+    }
+
+    /// The learning rate for the next step, following the schedule.
+    pub fn learning_rate(&self) -> f64 {
+        let base = self.config.learning_rate;
+        if !self.config.cosine_decay {
+            return base;
+        }
+        let within = self.cursor as f64 / self.order.len().max(1) as f64;
+        let progress = ((self.epoch - 1) as f64 + within) / self.config.epochs as f64;
+        0.5 * base * (1.0 + (std::f64::consts::PI * progress.min(1.0)).cos())
+    }
+
+    async fn close_epoch(&mut self) -> Result<EpochReport, TrainError> {
+        let limit = Self::capped(self.test.len(), self.config.test_images);
+        let (test_accuracy, test_loss) = evaluate(&self.model(), &self.test, limit).await?;
+        let report = EpochReport {
+            epoch: self.epoch,
+            test_accuracy,
+            test_loss,
+            test_images: limit,
+        };
+        self.epoch += 1;
+        self.order.clear();
+        self.cursor = 0;
+        Ok(report)
+    }
+}
+
+/// Number of rows of `logits` whose arg-max equals the label, as a one-element tensor.
+pub fn count_correct(logits: Tensor<2>, labels: Tensor<1, Int>) -> Tensor<1, Int> {
+    let predicted = logits.argmax(1).squeeze_dim::<1>(1);
+    predicted.equal(labels).int().sum()
+}
+
+/// Accuracy and mean loss of `model` on the first `limit` images of `set`, read back once.
+pub async fn evaluate(
+    model: &ReferenceCnn,
+    set: &ImageSet,
+    limit: usize,
+) -> Result<(f32, f32), TrainError> {
+    const EVAL_BATCH: usize = 500;
+    if limit == 0 {
+        return Err(TrainError::NoData("test"));
+    }
+    let device = model
+        .devices()
+        .into_iter()
+        .next()
+        .expect("a model has a device");
+    let loss_fn = CrossEntropyLossConfig::new().init(&device);
+    let mut correct = Tensor::<1, Int>::zeros([1], &device);
+    let mut loss_sum = Tensor::<1>::zeros([1], &device);
+    for start in (0..limit).step_by(EVAL_BATCH) {
+        let indices: Vec<usize> = (start..(start + EVAL_BATCH).min(limit)).collect();
+        let batch = set.batch(&indices, &device);
+        let logits = model.forward(batch.images);
+        let batch_loss = loss_fn.forward(logits.clone(), batch.labels.clone());
+        loss_sum = loss_sum + batch_loss * (indices.len() as f32);
+        correct = correct + count_correct(logits, batch.labels);
+    }
+    let correct = correct.float();
+    let figures = Tensor::cat(vec![correct, loss_sum], 0)
+        .into_data_async()
+        .await
+        .map_err(|e| TrainError::Device(format!("{e:?}")))?;
+    let values: Vec<f32> = figures.iter::<f32>().collect();
+    let n = limit as f32;
+    Ok((values[0] / n, values[1] / n))
+}
+
+/// Chance-level accuracy of a classifier that guesses.
+pub const CHANCE_ACCURACY: f32 = 1.0 / NUM_CLASSES as f32;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::backend::cpu_device;
+    use crate::bench::synthetic_images;
+
+    #[test]
+    fn loss_decreases_over_adam_steps_and_epochs_are_evaluated() {
+        let config = TrainConfig::new()
+            .with_epochs(1)
+            .with_batch_size(20)
+            .with_epoch_images(200);
+        let mut run = TrainRun::new(config, &cpu_device());
+        run.train = synthetic_images(200, 1);
+        run.test = synthetic_images(100, 2);
+        let mut losses = Vec::new();
+        let mut evaluation = None;
+        loop {
+            match pollster::block_on(run.advance()).unwrap() {
+                TrainEvent::Step(report) => losses.push(report.loss),
+                TrainEvent::Epoch(report) => evaluation = Some(report),
+                TrainEvent::Finished => break,
+            }
+        }
+        assert_eq!(losses.len(), 10);
+        let first: f32 = losses[..2].iter().sum();
+        let last: f32 = losses[8..].iter().sum();
+        assert!(last < first * 0.5, "loss did not fall: {losses:?}");
+        let evaluation = evaluation.expect("the epoch was evaluated");
+        assert_eq!(evaluation.test_images, 100);
+        assert!(evaluation.test_accuracy > 0.9, "{evaluation:?}");
+        assert!(run.is_finished());
+    }
+
+    #[test]
+    fn a_run_without_data_says_so() {
+        let mut run = TrainRun::new(TrainConfig::new(), &cpu_device());
+        assert!(matches!(
+            pollster::block_on(run.advance()),
+            Err(TrainError::NoData("training"))
+        ));
+    }
+}

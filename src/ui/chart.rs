@@ -1,0 +1,148 @@
+//! A small line chart drawn on a canvas: axes with round-number ticks, one line per series.
+
+use leptos::html::Canvas;
+use leptos::prelude::*;
+use wasm_bindgen::JsCast;
+use web_sys::CanvasRenderingContext2d;
+
+/// One line on a chart.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Series {
+    /// Legend text.
+    pub name: &'static str,
+    /// CSS colour.
+    pub color: &'static str,
+    /// Points `(x, y)`, in increasing x.
+    pub points: Vec<(f64, f64)>,
+    /// Draw each point as a dot instead of joining them.
+    pub dots: bool,
+}
+
+const WIDTH: f64 = 520.0;
+const HEIGHT: f64 = 240.0;
+const MARGIN_LEFT: f64 = 52.0;
+const MARGIN_RIGHT: f64 = 12.0;
+const MARGIN_TOP: f64 = 14.0;
+const MARGIN_BOTTOM: f64 = 36.0;
+
+/// About five round tick values covering `[low, high]`.
+fn ticks(low: f64, high: f64) -> Vec<f64> {
+    let span = (high - low).max(1e-9);
+    let raw = span / 5.0;
+    let magnitude = 10f64.powf(raw.log10().floor());
+    let step = [1.0, 2.0, 5.0, 10.0]
+        .into_iter()
+        .map(|m| m * magnitude)
+        .find(|s| *s >= raw)
+        .unwrap_or(10.0 * magnitude);
+    let first = (low / step).ceil() as i64;
+    let last = (high / step).floor() as i64;
+    (first..=last).map(|i| i as f64 * step).collect()
+}
+
+fn label(value: f64) -> String {
+    if value.abs() >= 1000.0 {
+        format!("{:.0}k", value / 1000.0)
+    } else if value.fract() == 0.0 {
+        format!("{value:.0}")
+    } else {
+        format!("{value:.2}")
+    }
+}
+
+fn draw(
+    ctx: &CanvasRenderingContext2d,
+    series: &[Series],
+    x_label: &str,
+    y_range: Option<(f64, f64)>,
+) {
+    ctx.clear_rect(0.0, 0.0, WIDTH, HEIGHT);
+    let all = || series.iter().flat_map(|s| s.points.iter());
+    let (x_min, x_max) = all().fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), p| {
+        (lo.min(p.0), hi.max(p.0))
+    });
+    let (y_min, y_max) = y_range.unwrap_or_else(|| {
+        let (lo, hi) = all().fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), p| {
+            (lo.min(p.1), hi.max(p.1))
+        });
+        (lo.min(0.0), hi * 1.05)
+    });
+    let plot_w = WIDTH - MARGIN_LEFT - MARGIN_RIGHT;
+    let plot_h = HEIGHT - MARGIN_TOP - MARGIN_BOTTOM;
+    ctx.set_font("11px system-ui, sans-serif");
+    ctx.set_stroke_style_str("#8884");
+    ctx.set_fill_style_str("#666");
+    ctx.stroke_rect(MARGIN_LEFT, MARGIN_TOP, plot_w, plot_h);
+    if !x_min.is_finite() || !y_min.is_finite() || !y_max.is_finite() {
+        let _ = ctx.fill_text("waiting for data…", MARGIN_LEFT + 10.0, MARGIN_TOP + 20.0);
+        return;
+    }
+    let x_max = if x_max > x_min { x_max } else { x_min + 1.0 };
+    let y_max = if y_max > y_min { y_max } else { y_min + 1.0 };
+    let sx = |x: f64| MARGIN_LEFT + (x - x_min) / (x_max - x_min) * plot_w;
+    let sy = |y: f64| MARGIN_TOP + plot_h - (y - y_min) / (y_max - y_min) * plot_h;
+    for y in ticks(y_min, y_max) {
+        ctx.begin_path();
+        ctx.move_to(MARGIN_LEFT, sy(y));
+        ctx.line_to(MARGIN_LEFT + plot_w, sy(y));
+        ctx.stroke();
+        let _ = ctx.fill_text(&label(y), 6.0, sy(y) + 4.0);
+    }
+    for x in ticks(x_min, x_max) {
+        let _ = ctx.fill_text(&label(x), sx(x) - 8.0, HEIGHT - MARGIN_BOTTOM + 16.0);
+    }
+    let _ = ctx.fill_text(x_label, MARGIN_LEFT + plot_w / 2.0 - 20.0, HEIGHT - 6.0);
+    for (i, s) in series.iter().enumerate() {
+        ctx.set_stroke_style_str(s.color);
+        ctx.set_fill_style_str(s.color);
+        ctx.set_line_width(1.5);
+        ctx.begin_path();
+        for (j, &(x, y)) in s.points.iter().enumerate() {
+            if s.dots {
+                ctx.fill_rect(sx(x) - 3.0, sy(y) - 3.0, 6.0, 6.0);
+            } else if j == 0 {
+                ctx.move_to(sx(x), sy(y));
+            } else {
+                ctx.line_to(sx(x), sy(y));
+            }
+        }
+        ctx.stroke();
+        let legend_x = MARGIN_LEFT + 10.0 + 130.0 * i as f64;
+        ctx.fill_rect(legend_x, MARGIN_TOP + 8.0, 10.0, 3.0);
+        let _ = ctx.fill_text(s.name, legend_x + 14.0, MARGIN_TOP + 13.0);
+        ctx.set_line_width(1.0);
+        ctx.set_stroke_style_str("#8884");
+    }
+}
+
+/// A line chart that redraws whenever `series` changes.
+#[component]
+pub fn LineChart(
+    /// The lines to draw.
+    series: Signal<Vec<Series>>,
+    /// Caption of the x axis.
+    x_label: &'static str,
+    /// Fixed y range; derived from the data when `None`.
+    #[prop(optional)]
+    y_range: Option<(f64, f64)>,
+    /// Accessible description.
+    title: &'static str,
+) -> impl IntoView {
+    let canvas = NodeRef::<Canvas>::new();
+    Effect::new(move |_| {
+        let data = series.get();
+        let Some(canvas) = canvas.get() else { return };
+        let Some(ctx) = canvas
+            .get_context("2d")
+            .ok()
+            .flatten()
+            .and_then(|c| c.dyn_into::<CanvasRenderingContext2d>().ok())
+        else {
+            return;
+        };
+        draw(&ctx, &data, x_label, y_range);
+    });
+    view! {
+        <canvas node_ref=canvas width=WIDTH height=HEIGHT class="chart" role="img" aria-label=title></canvas>
+    }
+}

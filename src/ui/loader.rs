@@ -1,0 +1,128 @@
+//! Streaming the MNIST shards into the page, with progress and clear errors.
+//!
+//! The manifest comes first; then shards are fetched one at a time — one train and one test
+//! shard first, so training can start while the rest arrive. Each download is checked against
+//! its manifest entry (size, SHA-256, header) before its images join the [`DataPool`].
+
+use crate::data::manifest::Manifest;
+use crate::data::shard::decode_verified;
+use crate::data::{ImageSet, Split};
+use leptos::prelude::*;
+use wasm_bindgen::JsCast;
+use wasm_bindgen_futures::JsFuture;
+
+/// Where the shards are served from, relative to the page (overridable with `?data=URL`).
+const DEFAULT_DATA_URL: &str = "static/mnist";
+
+/// How far the download has got.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct LoadProgress {
+    /// Gzipped bytes received and verified.
+    pub bytes_loaded: u64,
+    /// Gzipped bytes listed in the manifest.
+    pub bytes_total: u64,
+    /// Shards received and verified.
+    pub shards_loaded: usize,
+    /// Shards listed in the manifest.
+    pub shards_total: usize,
+    /// Training images available.
+    pub train_images: usize,
+    /// Test images available.
+    pub test_images: usize,
+    /// What went wrong, if anything (downloading stops there).
+    pub error: Option<String>,
+}
+
+impl LoadProgress {
+    /// True when enough data is in to train and evaluate.
+    pub fn can_train(&self) -> bool {
+        self.train_images > 0 && self.test_images > 0
+    }
+
+    /// True when every shard is in.
+    pub fn is_complete(&self) -> bool {
+        self.shards_total > 0 && self.shards_loaded == self.shards_total
+    }
+}
+
+/// The images downloaded so far, shared by everything on the page.
+#[derive(Clone, Copy)]
+pub struct DataPool {
+    /// Training images.
+    pub train: StoredValue<ImageSet>,
+    /// Test images.
+    pub test: StoredValue<ImageSet>,
+    /// Download progress.
+    pub progress: RwSignal<LoadProgress>,
+}
+
+impl Default for DataPool {
+    fn default() -> Self {
+        Self {
+            train: StoredValue::new(ImageSet::default()),
+            test: StoredValue::new(ImageSet::default()),
+            progress: RwSignal::new(LoadProgress::default()),
+        }
+    }
+}
+
+/// Fetches `url` and returns its body.
+async fn fetch_bytes(url: &str) -> Result<Vec<u8>, String> {
+    let window = web_sys::window().ok_or("no window object")?;
+    let response: web_sys::Response = JsFuture::from(window.fetch_with_str(url))
+        .await
+        .map_err(|e| format!("{url}: network error ({e:?})"))?
+        .dyn_into()
+        .map_err(|_| format!("{url}: fetch did not return a response"))?;
+    if !response.ok() {
+        return Err(format!(
+            "{url}: HTTP {} {}",
+            response.status(),
+            response.status_text()
+        ));
+    }
+    let buffer = JsFuture::from(
+        response
+            .array_buffer()
+            .map_err(|e| format!("{url}: {e:?}"))?,
+    )
+    .await
+    .map_err(|e| format!("{url}: download interrupted ({e:?})"))?;
+    Ok(js_sys::Uint8Array::new(&buffer).to_vec())
+}
+
+async fn load_into(pool: DataPool, base: String) -> Result<(), String> {
+    let manifest_bytes = fetch_bytes(&format!("{base}/manifest.json")).await?;
+    let manifest =
+        Manifest::parse(&String::from_utf8_lossy(&manifest_bytes)).map_err(|e| e.to_string())?;
+    pool.progress.update(|p| {
+        p.bytes_total = manifest.total_bytes();
+        p.shards_total = manifest.shards.len();
+    });
+    for entry in manifest.download_order() {
+        let bytes = fetch_bytes(&format!("{base}/{}", entry.file)).await?;
+        let shard = decode_verified(entry, &bytes).map_err(|e| e.to_string())?;
+        let target = match shard.split {
+            Split::Train => pool.train,
+            Split::Test => pool.test,
+        };
+        target.update_value(|set| set.extend(shard.images));
+        pool.progress.update(|p| {
+            p.bytes_loaded += entry.bytes;
+            p.shards_loaded += 1;
+            p.train_images = pool.train.with_value(ImageSet::len);
+            p.test_images = pool.test.with_value(ImageSet::len);
+        });
+    }
+    Ok(())
+}
+
+/// Starts downloading every shard into `pool` in the background.
+pub fn start(pool: DataPool) {
+    let base = super::query_param("data").unwrap_or_else(|| DEFAULT_DATA_URL.into());
+    leptos::task::spawn_local(async move {
+        if let Err(error) = load_into(pool, base).await {
+            pool.progress.update(|p| p.error = Some(error));
+        }
+    });
+}

@@ -1,0 +1,110 @@
+//! The browser front-end (leptos, client-side rendered).
+//!
+//! `main.rs` only calls [`mount`]. The [`App`] picks a backend (WebGPU, or the CPU with a
+//! notice saying why), starts streaming the MNIST shards, and shows the page the URL asks for:
+//! the Train page by default, `?bench` for the benchmark, `?selftest` for the in-browser checks
+//! the test suite runs. Components here hold UI state only; all maths lives in the library.
+
+mod backend;
+mod bench_page;
+mod chart;
+mod loader;
+mod selftest;
+mod train_page;
+
+use crate::backend::{Backend, BackendKind};
+use leptos::prelude::*;
+use loader::DataPool;
+
+/// Mounts the app on `<body>`.
+pub fn mount() {
+    console_error_panic_hook::set_once();
+    leptos::mount::mount_to_body(App);
+}
+
+/// The query-string parameter `name`, if present.
+pub fn query_param(name: &str) -> Option<String> {
+    let search = web_sys::window()?.location().search().ok()?;
+    web_sys::UrlSearchParams::new_with_str(&search)
+        .ok()?
+        .get(name)
+}
+
+/// Which page the URL asks for.
+#[derive(Clone, Copy, PartialEq)]
+enum Page {
+    Train,
+    Bench,
+    SelfTest,
+}
+
+fn requested_page() -> Page {
+    if query_param("bench").is_some() {
+        Page::Bench
+    } else if query_param("selftest").is_some() {
+        Page::SelfTest
+    } else {
+        Page::Train
+    }
+}
+
+/// The whole application: header with the backend in use, then the requested page.
+#[component]
+pub fn App() -> impl IntoView {
+    let backend = RwSignal::new(None::<Backend>);
+    leptos::task::spawn_local(async move {
+        let force_cpu = query_param("backend").as_deref() == Some("cpu");
+        backend.set(Some(backend::choose(force_cpu).await));
+    });
+    let page = requested_page();
+    let pool = DataPool::default();
+    if page == Page::Train {
+        loader::start(pool.clone());
+    }
+
+    view! {
+        <header class="top">
+            <h1>"Few-Shot Lab"</h1>
+            <p class="tagline">"Deep learning and meta-learning, running in your browser."</p>
+            <BackendBadge backend=backend />
+        </header>
+        <main>
+            {move || match backend.get() {
+                None => view! { <p class="muted">"Starting the compute backend…"</p> }.into_any(),
+                Some(backend_now) => match page {
+                    Page::Train => view! {
+                        <train_page::TrainPage backend=backend_now pool=pool.clone() on_device_lost=move |reason: String| {
+                            backend.set(Some(Backend::cpu(Some(format!("WebGPU failed during training ({reason}); switched to the CPU backend.")))));
+                        } />
+                    }.into_any(),
+                    Page::Bench => view! { <bench_page::BenchPage backend=backend_now /> }.into_any(),
+                    Page::SelfTest => view! { <selftest::SelfTest backend=backend_now /> }.into_any(),
+                },
+            }}
+        </main>
+    }
+}
+
+/// Shows which backend and adapter the app runs on, and why it fell back if it did.
+#[component]
+fn BackendBadge(backend: RwSignal<Option<Backend>>) -> impl IntoView {
+    move || {
+        backend.get().map(|b| {
+            let class = match b.kind {
+                BackendKind::WebGpu => "badge webgpu",
+                BackendKind::Cpu => "badge cpu",
+            };
+            let name = match b.kind {
+                BackendKind::WebGpu => "WebGPU",
+                BackendKind::Cpu => "CPU",
+            };
+            view! {
+                <div class="backend">
+                    <span id="backend" class=class data-backend=b.kind.label()>{name}</span>
+                    <span id="adapter" class="adapter">{b.adapter.clone()}</span>
+                    {b.notice.clone().map(|n| view! { <p id="backend-notice" class="notice" role="status">{n}</p> })}
+                </div>
+            }
+        })
+    }
+}

@@ -1,0 +1,142 @@
+// End-to-end tests: the built app (dist/) served on 127.0.0.1, driven in headless Chromium.
+//
+// Run by scripts/test after `trunk build --release`. WebGPU runs on Chromium's software
+// adapter (SwiftShader), so everything is kept small: a few hundred training images.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { chromium } from 'playwright-core';
+import { serve } from './server.mjs';
+
+const ROOT = new URL('../..', import.meta.url).pathname;
+const OUTPUT = join(ROOT, 'tests/e2e/output');
+const CHROMIUM = process.env.CHROMIUM ?? '/usr/bin/chromium';
+const FLAGS = [
+  '--no-sandbox',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+  '--no-first-run',
+  '--disable-quic',
+];
+const QUICK_RUN = '?epochs=1&epoch_images=320&test_images=500';
+
+let server;
+let webgpuBrowser;
+let plainBrowser;
+
+before(async () => {
+  mkdirSync(OUTPUT, { recursive: true });
+  server = await serve(join(ROOT, 'dist'));
+  webgpuBrowser = await chromium.launch({
+    executablePath: CHROMIUM,
+    headless: true,
+    args: [...FLAGS, '--enable-unsafe-webgpu'],
+  });
+  plainBrowser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: FLAGS });
+});
+
+after(async () => {
+  await webgpuBrowser?.close();
+  await plainBrowser?.close();
+  server?.close();
+});
+
+/** Opens `path` in a new page; collects console errors and uncaught exceptions. */
+async function open(browser, path, { withoutWebGpu = false } = {}) {
+  const context = await browser.newContext({ viewport: { width: 1200, height: 1000 } });
+  if (withoutWebGpu) {
+    // As in a browser without WebGPU: no navigator.gpu at all.
+    await context.addInitScript(() => {
+      Object.defineProperty(Navigator.prototype, 'gpu', { get: () => undefined });
+    });
+  }
+  const page = await context.newPage();
+  const errors = [];
+  page.on('console', (message) => {
+    if (message.type() === 'error') errors.push(message.text());
+  });
+  page.on('pageerror', (error) => errors.push(String(error)));
+  await page.goto(server.url + '/' + path);
+  return { page, errors, context };
+}
+
+/** Clicks Train once shards are in, waits for the run to finish, returns the figures shown. */
+async function trainQuickly(page) {
+  await page.locator('#train-button:enabled').waitFor({ timeout: 120_000 });
+  await page.click('#train-button');
+  await page.locator('#status', { hasText: /finished|failed/ }).waitFor({ timeout: 300_000 });
+  const text = async (selector) => (await page.textContent(selector)).trim();
+  return {
+    status: await text('#status'),
+    backend: await page.getAttribute('#backend', 'data-backend'),
+    imagesSeen: Number(await text('#images-seen')),
+    firstLoss: Number(await text('#first-loss')),
+    lastLoss: Number(await text('#last-loss')),
+    testAccuracy: Number(await page.getAttribute('#test-accuracy', 'data-value')),
+  };
+}
+
+test('WebGPU forward pass matches the CPU backend and training steps lower the loss', async () => {
+  const { page, errors, context } = await open(webgpuBrowser, '?selftest');
+  const json = await page.locator('#selftest-result').textContent({ timeout: 180_000 });
+  const result = JSON.parse(json);
+  console.log('selftest:', json);
+  assert.equal(result.error, undefined, result.error);
+  assert.equal(result.backend, 'webgpu');
+  assert.ok(result.max_abs_logit_diff < 1e-4, `logits differ by ${result.max_abs_logit_diff}`);
+  assert.equal(result.losses.length, 6);
+  assert.ok(result.losses.at(-1) < result.losses[0] * 0.8, `losses ${result.losses}`);
+  assert.deepEqual(errors, []);
+  await context.close();
+});
+
+test('the Train page trains on WebGPU: loss falls, accuracy beats chance, no console errors', async () => {
+  const { page, errors, context } = await open(webgpuBrowser, QUICK_RUN);
+  const figures = await trainQuickly(page);
+  console.log('webgpu run:', JSON.stringify(figures));
+  await page.screenshot({ path: join(OUTPUT, 'train-webgpu.png'), fullPage: true });
+  assert.equal(figures.status, 'finished');
+  assert.equal(figures.backend, 'webgpu');
+  assert.equal(figures.imagesSeen, 320);
+  assert.ok(figures.lastLoss < figures.firstLoss, `loss ${figures.firstLoss} -> ${figures.lastLoss}`);
+  assert.ok(figures.testAccuracy > 0.1, `test accuracy ${figures.testAccuracy}`);
+  assert.match(await page.textContent('#data-progress'), /14\/14 shards/);
+  assert.deepEqual(errors, []);
+  await context.close();
+});
+
+test('without WebGPU the page says why and trains on the CPU backend', async () => {
+  const { page, errors, context } = await open(plainBrowser, QUICK_RUN, { withoutWebGpu: true });
+  await page.locator('#backend-notice').waitFor({ timeout: 60_000 });
+  assert.match(await page.textContent('#backend-notice'), /navigator\.gpu/);
+  const figures = await trainQuickly(page);
+  console.log('cpu run:', JSON.stringify(figures));
+  await page.screenshot({ path: join(OUTPUT, 'train-cpu-fallback.png'), fullPage: true });
+  assert.equal(figures.status, 'finished');
+  assert.equal(figures.backend, 'cpu');
+  assert.ok(figures.lastLoss < figures.firstLoss, `loss ${figures.firstLoss} -> ${figures.lastLoss}`);
+  assert.ok(figures.testAccuracy > 0.1, `test accuracy ${figures.testAccuracy}`);
+  assert.deepEqual(errors, []);
+  await context.close();
+});
+
+test('a corrupt shard is reported by name and training cannot start on it', async () => {
+  const { page, context } = await open(plainBrowser, '?backend=cpu&data=corrupt-mnist');
+  const message = await page.locator('#data-error').textContent({ timeout: 60_000 });
+  assert.match(message, /shard train-000\.shard: SHA-256/);
+  assert.equal(await page.isDisabled('#train-button'), true);
+  await page.screenshot({ path: join(OUTPUT, 'corrupt-shard.png') });
+  await context.close();
+});
+
+test('the ?bench page prints throughput and latency as JSON lines', async () => {
+  const { page, context } = await open(webgpuBrowser, '?bench&steps=3&repeats=3');
+  await page.locator('#bench-output[data-state="done"]').waitFor({ timeout: 300_000 });
+  const lines = (await page.textContent('#bench-output')).trim().split('\n').map((l) => JSON.parse(l));
+  for (const line of lines) console.log('bench:', JSON.stringify(line));
+  assert.deepEqual(lines.map((l) => l.bench), ['train_images_per_s', 'forward_latency_ms', 'forward_latency_ms']);
+  assert.ok(lines.every((l) => l.backend === 'webgpu' && l.value > 0));
+  await context.close();
+});

@@ -1,0 +1,42 @@
+// A minimal static file server for dist/ on 127.0.0.1, used by the end-to-end tests.
+// `/corrupt-mnist/` serves the real manifest but a shard with one flipped byte, so the tests
+// can check what a person sees when a download is damaged.
+import { createServer } from 'node:http';
+import { readFile } from 'node:fs/promises';
+import { extname, join, normalize } from 'node:path';
+
+const TYPES = {
+  '.html': 'text/html; charset=utf-8',
+  '.js': 'text/javascript',
+  '.wasm': 'application/wasm',
+  '.css': 'text/css',
+  '.json': 'application/json',
+  '.png': 'image/png',
+};
+
+export async function serve(root) {
+  const server = createServer(async (request, response) => {
+    let path = decodeURIComponent(new URL(request.url, 'http://x').pathname);
+    const corrupt = path.startsWith('/corrupt-mnist/');
+    if (corrupt) path = path.replace('/corrupt-mnist/', '/static/mnist/');
+    if (path.endsWith('/')) path += 'index.html';
+    const file = normalize(join(root, path));
+    if (!file.startsWith(normalize(root))) {
+      response.writeHead(403).end();
+      return;
+    }
+    try {
+      let body = await readFile(file);
+      if (corrupt && path.endsWith('.shard')) {
+        body = Buffer.from(body);
+        body[body.length >> 1] ^= 0xff;
+      }
+      response.writeHead(200, { 'content-type': TYPES[extname(file)] ?? 'application/octet-stream' });
+      response.end(body);
+    } catch {
+      response.writeHead(404).end('not found');
+    }
+  });
+  await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return { url: `http://127.0.0.1:${server.address().port}`, close: () => server.close() };
+}
