@@ -41,16 +41,16 @@ enum Command {
         #[arg(long, default_value = "static/mnist")]
         data: PathBuf,
         /// Passes over the training set.
-        #[arg(long, default_value_t = 2)]
+        #[arg(long, default_value_t = TrainConfig::new().epochs)]
         epochs: usize,
         /// Images per step.
-        #[arg(long, default_value_t = 64)]
+        #[arg(long, default_value_t = TrainConfig::new().batch_size)]
         batch_size: usize,
-        /// Adam learning rate.
-        #[arg(long, default_value_t = 1e-3)]
+        /// Adam learning rate (peak of the cosine schedule).
+        #[arg(long, default_value_t = TrainConfig::new().learning_rate)]
         lr: f64,
         /// Seed for initialisation and data order.
-        #[arg(long, default_value_t = 42)]
+        #[arg(long, default_value_t = TrainConfig::new().seed)]
         seed: u64,
         /// Keep the learning rate constant instead of annealing it (cosine) to zero.
         #[arg(long)]

@@ -22,11 +22,11 @@ pub struct TrainConfig {
     /// Passes over the training images.
     #[config(default = 2)]
     pub epochs: usize,
-    /// Images per Adam step.
-    #[config(default = 64)]
+    /// Images per Adam step (32 with 2e-3 beat 64 with 1e-3 or 2e-3 over two epochs).
+    #[config(default = 32)]
     pub batch_size: usize,
-    /// Adam learning rate.
-    #[config(default = 1e-3)]
+    /// Adam learning rate (peak of the cosine schedule).
+    #[config(default = 2e-3)]
     pub learning_rate: f64,
     /// Seed for weight initialisation and data order.
     #[config(default = 42)]

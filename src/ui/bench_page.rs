@@ -4,7 +4,7 @@ use crate::backend::Backend;
 use crate::bench::{self, BenchPlan};
 use leptos::prelude::*;
 
-/// Runs [`bench::run`] once and shows each figure as a JSON line (also logged to the console).
+/// Runs [`bench::run`] once and shows each figure as a JSON line (and logs it as an object).
 #[component]
 pub fn BenchPage(
     /// Backend to measure.
@@ -24,9 +24,11 @@ pub fn BenchPage(
         match bench::run(&backend, plan).await {
             Ok(figures) => {
                 for figure in figures {
-                    let line = figure.json_line();
-                    web_sys::console::log_1(&line.clone().into());
-                    lines.update(|l| l.push(line));
+                    // The console gets a structured object, the page a JSON line.
+                    if let Ok(object) = serde_wasm_bindgen::to_value(&figure) {
+                        web_sys::console::log_1(&object);
+                    }
+                    lines.update(|l| l.push(figure.json_line()));
                 }
                 state.set("done");
             }

@@ -102,8 +102,8 @@ fn BackendBadge(backend: RwSignal<Option<Backend>>) -> impl IntoView {
                 <div class="backend">
                     <span id="backend" class=class data-backend=b.kind.label()>{name}</span>
                     <span id="adapter" class="adapter">{b.adapter.clone()}</span>
-                    {b.notice.clone().map(|n| view! { <p id="backend-notice" class="notice" role="status">{n}</p> })}
                 </div>
+                {b.notice.clone().map(|n| view! { <p id="backend-notice" class="notice" role="status">{n}</p> })}
             }
         })
     }
