@@ -28,7 +28,7 @@ impl Rng {
     /// A uniform integer in `0..bound` (`bound` must be non-zero).
     pub fn below(&mut self, bound: usize) -> usize {
         // Multiply-shift keeps the bias below 2^-32 for any bound this project uses.
-        ((self.next_u64() >> 32) * bound as u64 >> 32) as usize
+        (((self.next_u64() >> 32) * bound as u64) >> 32) as usize
     }
 
     /// Shuffles `items` in place (Fisher–Yates).

@@ -156,6 +156,9 @@ fn train(data: &std::path::Path, config: TrainConfig, save: Option<PathBuf>) -> 
                     ));
                 }
             }
+            TrainEvent::Evaluating { done, total } => {
+                bar.set_message(format!("testing {done}/{total}"));
+            }
             TrainEvent::Epoch(report) => {
                 bar.suspend(|| {
                     println!(

@@ -59,7 +59,7 @@ pub fn App() -> impl IntoView {
     let page = requested_page();
     let pool = DataPool::default();
     if page == Page::Train {
-        loader::start(pool.clone());
+        loader::start(pool);
     }
 
     view! {
@@ -73,7 +73,7 @@ pub fn App() -> impl IntoView {
                 None => view! { <p class="muted">"Starting the compute backend…"</p> }.into_any(),
                 Some(backend_now) => match page {
                     Page::Train => view! {
-                        <train_page::TrainPage backend=backend_now pool=pool.clone() on_device_lost=move |reason: String| {
+                        <train_page::TrainPage backend=backend_now pool=pool on_device_lost=move |reason: String| {
                             backend.set(Some(Backend::cpu(Some(format!("WebGPU failed during training ({reason}); switched to the CPU backend.")))));
                         } />
                     }.into_any(),

@@ -57,7 +57,7 @@ async fn check(backend: &Backend) -> Result<Outcome, String> {
     loop {
         match run.advance().await.map_err(|e| e.to_string())? {
             TrainEvent::Step(report) => losses.push(report.loss),
-            TrainEvent::Epoch(_) => {}
+            TrainEvent::Epoch(_) | TrainEvent::Evaluating { .. } => {}
             TrainEvent::Finished => break,
         }
     }

@@ -45,6 +45,8 @@ struct Figures {
     loss: Vec<(f64, f64)>,
     accuracy: Vec<(f64, f64)>,
     epochs: Vec<EpochReport>,
+    /// Test images evaluated so far, and in all, while an epoch's evaluation runs.
+    evaluating: Option<(usize, usize)>,
     test_points: Vec<(f64, f64)>,
 }
 
@@ -134,7 +136,11 @@ pub fn TrainPage(
                         };
                         f.last = Some(report);
                     }),
+                    Ok(TrainEvent::Evaluating { done, total }) => {
+                        figures.update(|f| f.evaluating = Some((done, total)));
+                    }
                     Ok(TrainEvent::Epoch(report)) => figures.update(|f| {
+                        f.evaluating = None;
                         let x = f.last.map_or(0.0, |r| r.images_seen as f64);
                         f.test_points.push((x, f64::from(report.test_accuracy)));
                         f.epochs.push(report);
@@ -252,7 +258,11 @@ pub fn TrainPage(
                 <dt>"Images / s"</dt><dd id="images-per-s">{move || figures.with(|f| format!("{:.0}", f.images_per_s))}</dd>
                 <dt>"Test accuracy"</dt>
                 <dd id="test-accuracy" data-value=move || figures.with(|f| f.epochs.last().map(|e| e.test_accuracy.to_string()))>
-                    {move || figures.with(|f| f.epochs.last().map_or("after the first epoch".into(), |e| format!("{:.2} % on {} images", 100.0 * e.test_accuracy, e.test_images)))}
+                    {move || figures.with(|f| match (f.evaluating, f.epochs.last()) {
+                        (Some((done, total)), _) => format!("testing… {done}/{total} images"),
+                        (None, Some(e)) => format!("{:.2} % on {} images", 100.0 * e.test_accuracy, e.test_images),
+                        (None, None) => "after the first epoch".into(),
+                    })}
                 </dd>
             </dl>
             <div class="charts">

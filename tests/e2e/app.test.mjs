@@ -62,18 +62,31 @@ async function open(browser, path, { withoutWebGpu = false } = {}) {
   return { page, errors, context };
 }
 
+const text = async (page, selector) => (await page.textContent(selector)).trim();
+
 /** Clicks Train once shards are in, waits for the run to finish, returns the figures shown. */
-async function trainQuickly(page) {
+async function trainQuickly(page, { pauseOnce = false } = {}) {
   await page.locator('#train-button:enabled').waitFor({ timeout: 120_000 });
   await page.click('#train-button');
+  if (pauseOnce) {
+    // Pause after a couple of steps. The step in flight still completes (and is shown);
+    // after it, the step count must hold still until Resume.
+    await page.waitForFunction(() => Number(document.querySelector('#step').textContent) >= 2);
+    await page.click('#pause-button');
+    await page.locator('#status', { hasText: 'paused' }).waitFor();
+    await page.waitForTimeout(3_000);
+    const pausedAt = await text(page, '#step');
+    await page.waitForTimeout(3_000);
+    assert.equal(await text(page, '#step'), pausedAt, 'training went on while paused');
+    await page.click('#resume-button');
+  }
   await page.locator('#status', { hasText: /finished|failed/ }).waitFor({ timeout: 300_000 });
-  const text = async (selector) => (await page.textContent(selector)).trim();
   return {
-    status: await text('#status'),
+    status: await text(page, '#status'),
     backend: await page.getAttribute('#backend', 'data-backend'),
-    imagesSeen: Number(await text('#images-seen')),
-    firstLoss: Number(await text('#first-loss')),
-    lastLoss: Number(await text('#last-loss')),
+    imagesSeen: Number(await text(page, '#images-seen')),
+    firstLoss: Number(await text(page, '#first-loss')),
+    lastLoss: Number(await text(page, '#last-loss')),
     testAccuracy: Number(await page.getAttribute('#test-accuracy', 'data-value')),
   };
 }
@@ -92,9 +105,9 @@ test('WebGPU forward pass matches the CPU backend and training steps lower the l
   await context.close();
 });
 
-test('the Train page trains on WebGPU: loss falls, accuracy beats chance, no console errors', async () => {
+test('the Train page trains on WebGPU, pauses and resumes: loss falls, accuracy beats chance', async () => {
   const { page, errors, context } = await open(webgpuBrowser, QUICK_RUN);
-  const figures = await trainQuickly(page);
+  const figures = await trainQuickly(page, { pauseOnce: true });
   console.log('webgpu run:', JSON.stringify(figures));
   await page.screenshot({ path: join(OUTPUT, 'train-webgpu.png'), fullPage: true });
   assert.equal(figures.status, 'finished');
