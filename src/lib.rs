@@ -6,6 +6,7 @@
 //! - [`data`]: MNIST IDX parsing, the project's shard format, in-memory image sets;
 //! - [`model`]: network architectures and their checkpoints;
 //! - [`train`]: classic supervised training, as a steppable run both front-ends drive;
+//! - [`meta`]: few-shot learners — meta-learning algorithms and the baselines they must beat;
 //! - [`backend`]: which device the maths runs on;
 //! - [`bench`]: throughput and latency measurements printed as JSON lines;
 //! - `cli` (native) and `ui` (wasm): the two front-ends.
@@ -13,6 +14,7 @@
 pub mod backend;
 pub mod bench;
 pub mod data;
+pub mod meta;
 pub mod model;
 pub mod rng;
 pub mod train;

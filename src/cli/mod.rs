@@ -4,6 +4,7 @@
 //! code the browser runs, shows a progress bar, and ends with `key=value` lines that scripts
 //! can read. Errors reach the user as one sentence naming the file or setting at fault.
 
+mod meta;
 mod shards;
 
 use crate::backend::Backend;
@@ -59,6 +60,40 @@ enum Command {
         #[arg(long)]
         save: Option<PathBuf>,
     },
+    /// Meta-train a few-shot learner on protocol P1 (digits 0-4).
+    MetaTrain {
+        /// Algorithm.
+        #[arg(long, value_enum)]
+        algo: meta::Algo,
+        #[command(flatten)]
+        task: meta::TaskArgs,
+        /// Outer-loop steps.
+        #[arg(long, default_value_t = 1000)]
+        steps: usize,
+        /// Tasks per outer step.
+        #[arg(long, default_value_t = 4)]
+        meta_batch: usize,
+        /// Add 90°/180°/270° rotations of the training digits as new classes.
+        #[arg(long)]
+        rotations: bool,
+        /// Save the meta-learned weights here.
+        #[arg(long)]
+        save: Option<PathBuf>,
+    },
+    /// Evaluate a few-shot learner on P1's meta-test tasks (digits 5-9, test split).
+    Eval {
+        /// Algorithm.
+        #[arg(long, value_enum)]
+        algo: meta::Algo,
+        #[command(flatten)]
+        task: meta::TaskArgs,
+        /// Weights written by meta-train (not for the scratch baseline).
+        #[arg(long)]
+        weights: Option<PathBuf>,
+        /// Test tasks.
+        #[arg(long, default_value_t = 600)]
+        episodes: usize,
+    },
     /// Print training throughput and forward latency as JSON lines.
     Bench {
         /// Training steps to time.
@@ -97,6 +132,20 @@ pub fn run() -> i32 {
                 .with_cosine_decay(!constant_lr),
             save,
         ),
+        Command::MetaTrain {
+            algo,
+            task,
+            steps,
+            meta_batch,
+            rotations,
+            save,
+        } => meta::meta_train(algo, &task, steps, meta_batch, rotations, save.as_deref()),
+        Command::Eval {
+            algo,
+            task,
+            weights,
+            episodes,
+        } => meta::eval(algo, &task, weights.as_deref(), episodes),
         Command::Bench {
             train_steps,
             forward_repeats,

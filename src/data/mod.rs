@@ -9,6 +9,7 @@
 pub mod episode;
 pub mod idx;
 pub mod manifest;
+pub mod protocol;
 pub mod shard;
 
 use burn::tensor::{Device, Int, Tensor, TensorData};
@@ -68,6 +69,12 @@ impl ImageSet {
     pub fn extend(&mut self, other: ImageSet) {
         self.labels.extend(other.labels);
         self.pixels.extend(other.pixels);
+    }
+
+    /// Every image, in order, as one batch on `device`.
+    pub fn to_batch(&self, device: &Device) -> Batch {
+        let indices: Vec<usize> = (0..self.len()).collect();
+        self.batch(&indices, device)
     }
 
     /// The images at `indices` as one batch on `device`.

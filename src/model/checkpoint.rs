@@ -29,14 +29,18 @@ pub fn to_bytes(model: ReferenceCnn) -> Vec<u8> {
         .to_vec()
 }
 
-/// Loads parameters saved by [`to_bytes`] into a new model on `device`.
+/// Loads parameters saved by [`to_bytes`] into a new `classes`-way model on `device`.
 ///
 /// The weights are checked on the CPU first (a synchronous read, which a GPU in a browser
 /// would refuse), then moved to `device`.
-pub fn from_bytes(bytes: &[u8], device: &Device) -> Result<ReferenceCnn, CheckpointError> {
+pub fn from_bytes(
+    bytes: &[u8],
+    classes: usize,
+    device: &Device,
+) -> Result<ReferenceCnn, CheckpointError> {
     let record = ModuleRecord::from_bytes(Bytes::from_bytes_vec(bytes.to_vec()))
         .map_err(|e| CheckpointError::Unreadable(e.to_string()))?;
-    let model = ReferenceCnn::new(&cpu_device())
+    let model = ReferenceCnn::with_classes(classes, &cpu_device())
         .try_load_record(record)
         .map_err(|e| CheckpointError::Mismatch(e.to_string()))?;
     let mut check = FiniteCheck { all_finite: true };
@@ -75,7 +79,7 @@ mod tests {
             &device,
         );
         let before = model.forward(input.clone()).into_data();
-        let loaded = from_bytes(&to_bytes(model), &device).unwrap();
+        let loaded = from_bytes(&to_bytes(model), 10, &device).unwrap();
         loaded
             .forward(input)
             .into_data()
@@ -93,12 +97,20 @@ mod tests {
     fn rejects_garbage_and_nan_weights() {
         let device = cpu_device();
         assert!(matches!(
-            from_bytes(b"definitely not weights", &device),
+            from_bytes(
+                &to_bytes(ReferenceCnn::with_classes(5, &device)),
+                10,
+                &device
+            ),
+            Err(CheckpointError::Mismatch(_))
+        ));
+        assert!(matches!(
+            from_bytes(b"definitely not weights", 10, &device),
             Err(CheckpointError::Unreadable(_))
         ));
         let poisoned = ReferenceCnn::new(&device).map(&mut Poison);
         assert!(matches!(
-            from_bytes(&to_bytes(poisoned), &device),
+            from_bytes(&to_bytes(poisoned), 10, &device),
             Err(CheckpointError::NonFinite)
         ));
     }

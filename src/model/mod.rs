@@ -37,22 +37,32 @@ pub struct ReferenceCnn {
 }
 
 impl ReferenceCnn {
-    /// A freshly initialised network on `device` (seed the device first for reproducibility).
+    /// A freshly initialised 10-class network on `device` (seed the device first for
+    /// reproducibility).
     pub fn new(device: &Device) -> Self {
+        Self::with_classes(NUM_CLASSES, device)
+    }
+
+    /// The same architecture with a `classes`-way output layer (for N-way few-shot tasks).
+    pub fn with_classes(classes: usize, device: &Device) -> Self {
         Self {
             conv: Conv2dConfig::new([1, CONV_CHANNELS], [3, 3]).init(device),
             pool: MaxPool2dConfig::new([2, 2]).init(),
             hidden: LinearConfig::new(FLAT_FEATURES, HIDDEN).init(device),
-            output: LinearConfig::new(HIDDEN, NUM_CLASSES).init(device),
+            output: LinearConfig::new(HIDDEN, classes).init(device),
         }
     }
 
-    /// Class logits `[n, 10]` for images `[n, 1, 28, 28]` with intensities in `[0, 1]`.
-    pub fn forward(&self, images: Tensor<4>) -> Tensor<2> {
+    /// The 64 hidden features `[n, 64]` (after ReLU) for images `[n, 1, 28, 28]` in `[0, 1]`.
+    pub fn embed(&self, images: Tensor<4>) -> Tensor<2> {
         let x = (images - PIXEL_MEAN) / PIXEL_STD;
         let x = self.pool.forward(relu(self.conv.forward(x)));
-        let x = x.flatten::<2>(1, 3);
-        self.output.forward(relu(self.hidden.forward(x)))
+        relu(self.hidden.forward(x.flatten::<2>(1, 3)))
+    }
+
+    /// Class logits `[n, classes]` for images `[n, 1, 28, 28]` with intensities in `[0, 1]`.
+    pub fn forward(&self, images: Tensor<4>) -> Tensor<2> {
+        self.output.forward(self.embed(images))
     }
 }
 

@@ -7,6 +7,7 @@
 
 use crate::backend::{Backend, cpu_device};
 use crate::bench::synthetic_images;
+use crate::data::NUM_CLASSES;
 use crate::model::{ReferenceCnn, from_bytes, to_bytes};
 use crate::train::{TrainConfig, TrainEvent, TrainRun};
 use leptos::prelude::*;
@@ -24,8 +25,8 @@ async fn check(backend: &Backend) -> Result<Outcome, String> {
     let cpu = cpu_device();
     cpu.seed(7);
     let reference = ReferenceCnn::new(&cpu);
-    let on_backend =
-        from_bytes(&to_bytes(reference.clone()), &backend.device).map_err(|e| e.to_string())?;
+    let on_backend = from_bytes(&to_bytes(reference.clone()), NUM_CLASSES, &backend.device)
+        .map_err(|e| e.to_string())?;
     let images = synthetic_images(8, 3);
     let indices: Vec<usize> = (0..8).collect();
     let expected = reference
