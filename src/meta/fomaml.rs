@@ -51,10 +51,12 @@ impl Fomaml {
     }
 
     /// Starts from a saved initialisation.
+    /// `model` must live on `device` with autodiff (see [`crate::model::from_bytes`]).
     pub fn from_model(model: ReferenceCnn, config: MamlConfig, device: &Device) -> Self {
         let device = device.clone().autodiff();
         Self {
-            model: model.to_device(&device),
+            // Loaded parameters are not tracked until the module is put back into training.
+            model: model.train(),
             optim: AdamConfig::new().init(),
             config,
             device,

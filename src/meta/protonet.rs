@@ -33,10 +33,12 @@ impl ProtoNet {
     }
 
     /// Starts from trained weights.
+    /// `model` must live on `device` with autodiff (see [`crate::model::from_bytes`]).
     pub fn from_model(model: ReferenceCnn, learning_rate: f64, device: &Device) -> Self {
         let device = device.clone().autodiff();
         Self {
-            model: model.to_device(&device),
+            // Loaded parameters are not tracked until the module is put back into training.
+            model: model.train(),
             optim: AdamConfig::new().init(),
             learning_rate,
             device,

@@ -32,7 +32,7 @@ pub fn to_bytes(model: ReferenceCnn) -> Vec<u8> {
 /// Loads parameters saved by [`to_bytes`] into a new `classes`-way model on `device`.
 ///
 /// The weights are checked on the CPU first (a synchronous read, which a GPU in a browser
-/// would refuse), then moved to `device`.
+/// would refuse), then loaded into a network on `device` (with autodiff if `device` has it).
 pub fn from_bytes(
     bytes: &[u8],
     classes: usize,
@@ -46,7 +46,9 @@ pub fn from_bytes(
     let mut check = FiniteCheck { all_finite: true };
     model.visit(&mut check);
     if check.all_finite {
-        Ok(model.to_device(device))
+        // Loading into a network built on `device` keeps that device's settings (autodiff,
+        // gradient tracking), which a plain device move would not.
+        Ok(ReferenceCnn::with_classes(classes, device).load_record(model.into_record()))
     } else {
         Err(CheckpointError::NonFinite)
     }
