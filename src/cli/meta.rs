@@ -6,6 +6,7 @@ use crate::data::episode::EpisodeSpec;
 use crate::data::protocol::{Protocol, p1};
 use crate::meta::fomaml::{Fomaml, MamlConfig};
 use crate::meta::protonet::ProtoNet;
+use crate::meta::reptile::Reptile;
 use crate::meta::scratch::Scratch;
 use crate::meta::{FewShotLearner, MetaLearner, evaluate};
 use crate::model::{ReferenceCnn, from_bytes, to_bytes};
@@ -20,6 +21,8 @@ pub enum Algo {
     Fomaml,
     /// Prototypical networks.
     Protonet,
+    /// Reptile.
+    Reptile,
     /// No meta-learning: Adam on the support set from a random initialisation.
     Scratch,
 }
@@ -45,6 +48,9 @@ pub struct TaskArgs {
     /// FOMAML inner SGD learning rate.
     #[arg(long, default_value_t = MamlConfig::new(5).inner_lr)]
     pub inner_lr: f64,
+    /// Reptile's outer interpolation step ε.
+    #[arg(long, default_value_t = 0.1)]
+    pub outer_step: f64,
     /// Seed for initialisation and task sampling.
     #[arg(long, default_value_t = 1)]
     pub seed: u64,
@@ -71,17 +77,30 @@ impl TaskArgs {
     }
 }
 
-fn build(algo: Algo, args: &TaskArgs, weights: Option<ReferenceCnn>) -> Box<dyn FewShotLearner> {
+/// The meta-learner `algo`, fresh or from `weights`; `None` for the scratch baseline.
+fn meta_learner(
+    algo: Algo,
+    args: &TaskArgs,
+    weights: Option<ReferenceCnn>,
+) -> Option<Box<dyn MetaLearner>> {
     let device = cpu_device();
     device.seed(args.seed);
-    match (algo, weights) {
-        (Algo::Fomaml, None) => Box::new(Fomaml::new(args.maml(), &device)),
-        (Algo::Fomaml, Some(model)) => Box::new(Fomaml::from_model(model, args.maml(), &device)),
-        (Algo::Protonet, None) => Box::new(ProtoNet::new(1e-3, &device)),
-        (Algo::Protonet, Some(model)) => Box::new(ProtoNet::from_model(model, 1e-3, &device)),
-        (Algo::Scratch, _) => Box::new(Scratch::new(SCRATCH_STEPS, 1e-3, &device)),
-    }
+    let (maml, step) = (args.maml(), args.outer_step);
+    Some(match (algo, weights) {
+        (Algo::Scratch, _) => return None,
+        (Algo::Fomaml, None) => Box::new(Fomaml::new(maml, &device)),
+        (Algo::Fomaml, Some(model)) => Box::new(Fomaml::from_model(model, maml, &device)),
+        (Algo::Reptile, None) => Box::new(Reptile::new(maml, step, &device)),
+        (Algo::Reptile, Some(model)) => Box::new(Reptile::from_model(model, maml, step, &device)),
+        (Algo::Protonet, None) => Box::new(ProtoNet::new(PROTONET_LR, &device)),
+        (Algo::Protonet, Some(model)) => {
+            Box::new(ProtoNet::from_model(model, PROTONET_LR, &device))
+        }
+    })
 }
+
+/// Adam learning rate of prototypical networks.
+const PROTONET_LR: f64 = 1e-3;
 
 /// Adam steps the scratch baseline takes on each support set.
 const SCRATCH_STEPS: usize = 50;
@@ -97,13 +116,8 @@ pub fn meta_train(
 ) -> Result<(), String> {
     let protocol = args.protocol(rotations)?;
     let spec = args.spec();
-    let device = cpu_device();
-    device.seed(args.seed);
-    let mut learner: Box<dyn MetaLearner> = match algo {
-        Algo::Fomaml => Box::new(Fomaml::new(args.maml(), &device)),
-        Algo::Protonet => Box::new(ProtoNet::new(1e-3, &device)),
-        Algo::Scratch => return Err("the scratch baseline has nothing to meta-train".into()),
-    };
+    let mut learner =
+        meta_learner(algo, args, None).ok_or("the scratch baseline has nothing to meta-train")?;
     let bar = ProgressBar::new(steps as u64).with_style(
         ProgressStyle::with_template(
             "[{bar:30}] {pos}/{len} meta-steps  {per_sec}  eta {eta}  {msg}",
@@ -171,10 +185,11 @@ pub fn eval(
         (_, Some(path)) => {
             let bytes =
                 std::fs::read(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
-            let classes = if algo == Algo::Fomaml {
-                args.way
-            } else {
+            // ProtoNet never uses its output layer, which keeps the 10-way shape it was made with.
+            let classes = if algo == Algo::Protonet {
                 crate::data::NUM_CLASSES
+            } else {
+                args.way
             };
             Some(
                 from_bytes(&bytes, classes, &cpu_device())
@@ -182,7 +197,10 @@ pub fn eval(
             )
         }
     };
-    let learner = build(algo, args, loaded);
+    let learner: Box<dyn FewShotLearner> = match meta_learner(algo, args, loaded) {
+        Some(learner) => learner,
+        None => Box::new(Scratch::new(SCRATCH_STEPS, 1e-3, &cpu_device())),
+    };
     let started = now_ms();
     let accuracy = pollster::block_on(evaluate(
         learner.as_ref(),

@@ -5,13 +5,13 @@
 //! initialisation (the first-order approximation drops the second derivatives of the inner
 //! steps), averaged over a batch of tasks, with Adam.
 
-use super::{FewShotLearner, MetaLearner, cross_entropy};
+use super::{FewShotLearner, MetaLearner, cross_entropy, sgd_adapt};
 use crate::data::Batch;
 use crate::data::episode::Episode;
 use crate::model::ReferenceCnn;
 use burn::config::Config;
 use burn::module::Module;
-use burn::optim::{AdamConfig, GradientsAccumulator, GradientsParams, ModuleOptimizer, SgdConfig};
+use burn::optim::{AdamConfig, GradientsAccumulator, GradientsParams, ModuleOptimizer};
 use burn::tensor::{Device, Int, Tensor};
 
 /// Settings of (FO)MAML.
@@ -65,14 +65,12 @@ impl Fomaml {
 
     /// The initialisation after `inner_steps` SGD steps on `support`.
     fn adapt(&self, support: &Batch) -> ReferenceCnn {
-        let mut fast = self.model.clone();
-        let mut sgd = SgdConfig::new().init();
-        for _ in 0..self.config.inner_steps {
-            let loss = cross_entropy(fast.forward(support.images.clone()), support.labels.clone());
-            let grads = GradientsParams::from_grads(loss.backward(), &fast);
-            fast = sgd.step(self.config.inner_lr, fast, grads);
-        }
-        fast
+        sgd_adapt(
+            &self.model,
+            support,
+            self.config.inner_steps,
+            self.config.inner_lr,
+        )
     }
 }
 
