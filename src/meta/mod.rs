@@ -137,6 +137,36 @@ pub(crate) mod tests {
         ClassPool::from_labels(&synthetic_images(400, 8))
     }
 
+    /// Four fixed 5-way 1-shot tasks (3 queries per class) from [`easy_pool`].
+    pub(crate) fn fixed_tasks() -> Vec<Episode> {
+        let pool = easy_pool();
+        let classes: Vec<usize> = (0..10).collect();
+        let spec = EpisodeSpec {
+            way: 5,
+            shot: 1,
+            query: 3,
+        };
+        let mut rng = Rng::new(6);
+        (0..4)
+            .map(|_| pool.sample(&classes, spec, &mut rng).unwrap())
+            .collect()
+    }
+
+    /// Asserts that 16 meta-steps on the same tasks cut their query loss by 30 % or more.
+    pub(crate) fn assert_meta_training_lowers_query_loss(learner: &mut dyn MetaLearner) {
+        let tasks = fixed_tasks();
+        let before = learner.meta_step(&tasks).into_scalar::<f32>();
+        for _ in 0..15 {
+            learner.meta_step(&tasks);
+        }
+        let after = learner.meta_step(&tasks).into_scalar::<f32>();
+        assert!(
+            after < before * 0.7,
+            "{}: query loss {before} -> {after}",
+            learner.name()
+        );
+    }
+
     #[test]
     fn confidence_interval_matches_the_formula() {
         let accuracy = Accuracy::from_episodes(&[0.5, 0.7, 0.9, 0.7]);

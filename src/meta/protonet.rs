@@ -100,31 +100,12 @@ impl MetaLearner for ProtoNet {
 mod tests {
     use super::*;
     use crate::backend::cpu_device;
-    use crate::data::episode::EpisodeSpec;
-    use crate::meta::tests::easy_pool;
-    use crate::rng::Rng;
+    use crate::meta::tests::assert_meta_training_lowers_query_loss;
 
     #[test]
     fn meta_training_lowers_the_query_loss() {
         let device = cpu_device();
         device.seed(2);
-        let pool = easy_pool();
-        let classes: Vec<usize> = (0..10).collect();
-        let spec = EpisodeSpec {
-            way: 5,
-            shot: 1,
-            query: 3,
-        };
-        let mut rng = Rng::new(5);
-        let mut learner = ProtoNet::new(1e-3, &device);
-        let fixed: Vec<Episode> = (0..4)
-            .map(|_| pool.sample(&classes, spec, &mut rng).unwrap())
-            .collect();
-        let before = learner.meta_step(&fixed).into_scalar::<f32>();
-        for _ in 0..15 {
-            learner.meta_step(&fixed);
-        }
-        let after = learner.meta_step(&fixed).into_scalar::<f32>();
-        assert!(after < before * 0.7, "query loss {before} -> {after}");
+        assert_meta_training_lowers_query_loss(&mut ProtoNet::new(1e-3, &device));
     }
 }
