@@ -1,9 +1,9 @@
 //! `fewshot-lab shards`: MNIST IDX files in, verified shards and a manifest out.
 
+use crate::data::Split;
 use crate::data::idx::parse_pair;
 use crate::data::manifest::{FORMAT, Manifest, ShardEntry};
 use crate::data::shard::{self, Shard, sha256_hex};
-use crate::data::{IMAGE_PIXELS, ImageSet, Split};
 use std::path::Path;
 
 const FILES: [(Split, &str, &str); 2] = [
@@ -62,15 +62,10 @@ pub fn make(mnist_dir: &Path, out: &Path, per_shard: usize) -> Result<(), String
             Split::Train => "train",
             Split::Test => "test",
         };
-        for (index, labels) in set.labels.chunks(per_shard).enumerate() {
-            let start = index * per_shard;
+        for (index, start) in (0..set.len()).step_by(per_shard).enumerate() {
             let shard = Shard {
                 split,
-                images: ImageSet {
-                    labels: labels.to_vec(),
-                    pixels: set.pixels[start * IMAGE_PIXELS..(start + labels.len()) * IMAGE_PIXELS]
-                        .to_vec(),
-                },
+                images: set.range(start..(start + per_shard).min(set.len())),
             };
             let file = format!("{name}-{index:03}.shard");
             let bytes = shard::encode(&shard);

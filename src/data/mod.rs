@@ -65,6 +65,14 @@ impl ImageSet {
         &self.pixels[index * IMAGE_PIXELS..(index + 1) * IMAGE_PIXELS]
     }
 
+    /// A copy of the images in `range`.
+    pub fn range(&self, range: std::ops::Range<usize>) -> ImageSet {
+        ImageSet {
+            labels: self.labels[range.clone()].to_vec(),
+            pixels: self.pixels[range.start * IMAGE_PIXELS..range.end * IMAGE_PIXELS].to_vec(),
+        }
+    }
+
     /// Appends every image of `other` (used as shards arrive).
     pub fn extend(&mut self, other: ImageSet) {
         self.labels.extend(other.labels);

@@ -5,10 +5,10 @@
 //! initialisation (the first-order approximation drops the second derivatives of the inner
 //! steps), averaged over a batch of tasks, with Adam.
 
-use super::{FewShotLearner, MetaLearner, cross_entropy, sgd_adapt};
+use super::{FewShotLearner, MetaLearner, sgd_adapt};
 use crate::data::Batch;
 use crate::data::episode::Episode;
-use crate::model::ReferenceCnn;
+use crate::model::{ReferenceCnn, cross_entropy};
 use burn::config::Config;
 use burn::module::Module;
 use burn::optim::{AdamConfig, GradientsAccumulator, GradientsParams, ModuleOptimizer};

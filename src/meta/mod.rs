@@ -13,9 +13,8 @@ pub mod scratch;
 
 use crate::data::Batch;
 use crate::data::episode::{ClassPool, Episode, EpisodeError, EpisodeSpec};
-use crate::model::ReferenceCnn;
+use crate::model::{ReferenceCnn, cross_entropy};
 use crate::rng::Rng;
-use burn::nn::loss::CrossEntropyLossConfig;
 use burn::optim::{GradientsParams, SgdConfig};
 use burn::tensor::{Int, Tensor};
 
@@ -52,13 +51,6 @@ pub fn sgd_adapt(
         fast = sgd.step(learning_rate, fast, grads);
     }
     fast
-}
-
-/// Mean cross-entropy of `logits` against `labels`.
-pub fn cross_entropy(logits: Tensor<2>, labels: Tensor<1, Int>) -> Tensor<1> {
-    CrossEntropyLossConfig::new()
-        .init(&logits.device())
-        .forward(logits, labels)
 }
 
 /// Mean accuracy over episodes and the half-width of its 95 % confidence interval.

@@ -5,9 +5,9 @@
 //! Euclidean distance to each prototype. Meta-training learns the embedding by minimising the
 //! query cross-entropy over many tasks. Adaptation is a single forward pass — no gradient steps.
 
-use super::{FewShotLearner, MetaLearner, cross_entropy};
+use super::{FewShotLearner, MetaLearner};
 use crate::data::episode::Episode;
-use crate::model::ReferenceCnn;
+use crate::model::{ReferenceCnn, cross_entropy};
 use burn::module::Module;
 use burn::optim::{AdamConfig, GradientsParams, ModuleOptimizer};
 use burn::tensor::{Device, Int, Tensor};

@@ -6,9 +6,9 @@
 //! SGD step on the "gradient" θ − mean θ′ so burn's optimiser keeps the parameters trainable.
 
 use super::fomaml::MamlConfig;
-use super::{FewShotLearner, MetaLearner, cross_entropy, sgd_adapt};
+use super::{FewShotLearner, MetaLearner, sgd_adapt};
 use crate::data::episode::Episode;
-use crate::model::ReferenceCnn;
+use crate::model::{ReferenceCnn, cross_entropy};
 use burn::module::{Module, ModuleVisitor, Param};
 use burn::optim::{GradientsParams, SgdConfig};
 use burn::tensor::{Device, Int, Tensor};

@@ -4,9 +4,9 @@
 //! runs a few Adam steps on the support set, then predicts the queries. Meta-learners must beat
 //! this to be worth their training.
 
-use super::{FewShotLearner, cross_entropy};
+use super::FewShotLearner;
 use crate::data::episode::Episode;
-use crate::model::ReferenceCnn;
+use crate::model::{ReferenceCnn, cross_entropy};
 use burn::module::Module;
 use burn::optim::{AdamConfig, GradientsParams};
 use burn::tensor::{Device, Int, Tensor};

@@ -11,10 +11,11 @@ pub use checkpoint::{CheckpointError, from_bytes, to_bytes};
 use crate::data::{IMAGE_SIDE, NUM_CLASSES};
 use burn::module::Module;
 use burn::nn::conv::{Conv2d, Conv2dConfig};
+use burn::nn::loss::CrossEntropyLossConfig;
 use burn::nn::pool::{MaxPool2d, MaxPool2dConfig};
 use burn::nn::{Linear, LinearConfig};
 use burn::tensor::activation::relu;
-use burn::tensor::{Device, Tensor};
+use burn::tensor::{Device, Int, Tensor};
 
 /// Mean and standard deviation of MNIST pixel intensities (in `[0, 1]`), used to centre inputs.
 const PIXEL_MEAN: f32 = 0.1307;
@@ -66,14 +67,20 @@ impl ReferenceCnn {
     }
 }
 
+/// Mean softmax cross-entropy of `logits` `[n, classes]` against class indices `[n]`.
+pub fn cross_entropy(logits: Tensor<2>, labels: Tensor<1, Int>) -> Tensor<1> {
+    CrossEntropyLossConfig::new()
+        .init(&logits.device())
+        .forward(logits, labels)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::backend::cpu_device;
     use crate::bench::synthetic_images;
     use burn::module::{ModuleMapper, Param, ParamId};
-    use burn::nn::loss::CrossEntropyLossConfig;
-    use burn::tensor::{Gradients, Int, TensorData};
+    use burn::tensor::{Gradients, TensorData};
 
     /// Adds `epsilon` to element `flat_index` of the parameter `id`.
     struct Nudge {
@@ -114,9 +121,7 @@ mod tests {
     }
 
     fn loss(model: &ReferenceCnn, images: &Tensor<4>, labels: &Tensor<1, Int>) -> Tensor<1> {
-        CrossEntropyLossConfig::new()
-            .init(&images.device())
-            .forward(model.forward(images.clone()), labels.clone())
+        cross_entropy(model.forward(images.clone()), labels.clone())
     }
 
     #[test]

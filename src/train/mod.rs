@@ -8,11 +8,10 @@
 //! Reads from the device are async (`into_scalar_async`), as a GPU in a browser requires.
 
 use crate::data::{ImageSet, NUM_CLASSES};
-use crate::model::ReferenceCnn;
+use crate::model::{ReferenceCnn, cross_entropy};
 use crate::rng::Rng;
 use burn::config::Config;
 use burn::module::Module;
-use burn::nn::loss::CrossEntropyLossConfig;
 use burn::optim::{AdamConfig, GradientsParams, ModuleOptimizer};
 use burn::tensor::{Device, Int, Tensor};
 
@@ -241,9 +240,7 @@ impl TrainRun {
         let batch_len = end - self.cursor;
         // Forward pass and loss on the batch.
         let logits = self.model.forward(batch.images);
-        let loss = CrossEntropyLossConfig::new()
-            .init(&self.device)
-            .forward(logits.clone(), batch.labels.clone());
+        let loss = cross_entropy(logits.clone(), batch.labels.clone());
         let correct = count_correct(logits.detach(), batch.labels);
         // Backward pass, then one Adam update.
         let grads = GradientsParams::from_grads(loss.backward(), &self.model);
@@ -337,9 +334,7 @@ impl Evaluation {
         let device = self.correct.device();
         let batch = set.batch(&indices, &device);
         let logits = self.model.forward(batch.images);
-        let batch_loss = CrossEntropyLossConfig::new()
-            .init(&device)
-            .forward(logits.clone(), batch.labels.clone());
+        let batch_loss = cross_entropy(logits.clone(), batch.labels.clone());
         self.loss_sum = self.loss_sum.clone() + batch_loss * (indices.len() as f32);
         self.correct = self.correct.clone() + count_correct(logits, batch.labels);
         self.next = end;

@@ -68,12 +68,7 @@ fn param<T: std::str::FromStr>(name: &str, default: T) -> T {
 
 /// The images of `pool` beyond the first `from`.
 fn tail(pool: StoredValue<ImageSet>, from: usize) -> Option<ImageSet> {
-    pool.with_value(|set| {
-        (set.len() > from).then(|| ImageSet {
-            labels: set.labels[from..].to_vec(),
-            pixels: set.pixels[from * crate::data::IMAGE_PIXELS..].to_vec(),
-        })
-    })
+    pool.with_value(|set| (set.len() > from).then(|| set.range(from..set.len())))
 }
 
 /// The Train page.
