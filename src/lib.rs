@@ -16,6 +16,7 @@ pub mod bench;
 pub mod data;
 pub mod meta;
 pub mod model;
+pub mod playground;
 pub mod rng;
 pub mod train;
 

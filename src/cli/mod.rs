@@ -9,10 +9,12 @@ mod shards;
 
 use crate::backend::Backend;
 use crate::bench::{self, BenchPlan, now_ms};
+use crate::model::ReferenceCnn;
+use crate::model::catalog::WeightsEntry;
 use crate::train::{TrainConfig, TrainEvent, TrainRun};
 use clap::{Parser, Subcommand};
 use indicatif::{ProgressBar, ProgressStyle};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 /// Few-Shot Lab command line.
 #[derive(Parser, Debug)]
@@ -60,39 +62,22 @@ enum Command {
         #[arg(long)]
         save: Option<PathBuf>,
     },
-    /// Meta-train a few-shot learner on protocol P1 (digits 0-4).
+    /// Meta-train a few-shot learner on a protocol's meta-training classes.
     MetaTrain {
         /// Algorithm.
         #[arg(long, value_enum)]
         algo: meta::Algo,
         #[command(flatten)]
         task: meta::TaskArgs,
-        /// Outer-loop steps.
-        #[arg(long, default_value_t = 1000)]
-        steps: usize,
-        /// Tasks per outer step.
-        #[arg(long, default_value_t = 4)]
-        meta_batch: usize,
-        /// Add 90°/180°/270° rotations of the training digits as new classes.
-        #[arg(long)]
-        rotations: bool,
-        /// Save the meta-learned weights here.
-        #[arg(long)]
-        save: Option<PathBuf>,
+        #[command(flatten)]
+        run: meta::MetaTrainArgs,
     },
-    /// Evaluate a few-shot learner on P1's meta-test tasks (digits 5-9, test split).
+    /// Compare few-shot learners on a protocol's meta-test tasks, or on your own IDX files.
     Eval {
-        /// Algorithm.
-        #[arg(long, value_enum)]
-        algo: meta::Algo,
         #[command(flatten)]
         task: meta::TaskArgs,
-        /// Weights written by meta-train (not for the scratch baseline).
-        #[arg(long)]
-        weights: Option<PathBuf>,
-        /// Test tasks.
-        #[arg(long, default_value_t = 600)]
-        episodes: usize,
+        #[command(flatten)]
+        eval: meta::EvalArgs,
     },
     /// Print training throughput and forward latency as JSON lines.
     Bench {
@@ -132,20 +117,8 @@ pub fn run() -> i32 {
                 .with_cosine_decay(!constant_lr),
             save,
         ),
-        Command::MetaTrain {
-            algo,
-            task,
-            steps,
-            meta_batch,
-            rotations,
-            save,
-        } => meta::meta_train(algo, &task, steps, meta_batch, rotations, save.as_deref()),
-        Command::Eval {
-            algo,
-            task,
-            weights,
-            episodes,
-        } => meta::eval(algo, &task, weights.as_deref(), episodes),
+        Command::MetaTrain { algo, task, run } => meta::meta_train(algo, &task, &run),
+        Command::Eval { task, eval } => meta::eval(&task, &eval),
         Command::Bench {
             train_steps,
             forward_repeats,
@@ -222,9 +195,9 @@ fn train(data: &std::path::Path, config: TrainConfig, save: Option<PathBuf>) -> 
     }
     bar.finish_and_clear();
     if let Some(path) = save {
-        std::fs::write(&path, crate::model::to_bytes(run.model()))
-            .map_err(|e| format!("cannot write {}: {e}", path.display()))?;
-        println!("weights saved to {}", path.display());
+        let measured = last_accuracy.map_or(String::new(), |a| format!("test_accuracy={a:.4}"));
+        let entry = catalog_entry("classifier", "mnist", crate::data::NUM_CLASSES, measured);
+        save_weights(&path, &run.model(), entry)?;
     }
     println!("backend={}", Backend::cpu(None).kind.label());
     println!("seconds={:.1}", (now_ms() - started) / 1e3);
@@ -232,6 +205,38 @@ fn train(data: &std::path::Path, config: TrainConfig, save: Option<PathBuf>) -> 
         println!("test_accuracy={accuracy:.4}");
     }
     println!("images_per_s={:.0}", images as f64 / (train_ms / 1e3));
+    Ok(())
+}
+
+/// A catalogue entry for weights made by the running command.
+fn catalog_entry(
+    algorithm: &str,
+    protocol: &str,
+    classes: usize,
+    measured: String,
+) -> WeightsEntry {
+    let arguments: Vec<String> = std::env::args().skip(1).collect();
+    WeightsEntry {
+        file: String::new(),
+        algorithm: algorithm.into(),
+        protocol: protocol.into(),
+        classes,
+        command: format!("fewshot-lab {}", arguments.join(" ")),
+        measured,
+        bytes: 0,
+        sha256: String::new(),
+    }
+}
+
+/// Writes `model` to `path` and records it in the catalogue next to it.
+fn save_weights(path: &Path, model: &ReferenceCnn, entry: WeightsEntry) -> Result<(), String> {
+    let bytes = crate::model::to_bytes(model.clone());
+    std::fs::write(path, &bytes).map_err(|e| format!("cannot write {}: {e}", path.display()))?;
+    crate::model::catalog::record(path, &bytes, entry)?;
+    println!(
+        "weights saved to {} (catalogued in its manifest.json)",
+        path.display()
+    );
     Ok(())
 }
 

@@ -7,7 +7,8 @@
 //! for the support set and the rest for the query set, so the two never share an image.
 //! Everything is drawn from the caller's [`Rng`], so a seed fixes the whole sequence.
 //! [`ClassPool::with_rotations`] makes new classes by rotating every class by 90°, 180° and
-//! 270°, as is done for Omniglot; use it for meta-training pools only.
+//! 270°, as is done for Omniglot, and [`ClassPool::with_mirrors`] by mirroring every class; use
+//! them for meta-training pools only.
 
 use super::{IMAGE_PIXELS, IMAGE_SIDE, ImageSet};
 use crate::rng::Rng;
@@ -78,6 +79,14 @@ fn rotate_quarter(image: &[u8]) -> Vec<u8> {
     out
 }
 
+/// `image` mirrored left to right.
+fn mirror(image: &[u8]) -> Vec<u8> {
+    image
+        .chunks(IMAGE_SIDE)
+        .flat_map(|row| row.iter().rev().copied())
+        .collect()
+}
+
 impl ClassPool {
     /// A pool whose classes are the labels of `set` (class `c` = label `c`).
     pub fn from_labels(set: &ImageSet) -> Self {
@@ -123,6 +132,54 @@ impl ClassPool {
                 for image in &mut turned {
                     pool.pixels.extend_from_slice(image);
                     *image = rotate_quarter(image);
+                }
+            }
+        }
+        pool
+    }
+
+    /// Twice the classes: class `c` mirrored left to right becomes class `c + n` (n classes).
+    pub fn with_mirrors(&self) -> Self {
+        let mut pool = self.clone();
+        for members in &self.members {
+            let start = pool.pixels.len() / IMAGE_PIXELS;
+            for &index in members {
+                let mirrored = mirror(self.image(index));
+                pool.pixels.extend_from_slice(&mirrored);
+            }
+            pool.members.push((start..start + members.len()).collect());
+        }
+        pool
+    }
+
+    /// Adds a new class for every ordered pair of distinct classes `(a, b)` and each of two
+    /// cuts: the top half of an image of `a` over the bottom half of one of `b`, and the left
+    /// half of `a` beside the right half of `b`; `per_class` images each, drawn with `seed`.
+    /// New shapes made of familiar strokes, for meta-training pools with few classes.
+    pub fn with_chimeras(&self, per_class: usize, seed: u64) -> Self {
+        let half = IMAGE_SIDE / 2;
+        let cuts: [fn(usize, usize) -> bool; 2] = [|row, _| row < 14, |_, col| col < 14];
+        debug_assert_eq!(half, 14);
+        let mut rng = Rng::new(seed);
+        let mut pool = self.clone();
+        let classes = self.num_classes();
+        for first_from_a in cuts {
+            for a in 0..classes {
+                for b in (0..classes).filter(|&b| b != a) {
+                    let start = pool.pixels.len() / IMAGE_PIXELS;
+                    for _ in 0..per_class {
+                        let image_a = self.image(self.members[a][rng.below(self.members[a].len())]);
+                        let image_b = self.image(self.members[b][rng.below(self.members[b].len())]);
+                        pool.pixels.extend((0..IMAGE_PIXELS).map(|i| {
+                            let (row, col) = (i / IMAGE_SIDE, i % IMAGE_SIDE);
+                            if first_from_a(row, col) {
+                                image_a[i]
+                            } else {
+                                image_b[i]
+                            }
+                        }));
+                    }
+                    pool.members.push((start..start + per_class).collect());
                 }
             }
         }
@@ -345,5 +402,23 @@ mod tests {
         assert_eq!(corner(1), last); // 90° clockwise: top-right
         assert_eq!(corner(2), IMAGE_PIXELS - 1); // 180°: bottom-right
         assert_eq!(corner(3), last * IMAGE_SIDE); // 270°: bottom-left
+    }
+
+    #[test]
+    fn mirrors_double_the_classes() {
+        let mut set = ImageSet::default();
+        let mut image = vec![0u8; IMAGE_PIXELS];
+        image[1] = 255; // second pixel of the top row
+        set.labels.extend([0, 1]);
+        set.pixels.extend(&image);
+        set.pixels.extend(&image);
+        let mirrored = ClassPool::from_labels(&set).with_mirrors();
+        assert_eq!(mirrored.num_classes(), 4);
+        let ink = |class: usize| {
+            let image = mirrored.image(mirrored.members[class][0]);
+            image.iter().position(|&p| p == 255).unwrap()
+        };
+        assert_eq!((ink(0), ink(1)), (1, 1));
+        assert_eq!((ink(2), ink(3)), (IMAGE_SIDE - 2, IMAGE_SIDE - 2));
     }
 }

@@ -6,6 +6,7 @@
 //! Nothing here touches a tensor except [`ImageSet::batch`], which turns chosen images into the
 //! model's input on any device.
 
+pub mod augment;
 pub mod episode;
 pub mod idx;
 pub mod manifest;

@@ -6,16 +6,18 @@
 //! meta-learning implement only the first. [`evaluate`] measures any learner on many episodes
 //! and reports the mean accuracy with a 95 % confidence interval.
 
-pub mod fomaml;
+pub mod maml;
+pub mod meta_sgd;
+pub mod params;
+pub mod pretrained;
 pub mod protonet;
 pub mod reptile;
 pub mod scratch;
+pub mod unroll;
 
-use crate::data::Batch;
 use crate::data::episode::{ClassPool, Episode, EpisodeError, EpisodeSpec};
-use crate::model::{ReferenceCnn, cross_entropy};
+use crate::model::ReferenceCnn;
 use crate::rng::Rng;
-use burn::optim::{GradientsParams, SgdConfig};
 use burn::tensor::{Int, Tensor};
 
 /// Adapts to a task's support set and predicts its query set.
@@ -33,24 +35,10 @@ pub trait MetaLearner: FewShotLearner {
     fn meta_step(&mut self, tasks: &[Episode]) -> Tensor<1>;
     /// The meta-learned network (what a checkpoint saves).
     fn model(&self) -> &ReferenceCnn;
-}
-
-/// `model` after `steps` plain SGD steps at `learning_rate` on `support`: the inner loop that
-/// MAML and Reptile share. The copy keeps the parameter ids of `model`.
-pub fn sgd_adapt(
-    model: &ReferenceCnn,
-    support: &Batch,
-    steps: usize,
-    learning_rate: f64,
-) -> ReferenceCnn {
-    let mut fast = model.clone();
-    let mut sgd = SgdConfig::new().init();
-    for _ in 0..steps {
-        let loss = cross_entropy(fast.forward(support.images.clone()), support.labels.clone());
-        let grads = GradientsParams::from_grads(loss.backward(), &fast);
-        fast = sgd.step(learning_rate, fast, grads);
+    /// Learned per-parameter inner learning rates, for learners that have them (Meta-SGD).
+    fn rates(&self) -> Option<&ReferenceCnn> {
+        None
     }
-    fast
 }
 
 /// Mean accuracy over episodes and the half-width of its 95 % confidence interval.

@@ -6,11 +6,13 @@
 //! query cross-entropy over many tasks. Adaptation is a single forward pass — no gradient steps.
 
 use super::{FewShotLearner, MetaLearner};
+use crate::data::ImageSet;
 use crate::data::episode::Episode;
-use crate::model::{ReferenceCnn, cross_entropy};
-use burn::module::Module;
+use crate::model::{HIDDEN, ReferenceCnn, cross_entropy};
+use burn::module::{Module, Param};
+use burn::nn::{Linear, LinearConfig};
 use burn::optim::{AdamConfig, GradientsParams, ModuleOptimizer};
-use burn::tensor::{Device, Int, Tensor};
+use burn::tensor::{Device, Int, Tensor, TensorData};
 
 /// A prototypical network and its optimiser.
 pub struct ProtoNet {
@@ -94,6 +96,36 @@ impl MetaLearner for ProtoNet {
             .step(self.learning_rate, self.model.clone(), grads);
         loss.detach()
     }
+}
+
+/// An output layer scoring each class by −‖f − cₖ‖² + ‖f‖² = 2 cₖ·f − ‖cₖ‖², with cₖ the mean
+/// feature of class k's support images.
+pub fn prototype_head(
+    features: &ReferenceCnn,
+    support: &ImageSet,
+    way: usize,
+    device: &Device,
+) -> Linear {
+    let embedded = features
+        .valid()
+        .embed(support.to_batch(&device.clone().inner()).images);
+    let n = support.len();
+    let mut one_hot = vec![0f32; n * way];
+    let mut counts = vec![0f32; way];
+    for (index, &label) in support.labels.iter().enumerate() {
+        one_hot[usize::from(label) * n + index] = 1.0;
+        counts[usize::from(label)] += 1.0;
+    }
+    let inner = device.clone().inner();
+    let membership = Tensor::<2>::from_data(TensorData::new(one_hot, [way, n]), &inner);
+    let counts = Tensor::<2>::from_data(TensorData::new(counts, [way, 1]), &inner);
+    let prototypes = membership.matmul(embedded) / counts.clamp_min(1.0); // [way, HIDDEN]
+    let weight = prototypes.clone().transpose() * 2.0; // [HIDDEN, way]
+    let bias = prototypes.powi_scalar(2).sum_dim(1).reshape([way]).neg();
+    let mut head = LinearConfig::new(HIDDEN, way).init(device);
+    head.weight = Param::from_tensor(Tensor::from_inner(weight).require_grad());
+    head.bias = Some(Param::from_tensor(Tensor::from_inner(bias).require_grad()));
+    head
 }
 
 #[cfg(test)]

@@ -2,15 +2,15 @@
 //!
 //! Adapt to each task of a meta-batch with a few SGD steps on its support set, then move the
 //! shared initialisation a fraction `outer_step` of the way towards the mean of the adapted
-//! weights: θ ← θ + ε (mean θ′ − θ). No query gradient is needed; the update is written as an
-//! SGD step on the "gradient" θ − mean θ′ so burn's optimiser keeps the parameters trainable.
+//! weights: θ ← θ + ε (mean θ′ − θ). No query gradient is needed.
 
-use super::fomaml::MamlConfig;
-use super::{FewShotLearner, MetaLearner, sgd_adapt};
+use super::maml::{MamlConfig, batch_loss, task_start};
+use super::params::ParamVec;
+use super::unroll::adapt;
+use super::{FewShotLearner, MetaLearner};
 use crate::data::episode::Episode;
 use crate::model::{ReferenceCnn, cross_entropy};
-use burn::module::{Module, ModuleVisitor, Param};
-use burn::optim::{GradientsParams, SgdConfig};
+use burn::module::Module;
 use burn::tensor::{Device, Int, Tensor};
 
 /// Reptile on the reference CNN.
@@ -19,37 +19,6 @@ pub struct Reptile {
     inner: MamlConfig,
     outer_step: f64,
     device: Device,
-}
-
-/// Adds each parameter (without autodiff) into `sums`, keyed by parameter id.
-struct SumParams<'a> {
-    sums: &'a mut GradientsParams,
-}
-
-impl ModuleVisitor for SumParams<'_> {
-    fn visit_float<const D: usize>(&mut self, param: &Param<Tensor<D>>) {
-        let value = param.val().inner();
-        let sum = match self.sums.remove::<D>(param.id) {
-            Some(sum) => sum + value,
-            None => value,
-        };
-        self.sums.register(param.id, sum);
-    }
-}
-
-/// Turns the sums of adapted weights into θ − mean θ′ for each parameter.
-struct TowardsMean<'a> {
-    sums: &'a mut GradientsParams,
-    tasks: f32,
-}
-
-impl ModuleVisitor for TowardsMean<'_> {
-    fn visit_float<const D: usize>(&mut self, param: &Param<Tensor<D>>) {
-        if let Some(sum) = self.sums.remove::<D>(param.id) {
-            self.sums
-                .register(param.id, param.val().inner() - sum / self.tasks);
-        }
-    }
 }
 
 impl Reptile {
@@ -83,12 +52,8 @@ impl Reptile {
 
     fn adapt(&self, episode: &Episode) -> ReferenceCnn {
         let support = episode.support.to_batch(&self.device);
-        sgd_adapt(
-            &self.model,
-            &support,
-            self.inner.inner_steps,
-            self.inner.inner_lr,
-        )
+        let start = task_start(&self.model, &self.inner, &episode.support);
+        adapt(&start, &self.inner.unroll(), &|m| batch_loss(m, &support)).0
     }
 }
 
@@ -112,7 +77,7 @@ impl MetaLearner for Reptile {
     }
 
     fn meta_step(&mut self, tasks: &[Episode]) -> Tensor<1> {
-        let mut sums = GradientsParams::new();
+        let mut adapted_weights = Vec::with_capacity(tasks.len());
         let mut losses = Vec::with_capacity(tasks.len());
         for task in tasks {
             let adapted = self.adapt(task);
@@ -120,15 +85,13 @@ impl MetaLearner for Reptile {
             // The query loss of the adapted weights, for reporting only.
             let logits = adapted.valid().forward(query.images.inner());
             losses.push(cross_entropy(logits, query.labels.inner()));
-            adapted.visit(&mut SumParams { sums: &mut sums });
+            adapted_weights.push(ParamVec::values(&adapted));
         }
-        self.model.visit(&mut TowardsMean {
-            sums: &mut sums,
-            tasks: tasks.len() as f32,
-        });
-        self.model = SgdConfig::new()
-            .init()
-            .step(self.outer_step, self.model.clone(), sums);
+        // θ ← θ + ε (mean θ′ − θ)
+        let mean = ParamVec::mean(adapted_weights);
+        let current = ParamVec::values(&self.model);
+        let moved = current.add_scaled(&mean.sub(&current), self.outer_step);
+        self.model = moved.assign(self.model.clone());
         Tensor::cat(losses, 0).mean()
     }
 }

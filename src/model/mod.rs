@@ -4,6 +4,7 @@
 //! → Flatten → Dense(5408→64) ReLU → Dense(64→10). It carries no backend type: the device its
 //! parameters live on (CPU, WebGPU, with or without autodiff) decides where it runs.
 
+pub mod catalog;
 mod checkpoint;
 
 pub use checkpoint::{CheckpointError, from_bytes, to_bytes};
@@ -52,6 +53,11 @@ impl ReferenceCnn {
             hidden: LinearConfig::new(FLAT_FEATURES, HIDDEN).init(device),
             output: LinearConfig::new(HIDDEN, classes).init(device),
         }
+    }
+
+    /// The same network with `output` as its last layer (any number of classes).
+    pub fn with_output(self, output: Linear) -> Self {
+        Self { output, ..self }
     }
 
     /// The 64 hidden features `[n, 64]` (after ReLU) for images `[n, 1, 28, 28]` in `[0, 1]`.

@@ -67,7 +67,7 @@ impl Default for DataPool {
 }
 
 /// Fetches `url` and returns its body.
-async fn fetch_bytes(url: &str) -> Result<Vec<u8>, String> {
+pub async fn fetch_bytes(url: &str) -> Result<Vec<u8>, String> {
     let window = web_sys::window().ok_or("no window object")?;
     let response: web_sys::Response = JsFuture::from(window.fetch_with_str(url))
         .await

@@ -1,14 +1,15 @@
 //! The browser front-end (leptos, client-side rendered).
 //!
 //! `main.rs` only calls [`mount`]. The [`App`] picks a backend (WebGPU, or the CPU with a
-//! notice saying why), starts streaming the MNIST shards, and shows the page the URL asks for:
-//! the Train page by default, `?bench` for the benchmark, `?selftest` for the in-browser checks
-//! the test suite runs. Components here hold UI state only; all maths lives in the library.
+//! notice saying why), and shows the page the URL asks for: the Playground by default,
+//! `?page=train` for the Train page (which streams the MNIST shards), `?bench` for the
+//! benchmark, `?selftest` for the in-browser checks the test suite runs. Components here hold UI state only; all maths lives in the library.
 
 mod backend;
 mod bench_page;
 mod chart;
 mod loader;
+mod playground;
 mod selftest;
 mod train_page;
 
@@ -33,6 +34,7 @@ pub fn query_param(name: &str) -> Option<String> {
 /// Which page the URL asks for.
 #[derive(Clone, Copy, PartialEq)]
 enum Page {
+    Playground,
     Train,
     Bench,
     SelfTest,
@@ -43,8 +45,10 @@ fn requested_page() -> Page {
         Page::Bench
     } else if query_param("selftest").is_some() {
         Page::SelfTest
-    } else {
+    } else if query_param("page").as_deref() == Some("train") {
         Page::Train
+    } else {
+        Page::Playground
     }
 }
 
@@ -66,12 +70,22 @@ pub fn App() -> impl IntoView {
         <header class="top">
             <h1>"Few-Shot Lab"</h1>
             <p class="tagline">"Deep learning and meta-learning, running in your browser."</p>
+            <nav class="pages">
+                <a href="./" class:current=page == Page::Playground>"Playground"</a>
+                <a href="./?page=train" class:current=page == Page::Train>"Train a CNN"</a>
+                <a href="./?bench" class:current=page == Page::Bench>"Benchmark"</a>
+            </nav>
             <BackendBadge backend=backend />
         </header>
         <main>
             {move || match backend.get() {
                 None => view! { <p class="muted">"Starting the compute backend…"</p> }.into_any(),
                 Some(backend_now) => match page {
+                    Page::Playground => view! {
+                        <playground::PlaygroundPage backend=backend_now on_device_lost=move |reason: String| {
+                            backend.set(Some(Backend::cpu(Some(format!("WebGPU failed while adapting ({reason}); switched to the CPU backend. Your drawings are kept.")))));
+                        } />
+                    }.into_any(),
                     Page::Train => view! {
                         <train_page::TrainPage backend=backend_now pool=pool on_device_lost=move |reason: String| {
                             backend.set(Some(Backend::cpu(Some(format!("WebGPU failed during training ({reason}); switched to the CPU backend.")))));

@@ -51,7 +51,7 @@ struct Figures {
 }
 
 /// Lets the browser run other work (input, painting) before the next step.
-async fn yield_to_page() {
+pub(super) async fn yield_to_page() {
     let promise = js_sys::Promise::new(&mut |resolve, _| {
         if let Some(window) = web_sys::window() {
             let _ = window.set_timeout_with_callback_and_timeout_and_arguments_0(&resolve, 0);

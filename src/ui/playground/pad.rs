@@ -1,0 +1,206 @@
+//! The drawing pad: pointer input (mouse, touch, pen) on a canvas, strokes kept for undo, and
+//! the MNIST-style 28×28 image the network will see, recomputed after every change.
+
+use crate::data::IMAGE_SIDE;
+use crate::playground::preprocess::{DrawingError, to_mnist};
+use leptos::html::Canvas;
+use leptos::prelude::*;
+use wasm_bindgen::{Clamped, JsCast};
+use web_sys::{CanvasRenderingContext2d, HtmlCanvasElement, PointerEvent};
+
+/// Side of the drawing canvas in canvas pixels (ten per MNIST pixel).
+pub const PAD_SIDE: u32 = 280;
+/// Stroke width in canvas pixels: about two MNIST pixels, like a pen on paper scanned by NIST.
+const INK_WIDTH: f64 = 20.0;
+
+type Stroke = Vec<(f64, f64)>;
+
+/// The pad's state, shared with the page (keyboard shortcuts, buttons).
+#[derive(Clone, Copy)]
+pub struct Pad {
+    strokes: RwSignal<Vec<Stroke>>,
+    /// What the network would see, or why the drawing cannot be used.
+    pub image: RwSignal<Result<Vec<u8>, DrawingError>>,
+    canvas: NodeRef<Canvas>,
+}
+
+impl Default for Pad {
+    fn default() -> Self {
+        Self {
+            strokes: RwSignal::new(Vec::new()),
+            image: RwSignal::new(Err(DrawingError::Empty)),
+            canvas: NodeRef::new(),
+        }
+    }
+}
+
+fn context(canvas: &HtmlCanvasElement) -> Option<CanvasRenderingContext2d> {
+    canvas.get_context("2d").ok().flatten()?.dyn_into().ok()
+}
+
+impl Pad {
+    /// Number of strokes drawn.
+    pub fn stroke_count(&self) -> usize {
+        self.strokes.with(Vec::len)
+    }
+
+    /// Removes every stroke.
+    pub fn clear(&self) {
+        self.strokes.set(Vec::new());
+        self.repaint();
+    }
+
+    /// Removes the last stroke.
+    pub fn undo(&self) {
+        self.strokes.update(|s| {
+            s.pop();
+        });
+        self.repaint();
+    }
+
+    /// Redraws every stroke and recomputes the network's input.
+    fn repaint(&self) {
+        let Some(canvas) = self.canvas.get_untracked() else {
+            return;
+        };
+        let Some(ctx) = context(&canvas) else {
+            return;
+        };
+        let side = f64::from(PAD_SIDE);
+        ctx.clear_rect(0.0, 0.0, side, side);
+        ctx.set_line_width(INK_WIDTH);
+        ctx.set_line_cap("round");
+        ctx.set_line_join("round");
+        ctx.set_stroke_style_str("#000");
+        ctx.set_fill_style_str("#000");
+        self.strokes.with_untracked(|strokes| {
+            for stroke in strokes {
+                draw_stroke(&ctx, stroke);
+            }
+        });
+        self.image.set(read_ink(&ctx));
+    }
+
+    fn point(&self, ev: &PointerEvent) -> (f64, f64) {
+        let scale = self.canvas.get_untracked().map_or(1.0, |c| {
+            f64::from(PAD_SIDE) / f64::from(c.client_width().max(1))
+        });
+        (
+            f64::from(ev.offset_x()) * scale,
+            f64::from(ev.offset_y()) * scale,
+        )
+    }
+}
+
+fn draw_stroke(ctx: &CanvasRenderingContext2d, stroke: &[(f64, f64)]) {
+    match stroke {
+        [] => {}
+        [(x, y)] => {
+            ctx.begin_path();
+            let _ = ctx.arc(*x, *y, INK_WIDTH / 2.0, 0.0, std::f64::consts::TAU);
+            ctx.fill();
+        }
+        [(x0, y0), rest @ ..] => {
+            ctx.begin_path();
+            ctx.move_to(*x0, *y0);
+            for (x, y) in rest {
+                ctx.line_to(*x, *y);
+            }
+            ctx.stroke();
+        }
+    }
+}
+
+/// The canvas's ink (its alpha channel) preprocessed like MNIST.
+fn read_ink(ctx: &CanvasRenderingContext2d) -> Result<Vec<u8>, DrawingError> {
+    let side = f64::from(PAD_SIDE);
+    let Ok(data) = ctx.get_image_data(0.0, 0.0, side, side) else {
+        return Err(DrawingError::Empty);
+    };
+    let rgba = data.data();
+    let ink: Vec<u8> = rgba.chunks(4).map(|p| p[3]).collect();
+    to_mnist(&ink, PAD_SIDE as usize, PAD_SIDE as usize)
+}
+
+/// The canvas a person draws on.
+#[component]
+pub fn DrawingPad(pad: Pad) -> impl IntoView {
+    let drawing = StoredValue::new(false);
+    let down = move |ev: PointerEvent| {
+        ev.prevent_default();
+        if let Some(canvas) = pad.canvas.get_untracked() {
+            let _ = canvas.set_pointer_capture(ev.pointer_id());
+        }
+        drawing.set_value(true);
+        let point = pad.point(&ev);
+        pad.strokes.update(|s| s.push(vec![point]));
+        pad.repaint();
+    };
+    let moved = move |ev: PointerEvent| {
+        if !drawing.get_value() {
+            return;
+        }
+        ev.prevent_default();
+        let point = pad.point(&ev);
+        pad.strokes.update(|s| {
+            if let Some(stroke) = s.last_mut() {
+                stroke.push(point);
+            }
+        });
+        if let (Some(canvas), Some(last)) = (
+            pad.canvas.get_untracked(),
+            pad.strokes.with_untracked(|s| s.last().cloned()),
+        ) && let Some(ctx) = context(&canvas)
+        {
+            // Draw just the newest segment while the pointer moves; a full repaint follows.
+            ctx.set_line_width(INK_WIDTH);
+            ctx.set_line_cap("round");
+            ctx.set_stroke_style_str("#000");
+            draw_stroke(&ctx, &last[last.len().saturating_sub(2)..]);
+        }
+    };
+    let up = move |_: PointerEvent| {
+        if drawing.get_value() {
+            drawing.set_value(false);
+            pad.repaint();
+        }
+    };
+    view! {
+        <canvas id="pad" class="pad" node_ref=pad.canvas width=PAD_SIDE height=PAD_SIDE
+            aria-label="Drawing area: draw one symbol with mouse, finger or pen"
+            on:pointerdown=down on:pointermove=moved on:pointerup=up on:pointercancel=up></canvas>
+    }
+}
+
+/// Paints a 28×28 image (white ink on black, as MNIST is usually shown) on `canvas`.
+fn paint(canvas: &HtmlCanvasElement, pixels: &[u8]) {
+    let Some(ctx) = context(canvas) else {
+        return;
+    };
+    let rgba: Vec<u8> = pixels.iter().flat_map(|&v| [v, v, v, 255]).collect();
+    let side = IMAGE_SIDE as u32;
+    if let Ok(data) =
+        web_sys::ImageData::new_with_u8_clamped_array_and_sh(Clamped(&rgba), side, side)
+    {
+        let _ = ctx.put_image_data(&data, 0.0, 0.0);
+    }
+}
+
+/// A 28×28 image shown enlarged, pixel for pixel.
+#[component]
+pub fn Thumb(
+    /// The image.
+    #[prop(into)]
+    pixels: Signal<Option<Vec<u8>>>,
+    /// CSS class (sets the displayed size).
+    class: &'static str,
+) -> impl IntoView {
+    let canvas = NodeRef::<Canvas>::new();
+    Effect::new(move |_| {
+        if let Some(element) = canvas.get() {
+            let blank = vec![0; IMAGE_SIDE * IMAGE_SIDE];
+            paint(&element, pixels.get().as_deref().unwrap_or(&blank));
+        }
+    });
+    view! { <canvas class=class node_ref=canvas width=IMAGE_SIDE height=IMAGE_SIDE></canvas> }
+}

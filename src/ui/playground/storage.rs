@@ -1,0 +1,65 @@
+//! Keeping a person's galleries: browser storage across reloads, and export / import as a file.
+
+use crate::playground::gallery::{Gallery, GalleryError};
+use wasm_bindgen::JsCast;
+use wasm_bindgen_futures::JsFuture;
+
+/// Storage key of the gallery of `mode`.
+fn key(mode: &str) -> String {
+    format!("fewshot-lab.gallery.{mode}")
+}
+
+fn local_storage() -> Option<web_sys::Storage> {
+    web_sys::window()?.local_storage().ok().flatten()
+}
+
+/// The stored gallery of `mode`, if any. A damaged entry is reported, never silently replaced.
+pub fn load(mode: &str) -> Option<Result<Gallery, GalleryError>> {
+    let text = local_storage()?.get_item(&key(mode)).ok().flatten()?;
+    Some(Gallery::from_json(&text))
+}
+
+/// Stores `gallery` as the gallery of `mode`; returns a message if the browser refused.
+pub fn save(mode: &str, gallery: &Gallery) -> Result<(), String> {
+    let storage = local_storage().ok_or("this browser offers no local storage")?;
+    storage
+        .set_item(&key(mode), &gallery.to_json())
+        .map_err(|_| "the browser refused to store the gallery (storage full or disabled)".into())
+}
+
+/// Offers `gallery` as a JSON file download.
+pub fn export(gallery: &Gallery, file_name: &str) -> Result<(), String> {
+    let document = web_sys::window()
+        .and_then(|w| w.document())
+        .ok_or("no document")?;
+    let parts = js_sys::Array::of1(&gallery.to_json().into());
+    let options = web_sys::BlobPropertyBag::new();
+    options.set_type("application/json");
+    let blob = web_sys::Blob::new_with_str_sequence_and_options(&parts, &options)
+        .map_err(|e| format!("cannot make the file: {e:?}"))?;
+    let url = web_sys::Url::create_object_url_with_blob(&blob)
+        .map_err(|e| format!("cannot make the file: {e:?}"))?;
+    let link: web_sys::HtmlAnchorElement = document
+        .create_element("a")
+        .map_err(|e| format!("{e:?}"))?
+        .unchecked_into();
+    link.set_href(&url);
+    link.set_download(file_name);
+    link.click();
+    let _ = web_sys::Url::revoke_object_url(&url);
+    Ok(())
+}
+
+/// Reads the file chosen in `input` as a gallery.
+pub async fn import(input: &web_sys::HtmlInputElement) -> Result<Gallery, String> {
+    let file = input
+        .files()
+        .and_then(|files| files.get(0))
+        .ok_or("no file chosen")?;
+    let text = JsFuture::from(file.text())
+        .await
+        .map_err(|e| format!("cannot read {}: {e:?}", file.name()))?
+        .as_string()
+        .ok_or_else(|| format!("{} is not text", file.name()))?;
+    Gallery::from_json(&text).map_err(|e| format!("{}: {e}", file.name()))
+}
