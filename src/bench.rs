@@ -1,11 +1,18 @@
-//! Benchmarks: training throughput and forward latency on whichever backend is in use.
+//! Benchmarks: training throughput, forward latency, meta-training step time and few-shot
+//! adaptation latency on whichever backend is in use.
 //!
 //! The same measurements run natively (`fewshot-lab bench`) and in the browser (`?bench`), and
 //! print one JSON object per figure, so results from both places can be compared line by line.
 //! Inputs are synthetic images: the figures measure compute, not data loading.
 
 use crate::backend::Backend;
+use crate::data::episode::{ClassPool, EpisodeSpec};
 use crate::data::{IMAGE_PIXELS, IMAGE_SIDE, ImageSet, NUM_CLASSES};
+use crate::meta::MetaLearner;
+use crate::meta::maml::{Maml, MamlConfig};
+use crate::meta::protonet::ProtoNet;
+use crate::model::ReferenceCnn;
+use crate::playground::adapt::{Adaptation, Start};
 use crate::rng::Rng;
 use crate::train::{TrainConfig, TrainError, TrainEvent, TrainRun, read_f32};
 
@@ -65,8 +72,10 @@ pub struct Figure {
     pub backend: &'static str,
     /// Adapter description.
     pub adapter: String,
-    /// Batch size used.
+    /// Batch size used (images per step or per forward pass).
     pub batch: usize,
+    /// The task measured, for meta-learning figures (for example `5-way 1-shot`).
+    pub setting: String,
     /// The value.
     pub value: f64,
     /// Its unit.
@@ -87,19 +96,42 @@ fn median(mut values: Vec<f64>) -> f64 {
     values[values.len() / 2]
 }
 
-/// Measures training throughput (batch 64) and forward latency (batch 1 and 64).
-pub async fn run(backend: &Backend, plan: BenchPlan) -> Result<Vec<Figure>, TrainError> {
-    const BATCH: usize = 64;
-    const WARM_UP: usize = 2;
-    let figure = |bench, batch, value, unit, repeats| Figure {
+const WARM_UP: usize = 2;
+
+/// Measures training throughput (batch 64), forward latency (batch 1 and 64), meta-training
+/// step time and adaptation latency.
+pub async fn run(backend: &Backend, plan: BenchPlan) -> Result<Vec<Figure>, String> {
+    let mut figures = classic(backend, plan).await.map_err(|e| e.to_string())?;
+    figures.extend(meta(backend, plan.forward_repeats).await?);
+    Ok(figures)
+}
+
+/// A figure measured on `backend`.
+fn figure(
+    backend: &Backend,
+    bench: &'static str,
+    batch: usize,
+    value: f64,
+    unit: &'static str,
+    repeats: usize,
+) -> Figure {
+    Figure {
         bench,
         backend: backend.kind.label(),
         adapter: backend.adapter.clone(),
         batch,
+        setting: String::new(),
         value,
         unit,
         repeats,
-    };
+    }
+}
+
+/// Training throughput and forward latency of the reference CNN.
+async fn classic(backend: &Backend, plan: BenchPlan) -> Result<Vec<Figure>, TrainError> {
+    const BATCH: usize = 64;
+    let figure =
+        |bench, batch, value, unit, repeats| figure(backend, bench, batch, value, unit, repeats);
     let mut figures = Vec::new();
 
     let steps = WARM_UP + plan.train_steps;
@@ -149,6 +181,106 @@ pub async fn run(backend: &Backend, plan: BenchPlan) -> Result<Vec<Figure>, Trai
             "ms (median)",
             plan.forward_repeats,
         ));
+    }
+    Ok(figures)
+}
+
+/// Median milliseconds of `repeats` runs of `work` after warm-up.
+async fn time<F: std::future::Future<Output = Result<(), String>>>(
+    repeats: usize,
+    mut work: impl FnMut() -> F,
+) -> Result<f64, String> {
+    let mut times = Vec::new();
+    for repeat in 0..WARM_UP + repeats {
+        let started = now_ms();
+        work().await?;
+        if repeat >= WARM_UP {
+            times.push(now_ms() - started);
+        }
+    }
+    Ok(median(times))
+}
+
+/// Meta-training step time (5-way 1-shot, 5 queries per class, meta-batch 2; MAML with 3 inner
+/// steps) and adaptation latency (5-shot, 10 inner steps, as the playground adapts).
+async fn meta(backend: &Backend, repeats: usize) -> Result<Vec<Figure>, String> {
+    let device = &backend.device;
+    let pool = ClassPool::from_labels(&synthetic_images(400, 3));
+    let classes: Vec<usize> = (0..NUM_CLASSES).collect();
+    let mut rng = Rng::new(4);
+    let spec = EpisodeSpec {
+        way: 5,
+        shot: 1,
+        query: 5,
+    };
+    let tasks = (0..2)
+        .map(|_| pool.sample(&classes, spec, &mut rng))
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|e| e.to_string())?;
+    let maml = |second_order| {
+        MamlConfig::new(5)
+            .with_inner_steps(3)
+            .with_second_order(second_order)
+    };
+    let mut learners: Vec<(&'static str, Box<dyn MetaLearner>)> = vec![
+        (
+            "protonet_meta_step_ms",
+            Box::new(ProtoNet::new(1e-3, device)),
+        ),
+        (
+            "fomaml_meta_step_ms",
+            Box::new(Maml::new(maml(false), device)),
+        ),
+        ("maml_meta_step_ms", Box::new(Maml::new(maml(true), device))),
+    ];
+    let mut figures = Vec::new();
+    for (bench, learner) in &mut learners {
+        let ms = time(repeats, || {
+            let loss = learner.meta_step(&tasks);
+            async move {
+                crate::train::read_f32(loss)
+                    .await
+                    .map(drop)
+                    .map_err(|e| e.to_string())
+            }
+        })
+        .await?;
+        figures.push(Figure {
+            setting: "5-way 1-shot, 5 queries, meta-batch 2, 3 inner steps".into(),
+            ..figure(backend, bench, 2 * 5 * 6, ms, "ms (median)", repeats)
+        });
+    }
+    let features = ReferenceCnn::new(device);
+    for way in [5, 10] {
+        let mut set = synthetic_images(way * 5, 5);
+        set.labels.iter_mut().for_each(|l| *l %= way as u8);
+        let ms = time(repeats, || {
+            let mut adaptation =
+                Adaptation::new(Start::MetaLearned, &features, &set, way, 10, 1e-3, device);
+            let test = set.range(0..1);
+            async move {
+                while !adaptation.finished() {
+                    adaptation.step().await.map_err(|e| e.to_string())?;
+                }
+                adaptation
+                    .probabilities(&test)
+                    .await
+                    .map(drop)
+                    .map_err(|e| e.to_string())
+            }
+        })
+        .await?;
+        figures.push(Figure {
+            setting: format!("{way}-way 5-shot, 10 inner steps, then one prediction"),
+            ..figure(
+                backend,
+                "adapt_latency_ms",
+                way * 5,
+                ms,
+                "ms (median)",
+                repeats,
+            )
+        });
     }
     Ok(figures)
 }

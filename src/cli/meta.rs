@@ -119,6 +119,18 @@ impl TaskArgs {
 
     fn protocol(&self, extra: ExtraClasses) -> Result<Protocol, String> {
         let (train, test) = crate::data::load_dir(&self.data).map_err(|e| e.to_string())?;
+        if self.protocol == ProtocolName::P2 {
+            let (train, val, test) = crate::data::protocol::p2_class_split();
+            let show = |c: &[usize]| {
+                c.iter()
+                    .map(|n| format!("{n:02}"))
+                    .collect::<Vec<_>>()
+                    .join(" ")
+            };
+            println!("P2 classes — train: {}", show(&train));
+            println!("P2 classes — validation: {}", show(&val));
+            println!("P2 classes — test: {}", show(&test));
+        }
         Ok(match self.protocol {
             ProtocolName::P1 => p1(&train, &test, extra),
             ProtocolName::P2 => p2(&train, &test, extra),

@@ -242,7 +242,7 @@ fn save_weights(path: &Path, model: &ReferenceCnn, entry: WeightsEntry) -> Resul
 
 fn bench(plan: BenchPlan) -> Result<(), String> {
     let backend = Backend::cpu(None);
-    let figures = pollster::block_on(bench::run(&backend, plan)).map_err(|e| e.to_string())?;
+    let figures = pollster::block_on(bench::run(&backend, plan))?;
     for figure in figures {
         println!("{}", figure.json_line());
     }

@@ -27,8 +27,10 @@ pub struct MamlConfig {
     /// SGD steps on the support set.
     #[config(default = 5)]
     pub inner_steps: usize,
-    /// SGD learning rate of the inner loop.
-    #[config(default = 0.1)]
+    /// SGD learning rate of the inner loop. The reference CNN's gradients are large (5,408
+    /// inputs to its hidden layer): above about 1e-3 a single step on a 5-shot support set
+    /// can wreck the features (P1: 56 % → 22 % at 0.05, 54 % at 1e-3, measured).
+    #[config(default = 1e-3)]
     pub inner_lr: f64,
     /// Adam learning rate of the outer loop.
     #[config(default = 1e-3)]

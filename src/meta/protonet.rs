@@ -98,8 +98,15 @@ impl MetaLearner for ProtoNet {
     }
 }
 
-/// An output layer scoring each class by −‖f − cₖ‖² + ‖f‖² = 2 cₖ·f − ‖cₖ‖², with cₖ the mean
-/// feature of class k's support images.
+/// Typical logit gap between two classes of a [`prototype_head`]: large enough to be confident,
+/// small enough that an SGD step on its cross-entropy does not blow up.
+pub const PROTOTYPE_LOGIT_SCALE: f32 = 10.0;
+
+/// An output layer scoring each class by s · (2 cₖ·f − ‖cₖ‖²) = s · (‖f‖² − ‖f − cₖ‖²), with cₖ
+/// the mean feature of class k's support images: nearest-prototype classification. The
+/// temperature s sets the mean squared distance between prototypes to
+/// [`PROTOTYPE_LOGIT_SCALE`]; raw squared distances between features run into the thousands,
+/// which saturates the softmax and makes the first fine-tuning step diverge.
 pub fn prototype_head(
     features: &ReferenceCnn,
     support: &ImageSet,
@@ -120,8 +127,17 @@ pub fn prototype_head(
     let membership = Tensor::<2>::from_data(TensorData::new(one_hot, [way, n]), &inner);
     let counts = Tensor::<2>::from_data(TensorData::new(counts, [way, 1]), &inner);
     let prototypes = membership.matmul(embedded) / counts.clamp_min(1.0); // [way, HIDDEN]
-    let weight = prototypes.clone().transpose() * 2.0; // [HIDDEN, way]
-    let bias = prototypes.powi_scalar(2).sum_dim(1).reshape([way]).neg();
+    // Mean squared distance between two prototypes = 2 × their mean squared distance to the
+    // centre.
+    let centre = prototypes.clone().mean_dim(0); // [1, HIDDEN]
+    let spread = (prototypes.clone() - centre)
+        .powi_scalar(2)
+        .sum_dim(1)
+        .mean()
+        * 2.0;
+    let scale = (spread + 1e-6).recip() * PROTOTYPE_LOGIT_SCALE; // [1]
+    let weight = prototypes.clone().transpose() * scale.clone().reshape([1, 1]) * 2.0;
+    let bias = prototypes.powi_scalar(2).sum_dim(1).reshape([way]).neg() * scale;
     let mut head = LinearConfig::new(HIDDEN, way).init(device);
     head.weight = Param::from_tensor(Tensor::from_inner(weight).require_grad());
     head.bias = Some(Param::from_tensor(Tensor::from_inner(bias).require_grad()));

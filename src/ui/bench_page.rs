@@ -41,7 +41,7 @@ pub fn BenchPage(
     view! {
         <section class="page bench">
             <h2>"Benchmark"</h2>
-            <p class="explain">"Training throughput (batch 64) and forward latency on this page's backend, as JSON lines."</p>
+            <p class="explain">"Training throughput (batch 64), forward latency, meta-training step time and few-shot adaptation latency on this page's backend, as JSON lines."</p>
             <pre id="bench-output" data-state=move || state.get()>{move || lines.get().join("\n")}</pre>
         </section>
     }

@@ -20,7 +20,7 @@ const FLAGS = [
   '--no-first-run',
   '--disable-quic',
 ];
-const QUICK_RUN = '?epochs=1&epoch_images=320&test_images=500';
+const QUICK_RUN = '?page=train&epochs=1&epoch_images=320&test_images=500';
 
 let server;
 let webgpuBrowser;
@@ -136,7 +136,7 @@ test('without WebGPU the page says why and trains on the CPU backend', async () 
 });
 
 test('a corrupt shard is reported by name and training cannot start on it', async () => {
-  const { page, context } = await open(plainBrowser, '?backend=cpu&data=corrupt-mnist');
+  const { page, context } = await open(plainBrowser, '?page=train&backend=cpu&data=corrupt-mnist');
   const message = await page.locator('#data-error').textContent({ timeout: 60_000 });
   assert.match(message, /shard train-000\.shard: SHA-256/);
   assert.equal(await page.isDisabled('#train-button'), true);
@@ -144,12 +144,87 @@ test('a corrupt shard is reported by name and training cannot start on it', asyn
   await context.close();
 });
 
-test('the ?bench page prints throughput and latency as JSON lines', async () => {
+test('the ?bench page prints throughput, latency, meta-step and adaptation times as JSON lines', async () => {
   const { page, context } = await open(webgpuBrowser, '?bench&steps=3&repeats=3');
   await page.locator('#bench-output[data-state="done"]').waitFor({ timeout: 300_000 });
   const lines = (await page.textContent('#bench-output')).trim().split('\n').map((l) => JSON.parse(l));
   for (const line of lines) console.log('bench:', JSON.stringify(line));
-  assert.deepEqual(lines.map((l) => l.bench), ['train_images_per_s', 'forward_latency_ms', 'forward_latency_ms']);
+  assert.deepEqual(lines.map((l) => l.bench), [
+    'train_images_per_s', 'forward_latency_ms', 'forward_latency_ms',
+    'protonet_meta_step_ms', 'fomaml_meta_step_ms', 'maml_meta_step_ms',
+    'adapt_latency_ms', 'adapt_latency_ms',
+  ]);
   assert.ok(lines.every((l) => l.backend === 'webgpu' && l.value > 0));
+  await context.close();
+});
+
+/** Draws one stroke through `points` (pad coordinates, 0–280) with real pointer input. */
+async function stroke(page, points) {
+  await page.locator('#pad').scrollIntoViewIfNeeded();
+  const box = await page.locator('#pad').boundingBox();
+  const at = ([x, y]) => [box.x + (x * box.width) / 280, box.y + (y * box.height) / 280];
+  await page.mouse.move(...at(points[0]));
+  await page.mouse.down();
+  for (const point of points.slice(1)) await page.mouse.move(...at(point), { steps: 2 });
+  await page.mouse.up();
+}
+
+const line = (x0, y0, x1, y1) => [0, 0.25, 0.5, 0.75, 1].map((t) => [x0 + t * (x1 - x0), y0 + t * (y1 - y0)]);
+const circle = (cx, cy, r) => Array.from({ length: 25 }, (_, i) => [cx + r * Math.cos((i / 24) * 2 * Math.PI), cy + r * Math.sin((i / 24) * 2 * Math.PI)]);
+
+/** Class index → three varied drawings of it (each a list of strokes). */
+const SYMBOLS = [
+  [[line(40, 140, 240, 140)], [line(60, 100, 220, 104)], [line(30, 190, 200, 186)]], // ★: a dash
+  [[circle(140, 140, 90)], [circle(120, 150, 60)], [circle(160, 120, 75)]], // ●: a ring
+  [[line(140, 30, 140, 250)], [line(100, 60, 104, 220)], [line(190, 40, 186, 200)]], // ▲: a bar
+];
+
+test('the playground learns three drawn symbols, predicts a new drawing, and keeps the drawings', async () => {
+  const { page, errors, context } = await open(webgpuBrowser, '');
+  await page.locator('#weights-status', { hasText: 'Loaded' }).waitFor({ timeout: 120_000 });
+  assert.equal(await page.isDisabled('#adapt-button'), true, 'Adapt needs an example of each class');
+  assert.match(await text(page, '#adapt-hint'), /Draw at least one example of: ★, ●, ▲/);
+
+  // An empty pad cannot be added; a stray stroke can be undone from the keyboard.
+  assert.equal(await page.isDisabled('#add-button'), true);
+  await stroke(page, line(10, 10, 60, 20));
+  await page.keyboard.press('u');
+  assert.match(await text(page, '#drawing-status'), /empty/);
+
+  for (const [index, drawings] of SYMBOLS.entries()) {
+    await page.keyboard.press(String(index + 1)); // pick the class from the keyboard
+    for (const [n, strokes] of drawings.entries()) {
+      for (const s of strokes) await stroke(page, s);
+      if (n === 0) await page.click('#add-button');
+      else await page.keyboard.press('Enter');
+    }
+  }
+  await page.screenshot({ path: join(OUTPUT, 'playground-gallery.png'), fullPage: true });
+  const counts = await page.locator('.class-row').evaluateAll((rows) => rows.map((r) => r.dataset.count));
+  assert.deepEqual(counts, ['3', '3', '3']);
+
+  await page.click('#adapt-button');
+  await page.locator('#adapt-status', { hasText: 'adapted in' }).waitFor({ timeout: 180_000 });
+  const status = await text(page, '#adapt-status');
+  console.log('playground:', status);
+  assert.match(status, /support accuracy 100 %/);
+
+  // A new ring, smaller and off-centre: both networks answer, the meta-learned one rightly.
+  await stroke(page, circle(110, 170, 50));
+  await page.click('#predict-button');
+  await page.locator('#left-panel').waitFor({ timeout: 60_000 });
+  await page.screenshot({ path: join(OUTPUT, 'playground-predict.png'), fullPage: true });
+  assert.equal(await page.getAttribute('#left-panel', 'data-predicted'), '●');
+  assert.ok(['★', '●', '▲'].includes(await page.getAttribute('#right-panel', 'data-predicted')));
+
+  // A bad import is refused and changes nothing.
+  await page.setInputFiles('#import-file', { name: 'broken.json', mimeType: 'application/json', buffer: Buffer.from('{"format": "nope"') });
+  await page.locator('#playground-message', { hasText: 'Import failed' }).waitFor();
+
+  await page.reload();
+  await page.locator('.class-row').first().waitFor();
+  const after = await page.locator('.class-row').evaluateAll((rows) => rows.map((r) => r.dataset.count));
+  assert.deepEqual(after, ['3', '3', '3'], 'the drawings survive a reload');
+  assert.deepEqual(errors, []);
   await context.close();
 });

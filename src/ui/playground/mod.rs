@@ -215,7 +215,7 @@ pub fn PlaygroundPage(
     }
 
     let steps = RwSignal::new(number_param("steps", 10usize));
-    let learning_rate = RwSignal::new(number_param("inner_lr", 0.05f64));
+    let learning_rate = RwSignal::new(number_param("inner_lr", 1e-3f64));
     let view_state = RwSignal::new(AdaptView::default());
     let adapted = StoredValue::new_local(None::<Adapted>);
     let generation = StoredValue::new(0u32);
@@ -560,8 +560,17 @@ pub fn PlaygroundPage(
                     </label>
                     <button id="add-button" class="primary" on:click=move |_| add_drawing()
                         disabled=move || pad.image.with(Result::is_err)>"Add example"</button>
+                    <p class="muted">"After adapting, draw a new symbol to test:"</p>
+                    <button id="predict-button" class="primary" on:click=move |_| predict_click()
+                        disabled=move || !view_state.with(|v| v.done) || pad.image.with(Result::is_err)>"Predict"</button>
                 </div>
             </div>
+            {move || prediction.get().map(|(left, right)| view! {
+                <div class="comparison">
+                    <Bars panel=left id="left-panel" />
+                    <Bars panel=right id="right-panel" />
+                </div>
+            })}
 
             <h3>"Your classes"</h3>
             <GalleryView gallery=gallery mode=mode edit=edit selected=selected />
@@ -611,19 +620,6 @@ pub fn PlaygroundPage(
                 })}</span>
             </div>
             <LineChart series=loss_series x_label="inner step" title="support loss per step" />
-
-            <h3>"Test"</h3>
-            <p class="explain">"Clear the pad, draw a new symbol, then Predict (it is not added to your classes)."</p>
-            <div class="controls">
-                <button id="predict-button" class="primary" on:click=move |_| predict_click()
-                    disabled=move || !view_state.with(|v| v.done) || pad.image.with(Result::is_err)>"Predict"</button>
-            </div>
-            {move || prediction.get().map(|(left, right)| view! {
-                <div class="comparison">
-                    <Bars panel=left id="left-panel" />
-                    <Bars panel=right id="right-panel" />
-                </div>
-            })}
 
             <h3>"Keep your work"</h3>
             <p class="muted">"Your classes and drawings are saved in this browser after every change."</p>
