@@ -256,7 +256,7 @@ async fn meta(backend: &Backend, repeats: usize) -> Result<Vec<Figure>, String> 
         set.labels.iter_mut().for_each(|l| *l %= way as u8);
         let ms = time(repeats, || {
             let mut adaptation =
-                Adaptation::new(Start::MetaLearned, &features, &set, way, 10, 1e-3, device);
+                Adaptation::new(Start::MetaLearned, &features, &set, way, 10, 0.5, device);
             let test = set.range(0..1);
             async move {
                 while !adaptation.finished() {

@@ -91,6 +91,9 @@ pub struct TaskArgs {
     /// the support prototypes at the start of each task.
     #[arg(long)]
     pub no_proto_head: bool,
+    /// MAML, Reptile, Meta-SGD: adapt every layer in the inner loop, not just the output layer.
+    #[arg(long)]
+    pub whole_network: bool,
     /// Reptile's outer interpolation step ε.
     #[arg(long, default_value_t = 0.1)]
     pub outer_step: f64,
@@ -115,6 +118,7 @@ impl TaskArgs {
             .with_outer_lr(self.outer_lr)
             .with_second_order(algo == Algo::Maml)
             .with_proto_head(!self.no_proto_head)
+            .with_head_only(!self.whole_network)
     }
 
     fn protocol(&self, extra: ExtraClasses) -> Result<Protocol, String> {

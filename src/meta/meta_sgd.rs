@@ -9,6 +9,7 @@ use super::maml::{MamlConfig, batch_loss, task_start};
 use super::params::ParamVec;
 use super::unroll::{InnerRate, Unroll, adapt, meta_gradient};
 use super::{FewShotLearner, MetaLearner};
+use crate::data::ImageSet;
 use crate::data::episode::Episode;
 use crate::model::ReferenceCnn;
 use burn::module::Module;
@@ -30,8 +31,8 @@ impl MetaSgd {
     pub fn new(config: MamlConfig, device: &Device) -> Self {
         let device = device.clone().autodiff();
         let model = ReferenceCnn::with_classes(config.way, &device);
-        let rates = ParamVec::values(&model)
-            .fill(config.inner_lr)
+        let rates = config
+            .rates(&model, config.inner_lr)
             .assign(ReferenceCnn::with_classes(config.way, &device));
         Self::from_parts(model, rates, config, &device)
     }
@@ -53,10 +54,19 @@ impl MetaSgd {
         }
     }
 
-    fn unroll(&self) -> Unroll {
+    /// The inner loop on `support` from `start` with the learned rates (on the output layer
+    /// only, and normalised, when `config.head_only`).
+    fn unroll(&self, start: &ReferenceCnn, support: &ImageSet) -> Unroll {
+        let mut rates = ParamVec::values(&self.rates);
+        if self.config.head_only {
+            let mask = self.config.rates(start, 1.0);
+            rates = rates
+                .mul(&mask)
+                .scale_by(&self.config.step_normaliser(start, support));
+        }
         Unroll {
-            rate: InnerRate::PerParameter(ParamVec::values(&self.rates)),
-            ..self.config.unroll()
+            rate: InnerRate::PerParameter(rates),
+            ..self.config.unroll(start, support)
         }
     }
 }
@@ -69,7 +79,8 @@ impl FewShotLearner for MetaSgd {
     fn predict(&self, episode: &Episode) -> Tensor<1, Int> {
         let support = episode.support.to_batch(&self.device);
         let start = task_start(&self.model, &self.config, &episode.support);
-        let (fast, _) = adapt(&start, &self.unroll(), &|m| batch_loss(m, &support));
+        let unroll = self.unroll(&start, &episode.support);
+        let (fast, _) = adapt(&start, &unroll, &|m| batch_loss(m, &support));
         let query = episode.query.to_batch(&self.device);
         fast.forward(query.images).argmax(1).squeeze_dim(1)
     }
@@ -85,14 +96,14 @@ impl MetaLearner for MetaSgd {
     }
 
     fn meta_step(&mut self, tasks: &[Episode]) -> Tensor<1> {
-        let unroll = self.unroll();
         let (mut inits, mut rates, mut losses) = (Vec::new(), Vec::new(), Vec::new());
         for task in tasks {
             let support = task.support.to_batch(&self.device);
             let query = task.query.to_batch(&self.device);
+            let start = task_start(&self.model, &self.config, &task.support);
             let gradient = meta_gradient(
-                &task_start(&self.model, &self.config, &task.support),
-                &unroll,
+                &start,
+                &self.unroll(&start, &task.support),
                 |m| batch_loss(m, &support),
                 |m| batch_loss(m, &query),
             );
@@ -122,9 +133,13 @@ mod tests {
         let config = MamlConfig::new(5).with_inner_steps(1).with_inner_lr(0.05);
         let mut learner = MetaSgd::new(config, &device);
         let start = ParamVec::values(learner.rates().unwrap());
-        // Every rate starts at 0.05.
-        let off_start = start.sub(&start.fill(0.05)).norm().into_scalar::<f32>();
-        assert!(off_start < 1e-6, "rates start {off_start} away from 0.05");
+        // Every rate of the output layer starts at 0.05, the others at zero (head only).
+        let expected = start.fill_last(0.05, 2);
+        let off_start = start.sub(&expected).norm().into_scalar::<f32>();
+        assert!(
+            off_start < 1e-6,
+            "rates start {off_start} away from 0.05 / 0"
+        );
         assert_meta_training_lowers_query_loss(&mut learner);
         let moved = ParamVec::values(learner.rates().unwrap())
             .sub(&start)

@@ -74,6 +74,19 @@ impl ParamVec {
         Self(self.0.iter().map(|a| a.zeros_like() + value).collect())
     }
 
+    /// A vector of the same shape that is zero except in its last `count` entries (a network's
+    /// output layer: weight and bias come last), which are `value`.
+    pub fn fill_last(&self, value: f64, count: usize) -> Self {
+        let first_kept = self.0.len().saturating_sub(count);
+        Self(
+            self.0
+                .iter()
+                .enumerate()
+                .map(|(i, a)| a.zeros_like() + if i >= first_kept { value } else { 0.0 })
+                .collect(),
+        )
+    }
+
     /// `factor · self`.
     pub fn scale(&self, factor: f64) -> Self {
         Self(self.0.iter().map(|a| a.clone() * factor).collect())

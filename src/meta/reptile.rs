@@ -53,7 +53,8 @@ impl Reptile {
     fn adapt(&self, episode: &Episode) -> ReferenceCnn {
         let support = episode.support.to_batch(&self.device);
         let start = task_start(&self.model, &self.inner, &episode.support);
-        adapt(&start, &self.inner.unroll(), &|m| batch_loss(m, &support)).0
+        let unroll = self.inner.unroll(&start, &episode.support);
+        adapt(&start, &unroll, &|m| batch_loss(m, &support)).0
     }
 }
 
@@ -106,7 +107,10 @@ mod tests {
     fn meta_training_lowers_the_post_adaptation_query_loss() {
         let device = cpu_device();
         device.seed(4);
-        let config = MamlConfig::new(5).with_inner_steps(3).with_inner_lr(0.05);
+        let config = MamlConfig::new(5)
+            .with_inner_steps(3)
+            .with_inner_lr(0.05)
+            .with_head_only(false);
         assert_meta_training_lowers_query_loss(&mut Reptile::new(config, 0.5, &device));
     }
 }

@@ -4,17 +4,20 @@
 //! - **meta-learned**: the features of a meta-trained checkpoint with a new output layer set
 //!   from the support prototypes (weight 2·cₖ, bias −‖cₖ‖² for class mean cₖ, as in
 //!   Proto-MAML), so it predicts like a prototypical network before any step and works for any
-//!   number of classes; each step is then plain SGD on the support set (the MAML inner loop);
+//!   number of classes; each step is then SGD on that output layer (the meta-learners' inner
+//!   loop: head only, normalised step);
 //! - **random init**: the same architecture freshly initialised, trained with Adam for the same
 //!   number of steps (the "no meta-learning" baseline).
 //!
 //! Every read-back is asynchronous, so this runs on WebGPU in a browser as well as natively.
 
 use crate::data::ImageSet;
+use crate::meta::maml::MamlConfig;
+use crate::meta::params::ParamVec;
 use crate::meta::protonet::prototype_head;
 use crate::model::{ReferenceCnn, cross_entropy};
 use burn::module::Module;
-use burn::optim::{AdamConfig, GradientsParams, ModuleOptimizer, SgdConfig};
+use burn::optim::{AdamConfig, GradientsParams, ModuleOptimizer};
 use burn::tensor::activation::softmax;
 use burn::tensor::{Device, Tensor};
 
@@ -27,12 +30,19 @@ pub enum Start {
     RandomInit,
 }
 
+/// How each step updates the network.
+enum Rule {
+    /// Plain SGD with these per-parameter rates (the meta-learned start's inner loop).
+    Sgd(ParamVec),
+    /// Adam at this learning rate (the random-init baseline).
+    Adam(ModuleOptimizer, f64),
+}
+
 /// A network being adapted to one support set.
 pub struct Adaptation {
     model: ReferenceCnn,
-    optim: ModuleOptimizer,
+    rule: Rule,
     support: ImageSet,
-    learning_rate: f64,
     steps: usize,
     done: usize,
     device: Device,
@@ -55,7 +65,9 @@ pub const RANDOM_INIT_LR: f64 = 1e-3;
 impl Adaptation {
     /// Starts adapting to `support` (labels `0..way`, every class present) on `device`.
     /// `features` is the meta-trained network (ignored for [`Start::RandomInit`]);
-    /// `learning_rate` is the SGD rate of the meta-learned start.
+    /// `learning_rate` is the meta-learned start's SGD rate on its output layer, normalised by
+    /// the support features' mean squared norm as in the meta-learners' inner loop
+    /// ([`MamlConfig::head_only`]).
     pub fn new(
         start: Start,
         features: &ReferenceCnn,
@@ -66,27 +78,26 @@ impl Adaptation {
         device: &Device,
     ) -> Self {
         let device = device.clone().autodiff();
-        let (model, optim, learning_rate) = match start {
+        let (model, rule) = match start {
             Start::MetaLearned => {
                 let features = features.clone().train();
                 let head = prototype_head(&features, support, way, &device);
-                (
-                    features.with_output(head),
-                    SgdConfig::new().init(),
-                    learning_rate,
-                )
+                let model = features.with_output(head);
+                let config = MamlConfig::new(way);
+                let rates = config
+                    .rates(&model, learning_rate)
+                    .scale_by(&config.step_normaliser(&model, support));
+                (model, Rule::Sgd(rates))
             }
             Start::RandomInit => (
                 ReferenceCnn::with_classes(way, &device),
-                AdamConfig::new().init(),
-                RANDOM_INIT_LR,
+                Rule::Adam(AdamConfig::new().init(), RANDOM_INIT_LR),
             ),
         };
         Self {
             model,
-            optim,
+            rule,
             support: support.clone(),
-            learning_rate,
             steps,
             done: 0,
             device,
@@ -107,14 +118,20 @@ impl Adaptation {
     pub async fn step(&mut self) -> Result<f32, AdaptError> {
         let batch = self.support.to_batch(&self.device);
         let loss = cross_entropy(self.model.forward(batch.images), batch.labels);
-        let grads = GradientsParams::from_grads(loss.backward(), &self.model);
+        let model = self.model.clone();
+        self.model = match &mut self.rule {
+            Rule::Sgd(rates) => rates
+                .mul(&ParamVec::gradient(&model, loss.clone()))
+                .step(model, -1.0),
+            Rule::Adam(optim, rate) => {
+                let grads = GradientsParams::from_grads(loss.clone().backward(), &model);
+                optim.step(*rate, model, grads)
+            }
+        };
         let value = read_scalar(loss).await?;
         if !value.is_finite() {
             return Err(AdaptError::Diverged);
         }
-        self.model = self
-            .optim
-            .step(self.learning_rate, self.model.clone(), grads);
         self.done += 1;
         Ok(value)
     }
@@ -235,8 +252,19 @@ mod tests {
         device.seed(2);
         let features = ReferenceCnn::new(&device);
         let (support, test) = task(2);
-        for start in [Start::MetaLearned, Start::RandomInit] {
-            let mut adaptation = Adaptation::new(start, &features, &support, 3, 15, 0.05, &device);
+        // Classes that overlap: each class's second example is an image of the next class, so
+        // the prototypes alone leave a real support loss for the steps to lower.
+        let mut overlapping = support.clone();
+        for label in 0..3 {
+            let next = support.image(((label + 1) % 3) * 2).to_vec();
+            let at = (label * 2 + 1) * crate::data::IMAGE_PIXELS;
+            overlapping.pixels[at..at + next.len()].copy_from_slice(&next);
+        }
+        for (start, support) in [
+            (Start::MetaLearned, &overlapping),
+            (Start::RandomInit, &support),
+        ] {
+            let mut adaptation = Adaptation::new(start, &features, support, 3, 15, 0.5, &device);
             let first = pollster::block_on(adaptation.step()).unwrap();
             let mut last = first;
             while !adaptation.finished() {

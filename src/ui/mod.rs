@@ -2,16 +2,19 @@
 //!
 //! `main.rs` only calls [`mount`]. The [`App`] picks a backend (WebGPU, or the CPU with a
 //! notice saying why), and shows the page the URL asks for: the Playground by default,
-//! `?page=train` for the Train page (which streams the MNIST shards), `?bench` for the
+//! `?page=train` for the Train page (which streams the MNIST shards), `?page=episode` for one
+//! few-shot episode step by step, `?bench` for the
 //! benchmark, `?selftest` for the in-browser checks the test suite runs. Components here hold UI state only; all maths lives in the library.
 
 mod backend;
 mod bench_page;
 mod chart;
+mod episode_page;
 mod loader;
 mod playground;
 mod selftest;
 mod train_page;
+mod weights;
 
 use crate::backend::{Backend, BackendKind};
 use leptos::prelude::*;
@@ -36,6 +39,7 @@ pub fn query_param(name: &str) -> Option<String> {
 enum Page {
     Playground,
     Train,
+    Episode,
     Bench,
     SelfTest,
 }
@@ -47,6 +51,8 @@ fn requested_page() -> Page {
         Page::SelfTest
     } else if query_param("page").as_deref() == Some("train") {
         Page::Train
+    } else if query_param("page").as_deref() == Some("episode") {
+        Page::Episode
     } else {
         Page::Playground
     }
@@ -72,6 +78,7 @@ pub fn App() -> impl IntoView {
             <p class="tagline">"Deep learning and meta-learning, running in your browser."</p>
             <nav class="pages">
                 <a href="./" class:current=page == Page::Playground>"Playground"</a>
+                <a href="./?page=episode" class:current=page == Page::Episode>"One episode"</a>
                 <a href="./?page=train" class:current=page == Page::Train>"Train a CNN"</a>
                 <a href="./?bench" class:current=page == Page::Bench>"Benchmark"</a>
             </nav>
@@ -91,6 +98,7 @@ pub fn App() -> impl IntoView {
                             backend.set(Some(Backend::cpu(Some(format!("WebGPU failed during training ({reason}); switched to the CPU backend.")))));
                         } />
                     }.into_any(),
+                    Page::Episode => view! { <episode_page::EpisodePage backend=backend_now /> }.into_any(),
                     Page::Bench => view! { <bench_page::BenchPage backend=backend_now /> }.into_any(),
                     Page::SelfTest => view! { <selftest::SelfTest backend=backend_now /> }.into_any(),
                 },

@@ -290,7 +290,11 @@ fn DataProgress(pool: DataPool) -> impl IntoView {
 
 /// A labelled numeric input bound to a signal.
 #[component]
-fn NumberField<T>(label: &'static str, id: &'static str, value: RwSignal<T>) -> impl IntoView
+pub(super) fn NumberField<T>(
+    label: &'static str,
+    id: &'static str,
+    value: RwSignal<T>,
+) -> impl IntoView
 where
     T: std::str::FromStr + std::fmt::Display + Clone + Send + Sync + 'static,
 {

@@ -228,3 +228,20 @@ test('the playground learns three drawn symbols, predicts a new drawing, and kee
   assert.deepEqual(errors, []);
   await context.close();
 });
+
+test('the episode page shows support, queries and predictions before and after each inner step', async () => {
+  const { page, errors, context } = await open(webgpuBrowser, '?page=episode');
+  await page.locator('#episode-button:enabled').waitFor({ timeout: 120_000 });
+  await page.click('#episode-button');
+  await page.locator('#episode-trace th', { hasText: 'step 5' }).waitFor({ timeout: 180_000 });
+  await page.locator('#episode-button:enabled').waitFor({ timeout: 60_000 });
+  await page.screenshot({ path: join(OUTPUT, 'episode.png'), fullPage: true });
+  assert.equal(await page.locator('#episode-support figure').count(), 5, '5-way 1-shot');
+  assert.equal(await page.locator('#episode-trace tbody tr').count(), 15, '3 queries per class');
+  const cells = await page.locator('#episode-trace td.right, #episode-trace td.wrong').count();
+  assert.equal(cells, 15 * 6, 'a prediction per query before and after each of 5 steps');
+  const right = await page.locator('#episode-trace td.right').count();
+  assert.ok(right > 45, `${right} of 90 right: expected well above chance (18)`);
+  assert.deepEqual(errors, []);
+  await context.close();
+});

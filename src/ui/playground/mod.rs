@@ -7,12 +7,12 @@
 //! classifier. Galleries are saved in browser storage after every change and can be exported
 //! and imported as JSON; the maths is in [`crate::playground`].
 
-mod pad;
+pub(super) mod pad;
 mod storage;
-mod weights;
 
 use super::chart::{LineChart, Series};
 use super::train_page::yield_to_page;
+use super::weights;
 use crate::backend::{Backend, BackendKind};
 use crate::bench::now_ms;
 use crate::data::ImageSet;
@@ -215,7 +215,7 @@ pub fn PlaygroundPage(
     }
 
     let steps = RwSignal::new(number_param("steps", 10usize));
-    let learning_rate = RwSignal::new(number_param("inner_lr", 1e-3f64));
+    let learning_rate = RwSignal::new(number_param("inner_lr", 0.5f64));
     let view_state = RwSignal::new(AdaptView::default());
     let adapted = StoredValue::new_local(None::<Adapted>);
     let generation = StoredValue::new(0u32);
