@@ -23,6 +23,8 @@ pub struct BenchPlan {
     pub train_steps: usize,
     /// Forward passes timed per batch size (after warm-up).
     pub forward_repeats: usize,
+    /// Meta-steps and adaptations timed per figure (after one warm-up run).
+    pub meta_repeats: usize,
 }
 
 /// Milliseconds from an arbitrary fixed origin (monotonic).
@@ -102,7 +104,7 @@ const WARM_UP: usize = 2;
 /// step time and adaptation latency.
 pub async fn run(backend: &Backend, plan: BenchPlan) -> Result<Vec<Figure>, String> {
     let mut figures = classic(backend, plan).await.map_err(|e| e.to_string())?;
-    figures.extend(meta(backend, plan.forward_repeats).await?);
+    figures.extend(meta(backend, plan.meta_repeats).await?);
     Ok(figures)
 }
 
@@ -185,16 +187,16 @@ async fn classic(backend: &Backend, plan: BenchPlan) -> Result<Vec<Figure>, Trai
     Ok(figures)
 }
 
-/// Median milliseconds of `repeats` runs of `work` after warm-up.
+/// Median milliseconds of `repeats` runs of `work` after one warm-up run.
 async fn time<F: std::future::Future<Output = Result<(), String>>>(
     repeats: usize,
     mut work: impl FnMut() -> F,
 ) -> Result<f64, String> {
     let mut times = Vec::new();
-    for repeat in 0..WARM_UP + repeats {
+    for repeat in 0..1 + repeats.max(1) {
         let started = now_ms();
         work().await?;
-        if repeat >= WARM_UP {
+        if repeat >= 1 {
             times.push(now_ms() - started);
         }
     }

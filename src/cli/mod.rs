@@ -87,6 +87,9 @@ enum Command {
         /// Forward passes to time per batch size.
         #[arg(long, default_value_t = 50)]
         forward_repeats: usize,
+        /// Meta-steps and adaptations to time per figure.
+        #[arg(long, default_value_t = 5)]
+        meta_repeats: usize,
     },
 }
 
@@ -122,9 +125,11 @@ pub fn run() -> i32 {
         Command::Bench {
             train_steps,
             forward_repeats,
+            meta_repeats,
         } => bench(BenchPlan {
             train_steps,
             forward_repeats,
+            meta_repeats,
         }),
     };
     match result {

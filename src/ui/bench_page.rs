@@ -19,6 +19,9 @@ pub fn BenchPage(
         forward_repeats: super::query_param("repeats")
             .and_then(|s| s.parse().ok())
             .unwrap_or(5),
+        meta_repeats: super::query_param("meta_repeats")
+            .and_then(|s| s.parse().ok())
+            .unwrap_or(3),
     };
     leptos::task::spawn_local(async move {
         match bench::run(&backend, plan).await {
