@@ -55,6 +55,11 @@ impl ReferenceCnn {
         }
     }
 
+    /// The output layer.
+    pub fn output_layer(&self) -> &Linear {
+        &self.output
+    }
+
     /// The same network with `output` as its last layer (any number of classes).
     pub fn with_output(self, output: Linear) -> Self {
         Self { output, ..self }

@@ -32,9 +32,16 @@ pub enum Start {
 
 /// How each step updates the network.
 enum Rule {
-    /// Plain SGD with these per-parameter rates (the meta-learned start's inner loop).
-    Sgd(ParamVec),
-    /// Adam at this learning rate (the random-init baseline).
+    /// SGD on the output layer alone, with these rates, on support features computed once
+    /// (the meta-learned start's inner loop: the features never change, so one forward pass
+    /// through them serves every step).
+    HeadSgd {
+        /// Rates for the output layer's parameters.
+        rates: ParamVec,
+        /// The support images' features `[n, 64]`, without autodiff.
+        support_features: Box<Tensor<2>>,
+    },
+    /// Adam on the whole network at this learning rate (the random-init baseline).
     Adam(ModuleOptimizer, f64),
 }
 
@@ -82,12 +89,18 @@ impl Adaptation {
             Start::MetaLearned => {
                 let features = features.clone().train();
                 let head = prototype_head(&features, support, way, &device);
-                let model = features.with_output(head);
-                let config = MamlConfig::new(way);
-                let rates = config
-                    .rates(&model, learning_rate)
-                    .scale_by(&config.step_normaliser(&model, support));
-                (model, Rule::Sgd(rates))
+                let normaliser = MamlConfig::new(way).step_normaliser(&features, support);
+                let rates = ParamVec::values(&head)
+                    .fill(learning_rate)
+                    .scale_by(&normaliser);
+                let support_features = features
+                    .valid()
+                    .embed(support.to_batch(&device.clone().inner()).images);
+                let rule = Rule::HeadSgd {
+                    rates,
+                    support_features: Box::new(support_features),
+                };
+                (features.with_output(head), rule)
             }
             Start::RandomInit => (
                 ReferenceCnn::with_classes(way, &device),
@@ -117,17 +130,26 @@ impl Adaptation {
     /// One step on the support set; returns the support loss before it.
     pub async fn step(&mut self) -> Result<f32, AdaptError> {
         let batch = self.support.to_batch(&self.device);
-        let loss = cross_entropy(self.model.forward(batch.images), batch.labels);
         let model = self.model.clone();
-        self.model = match &mut self.rule {
-            Rule::Sgd(rates) => rates
-                .mul(&ParamVec::gradient(&model, loss.clone()))
-                .step(model, -1.0),
+        let (model, loss) = match &mut self.rule {
+            Rule::HeadSgd {
+                rates,
+                support_features,
+            } => {
+                let head = model.output_layer().clone();
+                let logits = head.forward(Tensor::from_inner(*support_features.clone()));
+                let loss = cross_entropy(logits, batch.labels);
+                let gradient = ParamVec::gradient(&head, loss.clone());
+                let head = rates.mul(&gradient).step(head, -1.0);
+                (model.with_output(head), loss)
+            }
             Rule::Adam(optim, rate) => {
+                let loss = cross_entropy(model.forward(batch.images), batch.labels);
                 let grads = GradientsParams::from_grads(loss.clone().backward(), &model);
-                optim.step(*rate, model, grads)
+                (optim.step(*rate, model, grads), loss)
             }
         };
+        self.model = model;
         let value = read_scalar(loss).await?;
         if !value.is_finite() {
             return Err(AdaptError::Diverged);
