@@ -245,3 +245,40 @@ test('the episode page shows support, queries and predictions before and after e
   assert.deepEqual(errors, []);
   await context.close();
 });
+
+test('"My handwriting" compares the plain MNIST classifier with the adapted network on taught digits', async () => {
+  const { page, errors, context } = await open(webgpuBrowser, '');
+  await page.locator('#weights-status', { hasText: 'Loaded' }).waitFor({ timeout: 120_000 });
+  await page.click('#mode-digits');
+  // Teach three digits only: untick the other seven.
+  for (const digit of [2, 3, 4, 5, 6, 8, 9]) {
+    await page.locator('.digit-choice', { hasText: String(digit) }).locator('input').uncheck();
+  }
+  const names = await page.locator('.class-name.digit').allTextContents();
+  assert.deepEqual(names, ['0', '1', '7']);
+  const digits = [
+    [[circle(140, 140, 70)], [circle(130, 150, 60)]], // 0
+    [[line(140, 40, 140, 240)], [line(120, 50, 128, 230)]], // 1
+    [[line(60, 50, 220, 50), line(220, 50, 110, 240)], [line(70, 60, 210, 60), line(210, 60, 120, 230)]], // 7
+  ];
+  for (const [index, drawings] of digits.entries()) {
+    await page.keyboard.press(String(index + 1));
+    for (const strokes of drawings) {
+      for (const s of strokes) await stroke(page, s);
+      await page.keyboard.press('Enter');
+    }
+  }
+  await page.screenshot({ path: join(OUTPUT, 'playground-handwriting-gallery.png'), fullPage: true });
+  await page.click('#adapt-button');
+  await page.locator('#adapt-status', { hasText: 'adapted in' }).waitFor({ timeout: 180_000 });
+  for (const s of [line(70, 50, 210, 50), line(210, 50, 130, 235)]) await stroke(page, s);
+  await page.click('#predict-button');
+  await page.locator('#right-panel').waitFor({ timeout: 60_000 });
+  await page.screenshot({ path: join(OUTPUT, 'playground-handwriting.png'), fullPage: true });
+  assert.match(await page.textContent('#left-panel h4'), /Plain MNIST classifier/);
+  assert.equal(await page.locator('#left-panel .bar-row').count(), 10, 'the classifier scores all ten digits');
+  assert.equal(await page.locator('#right-panel .bar-row').count(), 3, 'the adapted network scores the taught ones');
+  assert.equal(await page.getAttribute('#right-panel', 'data-predicted'), '7');
+  assert.deepEqual(errors, []);
+  await context.close();
+});

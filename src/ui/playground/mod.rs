@@ -151,6 +151,7 @@ pub fn PlaygroundPage(
             ));
             let model = weights::load(&entry, &device).await?;
             models.update_value(|m| m.push((entry.file.clone(), model.clone())));
+            weights_status.set(format!("Loaded {}.", entry.file));
             Ok::<_, String>(model)
         }
     };
@@ -196,9 +197,8 @@ pub fn PlaygroundPage(
                     match first {
                         Some(entry) => {
                             choice.set(Some(entry.file.clone()));
-                            match ensure_loaded(entry.clone()).await {
-                                Ok(_) => weights_status.set(format!("Loaded {}.", entry.file)),
-                                Err(e) => weights_status.set(e),
+                            if let Err(e) = ensure_loaded(entry.clone()).await {
+                                weights_status.set(e);
                             }
                         }
                         None => weights_status
@@ -254,7 +254,6 @@ pub fn PlaygroundPage(
                 let features = ensure_loaded(entry.clone())
                     .await
                     .map_err(AdaptError::Device)?;
-                weights_status.set(format!("Loaded {}.", entry.file));
                 let support = gallery_now.support_set();
                 let way = names.len();
                 let started = now_ms();
@@ -420,7 +419,14 @@ pub fn PlaygroundPage(
         let typing = ev
             .target()
             .and_then(|t| wasm_bindgen::JsCast::dyn_into::<web_sys::Element>(t).ok())
-            .is_some_and(|e| matches!(e.tag_name().as_str(), "INPUT" | "SELECT" | "TEXTAREA"));
+            .is_some_and(|e| match e.tag_name().as_str() {
+                // A ticked checkbox keeps the focus; the keys should still reach the pad.
+                "INPUT" => !matches!(
+                    e.get_attribute("type").as_deref(),
+                    Some("checkbox" | "radio" | "button" | "file")
+                ),
+                tag => matches!(tag, "SELECT" | "TEXTAREA"),
+            });
         if typing || ev.alt_key() || ev.meta_key() {
             return;
         }
