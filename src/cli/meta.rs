@@ -154,14 +154,32 @@ fn rates_path(path: &Path) -> PathBuf {
     path.with_extension("rates.bpk")
 }
 
+/// Output classes of the network saved at `path`: from the catalogue next to it when it is
+/// listed there (MAML-family files keep their training way, which may differ from `way`).
+fn saved_classes(algo: Algo, way: usize, path: &Path) -> usize {
+    let catalogue = path.with_file_name("manifest.json");
+    let file = path.file_name().map(|n| n.to_string_lossy().into_owned());
+    std::fs::read_to_string(catalogue)
+        .ok()
+        .and_then(|text| crate::model::catalog::Catalog::parse(&text).ok())
+        .and_then(|c| c.entry(file.as_deref()?).map(|e| e.classes))
+        .unwrap_or_else(|| algo.saved_classes(way))
+}
+
 /// Reads the weights `algo` saved at `path`.
 fn load_weights(algo: Algo, way: usize, path: &Path) -> Result<Weights, String> {
     let device = cpu_device().autodiff();
+    let classes = saved_classes(algo, way, path);
+    if algo == Algo::MetaSgd && classes != way {
+        return Err(format!(
+            "{}: Meta-SGD's learned rates fit a {classes}-way output layer; evaluate it with --way {classes}",
+            path.display()
+        ));
+    }
     let read = |path: &Path| {
         let bytes =
             std::fs::read(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
-        from_bytes(&bytes, algo.saved_classes(way), &device)
-            .map_err(|e| format!("{}: {e}", path.display()))
+        from_bytes(&bytes, classes, &device).map_err(|e| format!("{}: {e}", path.display()))
     };
     Ok(Weights {
         model: read(path)?,
