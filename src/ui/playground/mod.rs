@@ -257,26 +257,10 @@ pub fn PlaygroundPage(
                 let support = gallery_now.support_set();
                 let way = names.len();
                 let started = now_ms();
-                let mut meta = Adaptation::new(
-                    Start::MetaLearned,
-                    &features,
-                    &support,
-                    way,
-                    total,
-                    lr,
-                    &device,
-                );
-                let mut baseline = with_baseline.then(|| {
-                    Adaptation::new(
-                        Start::RandomInit,
-                        &features,
-                        &support,
-                        way,
-                        total,
-                        lr,
-                        &device,
-                    )
-                });
+                let adaptation =
+                    |start| Adaptation::new(start, &features, &support, way, total, lr, &device);
+                let mut meta = adaptation(Start::MetaLearned);
+                let mut baseline = with_baseline.then(|| adaptation(Start::RandomInit));
                 while !meta.finished() {
                     let loss = meta.step().await?;
                     let baseline_loss = match baseline.as_mut() {
