@@ -114,6 +114,10 @@ impl MetaLearner for MetaSgd {
         let lr = self.config.outer_lr;
         let grads = ParamVec::mean(inits).to_grads(&self.model);
         self.model = self.model_optim.step(lr, self.model.clone(), grads);
+        // `rates` is the gradient with respect to the rates the inner loop used; with
+        // `head_only` those are the learned rates times a 0/1 mask and a positive normaliser,
+        // a factor this leaves out (it only rescales each task's gradient; Adam absorbs most
+        // of that, and masked rates are never used).
         let grads = ParamVec::mean(rates).to_grads(&self.rates);
         self.rates = self.rates_optim.step(lr, self.rates.clone(), grads);
         Tensor::cat(losses, 0).mean()
