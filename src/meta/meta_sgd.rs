@@ -82,7 +82,10 @@ impl FewShotLearner for MetaSgd {
         let unroll = self.unroll(&start, &episode.support);
         let (fast, _) = adapt(&start, &unroll, &|m| batch_loss(m, &support));
         let query = episode.query.to_batch(&self.device);
-        fast.forward(query.images).argmax(1).squeeze_dim(1)
+        fast.valid()
+            .forward(query.images.inner())
+            .argmax(1)
+            .squeeze_dim(1)
     }
 }
 

@@ -47,21 +47,19 @@ impl ProtoNet {
         }
     }
 
-    /// Query logits `[way · query, way]`: minus squared distances to the class prototypes.
-    fn logits(&self, episode: &Episode) -> Tensor<2> {
+    /// Query logits `[way · query, way]`: minus squared distances to the class prototypes,
+    /// computed by `model` on `device` (the training network, or its inference copy for
+    /// predictions: an autodiff graph built without a backward pass is never freed).
+    fn logits(model: &ReferenceCnn, device: &Device, episode: &Episode) -> Tensor<2> {
         let way = episode.classes.len();
-        let support = self
-            .model
-            .embed(episode.support.to_batch(&self.device).images);
+        let support = model.embed(episode.support.to_batch(device).images);
         let [n, features] = support.dims();
         // The sampler groups the support set by label, in label order.
         let prototypes = support
             .reshape([way, n / way, features])
             .mean_dim(1)
             .reshape([way, features]);
-        let queries = self
-            .model
-            .embed(episode.query.to_batch(&self.device).images);
+        let queries = model.embed(episode.query.to_batch(device).images);
         let cross = queries.clone().matmul(prototypes.clone().transpose());
         let query_norms = queries.powi_scalar(2).sum_dim(1);
         let prototype_norms = prototypes.powi_scalar(2).sum_dim(1).transpose();
@@ -75,7 +73,10 @@ impl FewShotLearner for ProtoNet {
     }
 
     fn predict(&self, episode: &Episode) -> Tensor<1, Int> {
-        self.logits(episode).argmax(1).squeeze_dim(1)
+        let device = self.device.clone().inner();
+        Self::logits(&self.model.valid(), &device, episode)
+            .argmax(1)
+            .squeeze_dim(1)
     }
 }
 
@@ -87,7 +88,12 @@ impl MetaLearner for ProtoNet {
     fn meta_step(&mut self, tasks: &[Episode]) -> Tensor<1> {
         let losses: Vec<Tensor<1>> = tasks
             .iter()
-            .map(|task| cross_entropy(self.logits(task), task.query.to_batch(&self.device).labels))
+            .map(|task| {
+                cross_entropy(
+                    Self::logits(&self.model, &self.device, task),
+                    task.query.to_batch(&self.device).labels,
+                )
+            })
             .collect();
         let loss = Tensor::cat(losses, 0).mean();
         let grads = GradientsParams::from_grads(loss.backward(), &self.model);

@@ -64,8 +64,9 @@ impl FewShotLearner for Reptile {
     }
 
     fn predict(&self, episode: &Episode) -> Tensor<1, Int> {
-        let query = episode.query.to_batch(&self.device);
+        let query = episode.query.to_batch(&self.device.clone().inner());
         self.adapt(episode)
+            .valid()
             .forward(query.images)
             .argmax(1)
             .squeeze_dim(1)
