@@ -32,6 +32,26 @@ pub struct Protocol {
     pub test_classes: Vec<usize>,
 }
 
+impl Protocol {
+    /// Meta-training on every class of `train_pool`; validation and meta-testing on the given
+    /// classes of `held_out`.
+    fn new(
+        train_pool: ClassPool,
+        held_out: ClassPool,
+        val_classes: std::ops::Range<usize>,
+        test_classes: std::ops::Range<usize>,
+    ) -> Self {
+        Self {
+            train_classes: (0..train_pool.num_classes()).collect(),
+            train_pool,
+            val_pool: held_out.clone(),
+            val_classes: val_classes.collect(),
+            test_pool: held_out,
+            test_classes: test_classes.collect(),
+        }
+    }
+}
+
 /// Extra meta-training classes made by transforming the training classes.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct ExtraClasses {
@@ -72,15 +92,7 @@ pub fn p1(train: &ImageSet, test: &ImageSet, extra: ExtraClasses) -> Protocol {
             .collect(),
     };
     let train_pool = extra.apply(ClassPool::from_labels(&training_digits));
-    let test_pool = ClassPool::from_labels(test);
-    Protocol {
-        train_classes: (0..train_pool.num_classes()).collect(),
-        train_pool,
-        val_pool: test_pool.clone(),
-        val_classes: (0..5).collect(),
-        test_pool,
-        test_classes: (5..10).collect(),
-    }
+    Protocol::new(train_pool, ClassPool::from_labels(test), 0..5, 5..10)
 }
 
 /// **Digits**, for the playground: meta-training on all ten digits of the train split (plus any
@@ -88,15 +100,7 @@ pub fn p1(train: &ImageSet, test: &ImageSet, extra: ExtraClasses) -> Protocol {
 /// measure adaptation to new images of known classes — a person's own handwriting, say.
 pub fn digits(train: &ImageSet, test: &ImageSet, extra: ExtraClasses) -> Protocol {
     let train_pool = extra.apply(ClassPool::from_labels(train));
-    let test_pool = ClassPool::from_labels(test);
-    Protocol {
-        train_classes: (0..train_pool.num_classes()).collect(),
-        train_pool,
-        val_pool: test_pool.clone(),
-        val_classes: (0..10).collect(),
-        test_pool,
-        test_classes: (0..10).collect(),
-    }
+    Protocol::new(train_pool, ClassPool::from_labels(test), 0..10, 0..10)
 }
 
 /// Seed of P2's class split and of the composition of its images.
@@ -128,14 +132,8 @@ pub fn p2(train: &ImageSet, test: &ImageSet, extra: ExtraClasses) -> Protocol {
     )));
     let held_out: Vec<usize> = val_numbers.iter().chain(&test_numbers).copied().collect();
     let test_pool = ClassPool::from_labels(&two_digit_images(test, &held_out, P2_SEED + 1));
-    Protocol {
-        train_classes: (0..train_pool.num_classes()).collect(),
-        train_pool,
-        val_pool: test_pool.clone(),
-        val_classes: (0..val_numbers.len()).collect(),
-        test_pool,
-        test_classes: (val_numbers.len()..held_out.len()).collect(),
-    }
+    let val = val_numbers.len();
+    Protocol::new(train_pool, test_pool, 0..val, val..held_out.len())
 }
 
 /// [`P2_IMAGES_PER_CLASS`] images of each two-digit number in `numbers`, labelled with the

@@ -204,15 +204,21 @@ mod tests {
     use crate::backend::cpu_device;
     use crate::meta::tests::{assert_meta_training_lowers_query_loss, fixed_tasks};
 
+    /// Plain MAML (learned output layer, whole-network inner steps) on a tiny problem.
+    fn plain(second_order: bool) -> MamlConfig {
+        MamlConfig::new(5)
+            .with_inner_steps(2)
+            .with_inner_lr(0.05)
+            .with_second_order(second_order)
+            .with_proto_head(false)
+            .with_head_only(false)
+    }
+
     #[test]
     fn first_order_meta_training_lowers_the_post_adaptation_query_loss() {
         let device = cpu_device();
         device.seed(4);
-        let config = MamlConfig::new(5)
-            .with_inner_steps(2)
-            .with_inner_lr(0.05)
-            .with_proto_head(false)
-            .with_head_only(false);
+        let config = plain(false);
         let mut learner = Maml::new(config, &device);
         assert_meta_training_lowers_query_loss(&mut learner);
 
@@ -231,12 +237,6 @@ mod tests {
     fn second_order_meta_training_lowers_the_post_adaptation_query_loss() {
         let device = cpu_device();
         device.seed(4);
-        let config = MamlConfig::new(5)
-            .with_inner_steps(2)
-            .with_inner_lr(0.05)
-            .with_second_order(true)
-            .with_proto_head(false)
-            .with_head_only(false);
-        assert_meta_training_lowers_query_loss(&mut Maml::new(config, &device));
+        assert_meta_training_lowers_query_loss(&mut Maml::new(plain(true), &device));
     }
 }
