@@ -55,3 +55,36 @@ impl Backend {
         }
     }
 }
+
+/// The largest absolute difference between two backends' outputs; infinite when either holds a
+/// NaN or they differ in length, so a broken backend never passes a comparison.
+pub fn max_abs_difference(expected: &[f32], actual: &[f32]) -> f32 {
+    if expected.len() != actual.len() {
+        return f32::INFINITY;
+    }
+    expected
+        .iter()
+        .zip(actual)
+        .map(|(a, b)| {
+            let diff = (a - b).abs();
+            if diff.is_nan() { f32::INFINITY } else { diff }
+        })
+        .fold(0.0, f32::max)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn differences_fail_on_nan_and_on_short_results() {
+        assert_eq!(max_abs_difference(&[1.0, 2.0], &[1.0, 2.5]), 0.5);
+        assert_eq!(
+            max_abs_difference(&[1.0, 2.0], &[1.0, f32::NAN]),
+            f32::INFINITY
+        );
+        assert_eq!(max_abs_difference(&[f32::NAN], &[f32::NAN]), f32::INFINITY);
+        assert_eq!(max_abs_difference(&[1.0, 2.0], &[1.0]), f32::INFINITY);
+        assert_eq!(max_abs_difference(&[], &[]), 0.0);
+    }
+}

@@ -9,15 +9,16 @@ use crate::backend::Backend;
 use crate::data::episode::{ClassPool, EpisodeSpec};
 use crate::data::{IMAGE_PIXELS, IMAGE_SIDE, ImageSet, NUM_CLASSES};
 use crate::meta::MetaLearner;
+use crate::meta::inner::InnerLoop;
 use crate::meta::maml::{Maml, MamlConfig};
 use crate::meta::protonet::ProtoNet;
-use crate::model::ReferenceCnn;
+use crate::model::{Backbone, Network};
 use crate::playground::adapt::{Adaptation, Start};
 use crate::rng::Rng;
 use crate::train::{TrainConfig, TrainError, TrainEvent, TrainRun, read_f32};
 
 /// How much work each measurement does.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub struct BenchPlan {
     /// Training steps timed (after warm-up).
     pub train_steps: usize,
@@ -25,6 +26,8 @@ pub struct BenchPlan {
     pub forward_repeats: usize,
     /// Meta-steps and adaptations timed per figure (after one warm-up run).
     pub meta_repeats: usize,
+    /// Backbones the meta-learning figures are measured on.
+    pub backbones: Vec<Backbone>,
 }
 
 /// Milliseconds from an arbitrary fixed origin (monotonic).
@@ -103,8 +106,10 @@ const WARM_UP: usize = 2;
 /// Measures training throughput (batch 64), forward latency (batch 1 and 64), meta-training
 /// step time and adaptation latency.
 pub async fn run(backend: &Backend, plan: BenchPlan) -> Result<Vec<Figure>, String> {
-    let mut figures = classic(backend, plan).await.map_err(|e| e.to_string())?;
-    figures.extend(meta(backend, plan.meta_repeats).await?);
+    let mut figures = classic(backend, &plan).await.map_err(|e| e.to_string())?;
+    for &backbone in &plan.backbones {
+        figures.extend(meta(backend, backbone, plan.meta_repeats).await?);
+    }
     Ok(figures)
 }
 
@@ -130,7 +135,7 @@ fn figure(
 }
 
 /// Training throughput and forward latency of the reference CNN.
-async fn classic(backend: &Backend, plan: BenchPlan) -> Result<Vec<Figure>, TrainError> {
+async fn classic(backend: &Backend, plan: &BenchPlan) -> Result<Vec<Figure>, TrainError> {
     const BATCH: usize = 64;
     let figure =
         |bench, batch, value, unit, repeats| figure(backend, bench, batch, value, unit, repeats);
@@ -205,7 +210,11 @@ async fn time<F: std::future::Future<Output = Result<(), String>>>(
 
 /// Meta-training step time (5-way 1-shot, 5 queries per class, meta-batch 2; MAML with 3 inner
 /// steps) and adaptation latency (5-shot, 10 inner steps, as the playground adapts).
-async fn meta(backend: &Backend, repeats: usize) -> Result<Vec<Figure>, String> {
+async fn meta(
+    backend: &Backend,
+    backbone: Backbone,
+    repeats: usize,
+) -> Result<Vec<Figure>, String> {
     let device = &backend.device;
     let pool = ClassPool::from_labels(&synthetic_images(400, 3));
     let classes: Vec<usize> = (0..NUM_CLASSES).collect();
@@ -220,20 +229,20 @@ async fn meta(backend: &Backend, repeats: usize) -> Result<Vec<Figure>, String> 
         .collect::<Result<Vec<_>, _>>()
         .map_err(|e| e.to_string())?;
     let maml = |second_order| {
-        MamlConfig::new(5)
-            .with_inner_steps(3)
-            .with_second_order(second_order)
+        let inner = InnerLoop::new().with_steps(3);
+        Maml::new(
+            backbone,
+            MamlConfig::new(5, inner).with_second_order(second_order),
+            device,
+        )
     };
     let mut learners: Vec<(&'static str, Box<dyn MetaLearner>)> = vec![
         (
             "protonet_meta_step_ms",
-            Box::new(ProtoNet::new(1e-3, device)),
+            Box::new(ProtoNet::new(backbone, 1e-3, device)),
         ),
-        (
-            "fomaml_meta_step_ms",
-            Box::new(Maml::new(maml(false), device)),
-        ),
-        ("maml_meta_step_ms", Box::new(Maml::new(maml(true), device))),
+        ("fomaml_meta_step_ms", Box::new(maml(false))),
+        ("maml_meta_step_ms", Box::new(maml(true))),
     ];
     let mut figures = Vec::new();
     for (bench, learner) in &mut learners {
@@ -248,11 +257,14 @@ async fn meta(backend: &Backend, repeats: usize) -> Result<Vec<Figure>, String> 
         })
         .await?;
         figures.push(Figure {
-            setting: "5-way 1-shot, 5 queries, meta-batch 2, 3 inner steps".into(),
+            setting: format!(
+                "{}, 5-way 1-shot, 5 queries, meta-batch 2, 3 inner steps (whole network)",
+                backbone.name()
+            ),
             ..figure(backend, bench, 2 * 5 * 6, ms, "ms (median)", repeats)
         });
     }
-    let features = ReferenceCnn::new(device);
+    let features = Network::new(backbone, NUM_CLASSES, device);
     for way in [5, 10] {
         let mut set = synthetic_images(way * 5, 5);
         set.labels.iter_mut().for_each(|l| *l %= way as u8);
@@ -273,7 +285,10 @@ async fn meta(backend: &Backend, repeats: usize) -> Result<Vec<Figure>, String> 
         })
         .await?;
         figures.push(Figure {
-            setting: format!("{way}-way 5-shot, 10 inner steps, then one prediction"),
+            setting: format!(
+                "{}, {way}-way 5-shot, 10 inner steps, then one prediction",
+                backbone.name()
+            ),
             ..figure(
                 backend,
                 "adapt_latency_ms",

@@ -1,22 +1,26 @@
 //! `fewshot-lab meta-train` and `fewshot-lab eval`: few-shot learning on a protocol.
 
+use super::results::{self, ResultLine};
 use crate::backend::cpu_device;
 use crate::bench::now_ms;
-use crate::data::augment::jitter;
-use crate::data::episode::{ClassPool, EpisodeError, EpisodeSpec};
-use crate::data::protocol::{ExtraClasses, Protocol, digits, p1, p2};
+use crate::data::episode::{ClassPool, EpisodeSpec};
+use crate::data::protocol::{ExtraClasses, Protocol, digits, p1, p2, style_shift};
+use crate::data::tasks::{TaskDraw, Tasks};
 use crate::data::{ImageSet, NUM_CLASSES};
+use crate::meta::finetune::FineTune;
+use crate::meta::inner::InnerLoop;
 use crate::meta::maml::{Maml, MamlConfig};
 use crate::meta::meta_sgd::MetaSgd;
 use crate::meta::pretrained::Pretrained;
 use crate::meta::protonet::ProtoNet;
 use crate::meta::reptile::Reptile;
+use crate::meta::run::{MetaEvent, MetaTrainConfig, MetaTrainRun};
 use crate::meta::scratch::Scratch;
 use crate::meta::{Accuracy, FewShotLearner, MetaLearner, evaluate};
-use crate::model::catalog::WeightsEntry;
-use crate::model::{ReferenceCnn, from_bytes};
-use crate::rng::Rng;
+use crate::model::catalog::{Catalog, WeightsEntry};
+use crate::model::{Backbone, Network, from_bytes};
 use indicatif::{ProgressBar, ProgressStyle};
+use std::io::Write;
 use std::path::{Path, PathBuf};
 
 /// Learners the CLI knows.
@@ -36,14 +40,34 @@ pub enum Algo {
     Pretrained,
     /// Baseline, no meta-learning: Adam on the support set from a random initialisation.
     Scratch,
+    /// A trained classifier as it is, no adaptation (tasks in its own class order).
+    Classifier,
+    /// A trained classifier fine-tuned on the support set with Adam (tasks in its own class
+    /// order).
+    Finetune,
 }
 
 impl Algo {
+    /// Name in the catalogue and in result lines.
+    fn name(self) -> &'static str {
+        match self {
+            Self::Maml => "maml",
+            Self::Fomaml => "fomaml",
+            Self::Reptile => "reptile",
+            Self::MetaSgd => "meta-sgd",
+            Self::Protonet => "protonet",
+            Self::Pretrained => "pretrained",
+            Self::Scratch => "scratch",
+            Self::Classifier => "classifier",
+            Self::Finetune => "finetune",
+        }
+    }
+
     /// Output classes of the networks this learner saves: the task's way, or the 10-way layer
     /// that feature learners keep but never use.
     fn saved_classes(self, way: usize) -> usize {
         match self {
-            Self::Protonet | Self::Pretrained => NUM_CLASSES,
+            Self::Protonet | Self::Pretrained | Self::Classifier | Self::Finetune => NUM_CLASSES,
             _ => way,
         }
     }
@@ -58,6 +82,8 @@ pub enum ProtocolName {
     P2,
     /// All ten digits (the playground's checkpoints): train split vs test split images.
     Digits,
+    /// Ten-way digit tasks (label = digit), each in a random handwriting style.
+    StyleShift,
 }
 
 /// Settings shared by meta-training and evaluation.
@@ -69,6 +95,9 @@ pub struct TaskArgs {
     /// Folder holding manifest.json and the shards.
     #[arg(long, default_value = "static/mnist")]
     pub data: PathBuf,
+    /// Network architecture of new networks (saved ones say theirs in the catalogue).
+    #[arg(long, value_enum, default_value_t = Backbone::Conv4)]
+    pub backbone: Backbone,
     /// Classes per task (N).
     #[arg(long, default_value_t = 5)]
     pub way: usize,
@@ -78,25 +107,38 @@ pub struct TaskArgs {
     /// Query images per class (Q).
     #[arg(long, default_value_t = 5)]
     pub query: usize,
-    /// Inner-loop SGD steps of MAML, Reptile and Meta-SGD (also when evaluating).
-    #[arg(long, default_value_t = MamlConfig::new(5).inner_steps)]
-    pub inner_steps: usize,
-    /// Inner-loop SGD learning rate (Meta-SGD: the rates' starting value).
-    #[arg(long, default_value_t = MamlConfig::new(5).inner_lr)]
-    pub inner_lr: f64,
+    /// Inner-loop SGD steps (when evaluating saved weights: instead of the catalogued ones).
+    #[arg(long)]
+    pub inner_steps: Option<usize>,
+    /// Inner-loop SGD learning rate (Meta-SGD: the rates' starting value; when evaluating
+    /// saved weights: instead of the catalogued one).
+    #[arg(long)]
+    pub inner_lr: Option<f64>,
+    /// Adapt only the output layer in the inner loop, with a normalised step (ANIL).
+    #[arg(long)]
+    pub head_only: bool,
+    /// Set the output layer from the support prototypes at the start of each task.
+    #[arg(long)]
+    pub proto_head: bool,
+    /// Meta-SGD: keep the Hessian terms in the meta-gradient (MAML always does, FOMAML never).
+    #[arg(long)]
+    pub second_order: bool,
     /// Outer-loop Adam learning rate of MAML and Meta-SGD.
-    #[arg(long, default_value_t = MamlConfig::new(5).outer_lr)]
+    #[arg(long, default_value_t = 1e-3)]
     pub outer_lr: f64,
-    /// MAML, Reptile, Meta-SGD: keep the meta-learned output layer instead of setting it from
-    /// the support prototypes at the start of each task.
-    #[arg(long)]
-    pub no_proto_head: bool,
-    /// MAML, Reptile, Meta-SGD: adapt every layer in the inner loop, not just the output layer.
-    #[arg(long)]
-    pub whole_network: bool,
     /// Reptile's outer interpolation step ε.
     #[arg(long, default_value_t = 0.1)]
     pub outer_step: f64,
+    /// Keep task labels in class order (label = digit for ten-way digit tasks) instead of a
+    /// random permutation (the style-shift protocol always does).
+    #[arg(long)]
+    pub fixed_order: bool,
+    /// Adam steps of the `finetune` method.
+    #[arg(long, default_value_t = 20)]
+    pub finetune_steps: usize,
+    /// Adam learning rate of the `finetune` method.
+    #[arg(long, default_value_t = 1e-3)]
+    pub finetune_lr: f64,
     /// Seed for initialisation and task sampling.
     #[arg(long, default_value_t = 1)]
     pub seed: u64,
@@ -111,17 +153,27 @@ impl TaskArgs {
         }
     }
 
-    fn maml(&self, algo: Algo) -> MamlConfig {
-        MamlConfig::new(self.way)
-            .with_inner_steps(self.inner_steps)
-            .with_inner_lr(self.inner_lr)
-            .with_outer_lr(self.outer_lr)
-            .with_second_order(algo == Algo::Maml)
-            .with_proto_head(!self.no_proto_head)
-            .with_head_only(!self.whole_network)
+    /// The inner loop the flags describe.
+    fn inner(&self) -> InnerLoop {
+        let defaults = InnerLoop::new();
+        InnerLoop::new()
+            .with_steps(self.inner_steps.unwrap_or(defaults.steps))
+            .with_lr(self.inner_lr.unwrap_or(defaults.lr))
+            .with_head_only(self.head_only)
+            .with_proto_head(self.proto_head)
     }
 
-    fn protocol(&self, extra: ExtraClasses) -> Result<Protocol, String> {
+    /// `catalogued` with the inner-loop flags given on the command line applied on top.
+    fn override_inner(&self, catalogued: InnerLoop) -> InnerLoop {
+        InnerLoop {
+            steps: self.inner_steps.unwrap_or(catalogued.steps),
+            lr: self.inner_lr.unwrap_or(catalogued.lr),
+            ..catalogued
+        }
+    }
+
+    /// The protocol, with `draw`'s settings added to its meta-training tasks.
+    fn protocol(&self, extra: ExtraClasses, draw: TaskDraw) -> Result<Protocol, String> {
         let (train, test) = crate::data::load_dir(&self.data).map_err(|e| e.to_string())?;
         if self.protocol == ProtocolName::P2 {
             let (train, val, test) = crate::data::protocol::p2_class_split();
@@ -135,18 +187,30 @@ impl TaskArgs {
             println!("P2 classes — validation: {}", show(&val));
             println!("P2 classes — test: {}", show(&test));
         }
-        Ok(match self.protocol {
+        let mut protocol = match self.protocol {
             ProtocolName::P1 => p1(&train, &test, extra),
             ProtocolName::P2 => p2(&train, &test, extra),
             ProtocolName::Digits => digits(&train, &test, extra),
-        })
+            ProtocolName::StyleShift => style_shift(&train, &test, extra),
+        };
+        let own = protocol.train_draw;
+        protocol.train_draw = TaskDraw {
+            fixed_order: own.fixed_order || draw.fixed_order || self.fixed_order,
+            styles: own.styles || draw.styles,
+            jitter: draw.jitter,
+        };
+        if self.fixed_order {
+            protocol.held_out_draw.fixed_order = true;
+        }
+        Ok(protocol)
     }
 }
 
-/// Saved weights of a learner: the network, and Meta-SGD's learning rates.
+/// Saved weights of a learner and what the catalogue says about them.
 struct Weights {
-    model: ReferenceCnn,
-    rates: Option<ReferenceCnn>,
+    model: Network,
+    rates: Option<Network>,
+    inner: InnerLoop,
 }
 
 /// Where Meta-SGD keeps its learning rates next to the weights file `path`.
@@ -154,23 +218,28 @@ fn rates_path(path: &Path) -> PathBuf {
     path.with_extension("rates.bpk")
 }
 
-/// Output classes of the network saved at `path`: from the catalogue next to it when it is
-/// listed there (MAML-family files keep their training way, which may differ from `way`).
-fn saved_classes(algo: Algo, way: usize, path: &Path) -> usize {
+/// The catalogue entry of the weights file `path`, from the `manifest.json` next to it.
+fn catalogued(path: &Path) -> Option<WeightsEntry> {
     let catalogue = path.with_file_name("manifest.json");
-    let file = path.file_name().map(|n| n.to_string_lossy().into_owned());
-    std::fs::read_to_string(catalogue)
-        .ok()
-        .and_then(|text| crate::model::catalog::Catalog::parse(&text).ok())
-        .and_then(|c| c.entry(file.as_deref()?).map(|e| e.classes))
-        .unwrap_or_else(|| algo.saved_classes(way))
+    let file = path.file_name()?.to_string_lossy().into_owned();
+    let text = std::fs::read_to_string(catalogue).ok()?;
+    Catalog::parse(&text).ok()?.entry(&file).cloned()
 }
 
-/// Reads the weights `algo` saved at `path`.
-fn load_weights(algo: Algo, way: usize, path: &Path) -> Result<Weights, String> {
+/// Reads the weights `algo` saved at `path`; the catalogue next to the file says which
+/// backbone, how many classes and which inner loop (else the flags do).
+fn load_weights(algo: Algo, args: &TaskArgs, path: &Path) -> Result<Weights, String> {
     let device = cpu_device().autodiff();
-    let classes = saved_classes(algo, way, path);
-    if algo == Algo::MetaSgd && classes != way {
+    let entry = catalogued(path);
+    let backbone = entry.as_ref().map_or(args.backbone, |e| e.backbone);
+    let classes = entry
+        .as_ref()
+        .map_or_else(|| algo.saved_classes(args.way), |e| e.classes);
+    let inner = match entry.as_ref().and_then(|e| e.inner.clone()) {
+        Some(catalogued) => args.override_inner(catalogued),
+        None => args.inner(),
+    };
+    if algo == Algo::MetaSgd && classes != args.way {
         return Err(format!(
             "{}: Meta-SGD's learned rates fit a {classes}-way output layer; evaluate it with --way {classes}",
             path.display()
@@ -179,7 +248,8 @@ fn load_weights(algo: Algo, way: usize, path: &Path) -> Result<Weights, String> 
     let read = |path: &Path| {
         let bytes =
             std::fs::read(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
-        from_bytes(&bytes, classes, &device).map_err(|e| format!("{}: {e}", path.display()))
+        from_bytes(&bytes, backbone, classes, &device)
+            .map_err(|e| format!("{}: {e}", path.display()))
     };
     Ok(Weights {
         model: read(path)?,
@@ -187,8 +257,15 @@ fn load_weights(algo: Algo, way: usize, path: &Path) -> Result<Weights, String> 
             Algo::MetaSgd => Some(read(&rates_path(path))?),
             _ => None,
         },
+        inner,
     })
 }
+
+/// Adam learning rate of prototypical networks and of pre-training.
+const FEATURE_LR: f64 = 1e-3;
+
+/// Adam steps the scratch baseline takes on each support set.
+const SCRATCH_STEPS: usize = 50;
 
 /// The learner `algo`, fresh or from `weights`; `pool_classes` sizes the pre-training head.
 fn learner(
@@ -199,44 +276,68 @@ fn learner(
 ) -> Result<Box<dyn MetaLearner>, String> {
     let device = cpu_device();
     device.seed(args.seed);
-    let maml = args.maml(algo);
+    let backbone = args.backbone;
+    let maml = |inner: InnerLoop| {
+        MamlConfig::new(args.way, inner)
+            .with_outer_lr(args.outer_lr)
+            .with_second_order(algo == Algo::Maml || (algo == Algo::MetaSgd && args.second_order))
+    };
     Ok(match (algo, weights) {
-        (Algo::Scratch, _) => return Err("the scratch baseline learns nothing across tasks".into()),
-        (Algo::Maml | Algo::Fomaml, None) => Box::new(Maml::new(maml, &device)),
-        (Algo::Maml | Algo::Fomaml, Some(w)) => Box::new(Maml::from_model(w.model, maml, &device)),
-        (Algo::Reptile, None) => Box::new(Reptile::new(maml, args.outer_step, &device)),
-        (Algo::Reptile, Some(w)) => {
-            Box::new(Reptile::from_model(w.model, maml, args.outer_step, &device))
+        (Algo::Scratch | Algo::Classifier | Algo::Finetune, _) => {
+            return Err(format!("{} is not meta-trained", algo.name()));
         }
-        (Algo::MetaSgd, None) => Box::new(MetaSgd::new(maml, &device)),
+        (Algo::Maml | Algo::Fomaml, None) => {
+            Box::new(Maml::new(backbone, maml(args.inner()), &device))
+        }
+        (Algo::Maml | Algo::Fomaml, Some(w)) => {
+            Box::new(Maml::from_model(w.model, maml(w.inner), &device))
+        }
+        (Algo::Reptile, None) => Box::new(Reptile::new(
+            backbone,
+            args.way,
+            args.inner(),
+            args.outer_step,
+            &device,
+        )),
+        (Algo::Reptile, Some(w)) => {
+            Box::new(Reptile::from_model(w.model, w.inner, args.outer_step))
+        }
+        (Algo::MetaSgd, None) => Box::new(MetaSgd::new(backbone, maml(args.inner()), &device)),
         (Algo::MetaSgd, Some(w)) => {
             let rates = w.rates.ok_or("Meta-SGD needs its learning-rate file")?;
-            Box::new(MetaSgd::from_parts(w.model, rates, maml, &device))
+            Box::new(MetaSgd::from_parts(w.model, rates, maml(w.inner), &device))
         }
-        (Algo::Protonet, None) => Box::new(ProtoNet::new(PROTONET_LR, &device)),
-        (Algo::Protonet, Some(w)) => Box::new(ProtoNet::from_model(w.model, PROTONET_LR, &device)),
-        (Algo::Pretrained, None) => Box::new(Pretrained::new(pool_classes, &device)),
+        (Algo::Protonet, None) => Box::new(ProtoNet::new(backbone, FEATURE_LR, &device)),
+        (Algo::Protonet, Some(w)) => Box::new(ProtoNet::from_model(w.model, FEATURE_LR, &device)),
+        (Algo::Pretrained, None) => Box::new(Pretrained::new(backbone, pool_classes, &device)),
         (Algo::Pretrained, Some(w)) => {
             Box::new(Pretrained::from_model(w.model, pool_classes, &device))
         }
     })
 }
 
-/// Adam learning rate of prototypical networks.
-const PROTONET_LR: f64 = 1e-3;
-
-/// Adam steps the scratch baseline takes on each support set.
-const SCRATCH_STEPS: usize = 50;
-
 /// How meta-training runs.
 #[derive(Debug, Clone, clap::Args)]
 pub struct MetaTrainArgs {
-    /// Outer-loop steps.
-    #[arg(long, default_value_t = 1000)]
+    /// Meta-steps at most.
+    #[arg(long, default_value_t = MetaTrainConfig::new(SPEC).max_steps)]
     pub steps: usize,
+    /// Stop after this many minutes of meta-training even if --steps are not done (0: no
+    /// limit); the best network so far is kept.
+    #[arg(long, default_value_t = 0.0)]
+    pub max_minutes: f64,
     /// Tasks per outer step.
-    #[arg(long, default_value_t = 4)]
+    #[arg(long, default_value_t = MetaTrainConfig::new(SPEC).meta_batch)]
     pub meta_batch: usize,
+    /// Meta-steps between validations.
+    #[arg(long, default_value_t = MetaTrainConfig::new(SPEC).validate_every)]
+    pub validate_every: usize,
+    /// Validation tasks.
+    #[arg(long, default_value_t = MetaTrainConfig::new(SPEC).val_episodes)]
+    pub val_episodes: usize,
+    /// Stop after this many validations without a new best (0: never stop early).
+    #[arg(long, default_value_t = MetaTrainConfig::new(SPEC).patience)]
+    pub patience: usize,
     /// Add 90°/180°/270° rotations of the training classes as new classes.
     #[arg(long)]
     pub rotations: bool,
@@ -249,20 +350,74 @@ pub struct MetaTrainArgs {
     /// Shift each training image by up to this many pixels per axis.
     #[arg(long, default_value_t = 0)]
     pub jitter: usize,
-    /// Save the meta-learned weights here (Meta-SGD adds NAME.rates.bpk).
+    /// Write each meta-training task in a random handwriting style.
+    #[arg(long)]
+    pub styles: bool,
+    /// Save the best validated weights here (Meta-SGD adds NAME.rates.bpk).
     #[arg(long)]
     pub save: Option<PathBuf>,
+    /// Append one JSON line per validation (the learning curve) to this file.
+    #[arg(long)]
+    pub curve: Option<PathBuf>,
 }
 
-/// Meta-trains `algo` on the chosen protocol, validating five times along the way.
+/// Appends `line` to the file at `path` (created if missing).
+fn append_line(path: &Path, line: &str) -> Result<(), String> {
+    let mut file = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(path)
+        .map_err(|e| format!("cannot open {}: {e}", path.display()))?;
+    writeln!(file, "{line}").map_err(|e| format!("cannot write {}: {e}", path.display()))
+}
+
+/// A placeholder task shape, only to read the defaults of [`MetaTrainConfig`].
+const SPEC: EpisodeSpec = EpisodeSpec {
+    way: 5,
+    shot: 1,
+    query: 5,
+};
+
+/// One point of a learning curve, as written to `--curve`.
+#[derive(serde::Serialize)]
+struct CurvePoint<'a> {
+    algorithm: &'a str,
+    backbone: &'a str,
+    protocol: String,
+    commit: String,
+    machine: String,
+    step: usize,
+    seconds: f64,
+    val_accuracy: f64,
+    val_ci95: f64,
+    val_way: usize,
+    shot: usize,
+}
+
+/// Meta-trains `algo` on the chosen protocol with validation and early stopping; saves the
+/// best validated network.
 pub fn meta_train(algo: Algo, args: &TaskArgs, run: &MetaTrainArgs) -> Result<(), String> {
-    let protocol = args.protocol(ExtraClasses {
-        rotations: run.rotations,
-        mirrors: run.mirrors,
-        chimeras: run.chimeras,
-    })?;
-    let spec = args.spec();
-    let mut learner = learner(algo, args, None, protocol.train_pool.num_classes())?;
+    let protocol = args.protocol(
+        ExtraClasses {
+            rotations: run.rotations,
+            mirrors: run.mirrors,
+            chimeras: run.chimeras,
+        },
+        TaskDraw {
+            fixed_order: false,
+            jitter: run.jitter,
+            styles: run.styles,
+        },
+    )?;
+    let learner = learner(algo, args, None, protocol.train_pool.num_classes())?;
+    let config = MetaTrainConfig::new(args.spec())
+        .with_max_steps(run.steps)
+        .with_meta_batch(run.meta_batch)
+        .with_validate_every(run.validate_every)
+        .with_val_episodes(run.val_episodes)
+        .with_patience(run.patience)
+        .with_seed(args.seed);
+    let mut training = MetaTrainRun::new(config, learner, protocol).map_err(|e| e.to_string())?;
     let bar = ProgressBar::new(run.steps as u64).with_style(
         ProgressStyle::with_template(
             "[{bar:30}] {pos}/{len} meta-steps  {per_sec}  eta {eta}  {msg}",
@@ -270,72 +425,97 @@ pub fn meta_train(algo: Algo, args: &TaskArgs, run: &MetaTrainArgs) -> Result<()
         .expect("the template is valid")
         .progress_chars("=> "),
     );
-    let mut rng = Rng::new(args.seed);
+    let protocol_name = format!("{:?}", args.protocol).to_lowercase();
     let started = now_ms();
-    let mut validation = None;
-    let validate_every = (run.steps / 5).max(1);
-    // Validation classes may be fewer than a wide training task's way.
-    let val_spec = EpisodeSpec {
-        way: spec.way.min(protocol.val_classes.len()),
-        ..spec
-    };
-    for step in 1..=run.steps {
-        let tasks = (0..run.meta_batch)
-            .map(|_| {
-                let mut task =
-                    protocol
-                        .train_pool
-                        .sample(&protocol.train_classes, spec, &mut rng)?;
-                jitter(&mut task.support, run.jitter, &mut rng);
-                jitter(&mut task.query, run.jitter, &mut rng);
-                Ok(task)
-            })
-            .collect::<Result<Vec<_>, EpisodeError>>()
-            .map_err(|e| e.to_string())?;
-        let loss = learner.meta_step(&tasks).into_scalar::<f32>();
-        bar.set_position(step as u64);
-        bar.set_message(format!("query loss {loss:.3}"));
-        if step % validate_every == 0 {
-            let accuracy = pollster::block_on(evaluate(
-                learner.as_ref(),
-                &protocol.val_pool,
-                &protocol.val_classes,
-                val_spec,
-                100,
-                1000,
-            ))
-            .map_err(|e| e.to_string())?;
-            bar.suspend(|| {
-                println!(
-                    "step {step}: validation accuracy {:.4} ± {:.4} (100 tasks)",
-                    accuracy.mean, accuracy.ci95
-                )
-            });
-            validation = Some(accuracy);
+    let mut train_ms = 0.0;
+    let stop = loop {
+        let step_started = now_ms();
+        let event = pollster::block_on(training.advance()).map_err(|e| e.to_string())?;
+        let seconds = (now_ms() - started) / 1e3;
+        match event {
+            MetaEvent::Step { step, loss } => {
+                train_ms += now_ms() - step_started;
+                bar.set_position(step as u64);
+                bar.set_message(format!("query loss {loss:.3}"));
+                if run.max_minutes > 0.0 && seconds > run.max_minutes * 60.0 {
+                    break "time-limit";
+                }
+            }
+            MetaEvent::Validated {
+                step,
+                accuracy,
+                best,
+            } => {
+                let mark = if best { " (best)" } else { "" };
+                bar.suspend(|| {
+                    println!(
+                        "step {step}: validation accuracy {:.4} ± {:.4} ({} tasks, {seconds:.0} s){mark}",
+                        accuracy.mean, accuracy.ci95, accuracy.episodes
+                    )
+                });
+                if let Some(file) = &run.curve {
+                    let point = CurvePoint {
+                        algorithm: training.learner().name(),
+                        backbone: args.backbone.name(),
+                        protocol: protocol_name.clone(),
+                        commit: results::git_commit(),
+                        machine: results::machine(),
+                        step,
+                        seconds,
+                        val_accuracy: accuracy.mean,
+                        val_ci95: accuracy.ci95,
+                        val_way: training.validation_spec().way,
+                        shot: args.shot,
+                    };
+                    append_line(
+                        file,
+                        &serde_json::to_string(&point).expect("a curve point serialises"),
+                    )?;
+                }
+            }
+            MetaEvent::Finished(reason) => break reason.label(),
         }
-    }
+    };
     bar.finish_and_clear();
     let seconds = (now_ms() - started) / 1e3;
-    println!("meta_step_ms={:.1}", 1e3 * seconds / run.steps as f64);
-    if let Some(path) = &run.save {
-        let measured = validation.map_or(String::new(), |a| {
-            format!(
-                "validation_accuracy={:.4} ci95={:.4} way={} shot={} minutes={:.1}",
-                a.mean,
-                a.ci95,
-                val_spec.way,
-                spec.shot,
-                seconds / 60.0
-            )
-        });
-        let entry = super::catalog_entry(
-            learner.name(),
-            &format!("{:?}", args.protocol).to_lowercase(),
-            algo.saved_classes(args.way),
-            measured,
+    let steps = training.step();
+    println!("stop={stop}");
+    println!("meta_steps={steps}");
+    println!("meta_step_ms={:.1}", train_ms / steps.max(1) as f64);
+    println!("seconds={seconds:.1}");
+    let Some(best) = training.best() else {
+        return Err(
+            "no validation was run: nothing to save (raise --steps or lower --validate-every)"
+                .into(),
         );
-        super::save_weights(path, learner.model(), entry.clone())?;
-        if let Some(rates) = learner.rates() {
+    };
+    println!("best_step={}", best.step);
+    println!(
+        "validation_accuracy={:.4} ci95={:.4}",
+        best.accuracy.mean, best.accuracy.ci95
+    );
+    if let Some(path) = &run.save {
+        let learner = training.learner();
+        let entry = WeightsEntry {
+            backbone: args.backbone,
+            inner: learner.inner_loop().cloned(),
+            ..super::catalog_entry(
+                learner.name(),
+                &protocol_name,
+                algo.saved_classes(args.way),
+                format!(
+                    "validation_accuracy={:.4} ci95={:.4} way={} shot={} best_step={} steps={steps} minutes={:.1}",
+                    best.accuracy.mean,
+                    best.accuracy.ci95,
+                    training.validation_spec().way,
+                    args.shot,
+                    best.step,
+                    seconds / 60.0
+                ),
+            )
+        };
+        super::save_weights(path, &best.model, entry.clone())?;
+        if let Some(rates) = &best.rates {
             let entry = WeightsEntry {
                 algorithm: format!("{} (learning rates)", learner.name()),
                 ..entry
@@ -385,6 +565,12 @@ pub struct EvalArgs {
     /// Plain MNIST classifier to report without adaptation when the labels are digits.
     #[arg(long, default_value = "static/weights/mnist-cnn.bpk")]
     pub classifier: PathBuf,
+    /// Append one JSON line per method to this results file (see `fewshot-lab results`).
+    #[arg(long)]
+    pub results: Option<PathBuf>,
+    /// Name of the data in result lines (default: the protocol, or the --images file's name).
+    #[arg(long)]
+    pub set_name: Option<String>,
 }
 
 /// Reads an IDX image/label pair.
@@ -402,8 +588,8 @@ fn read_idx_pair(images: &Path, labels: &Path) -> Result<ImageSet, String> {
 fn classifier_accuracy(path: &Path, set: &ImageSet) -> Result<f64, String> {
     let bytes = std::fs::read(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
     let device = cpu_device();
-    let model =
-        from_bytes(&bytes, NUM_CLASSES, &device).map_err(|e| format!("{}: {e}", path.display()))?;
+    let model = from_bytes(&bytes, Backbone::Reference, NUM_CLASSES, &device)
+        .map_err(|e| format!("{}: {e}", path.display()))?;
     let mut correct = 0;
     for start in (0..set.len()).step_by(500) {
         let batch = set
@@ -423,7 +609,9 @@ fn classifier_accuracy(path: &Path, set: &ImageSet) -> Result<f64, String> {
 /// Evaluates each method on the same test tasks and prints a table and one line per method.
 pub fn eval(args: &TaskArgs, eval: &EvalArgs) -> Result<(), String> {
     let spec = args.spec();
-    let (pool, classes, own_data) = match (&eval.images, &eval.labels) {
+    let own_pool;
+    let protocol;
+    let (tasks, own_data) = match (&eval.images, &eval.labels) {
         (Some(images), Some(labels)) => {
             let set = read_idx_pair(images, labels)?;
             let pool = ClassPool::from_labels(&set);
@@ -443,40 +631,70 @@ pub fn eval(args: &TaskArgs, eval: &EvalArgs) -> Result<(), String> {
                     set.len()
                 );
             }
-            (pool, classes, true)
+            own_pool = (pool, classes);
+            let tasks = Tasks {
+                pool: &own_pool.0,
+                classes: &own_pool.1,
+                spec,
+                draw: TaskDraw {
+                    fixed_order: args.fixed_order,
+                    ..TaskDraw::default()
+                },
+            };
+            (tasks, true)
         }
         _ => {
-            let protocol = args.protocol(ExtraClasses::default())?;
-            (protocol.test_pool, protocol.test_classes, false)
+            protocol = args.protocol(ExtraClasses::default(), TaskDraw::default())?;
+            (protocol.test_tasks(spec), false)
         }
     };
+    let set_name = eval.set_name.clone().unwrap_or_else(|| match &eval.images {
+        Some(images) => images
+            .file_name()
+            .map_or("images".into(), |n| n.to_string_lossy().into_owned()),
+        None => format!("{:?}", args.protocol).to_lowercase(),
+    });
     let mut rows: Vec<(&'static str, Accuracy, f64)> = Vec::new();
     for method in &eval.methods {
-        let weights = match (method.algo, &method.weights) {
+        let entry = method.weights.as_deref().and_then(catalogued);
+        let mut backbone = args.backbone;
+        let mut inner = None;
+        let learner: Box<dyn FewShotLearner> = match (method.algo, &method.weights) {
             (Algo::Scratch, Some(_)) => return Err("the scratch baseline takes no weights".into()),
-            (Algo::Scratch, None) => None,
-            (_, None) => {
+            (Algo::Scratch, None) => Box::new(Scratch::new(
+                args.backbone,
+                SCRATCH_STEPS,
+                1e-3,
+                &cpu_device(),
+            )),
+            (Algo::Classifier | Algo::Finetune, Some(path)) => {
+                let weights = load_weights(method.algo, args, path)?;
+                backbone = weights.model.backbone();
+                let steps = match method.algo {
+                    Algo::Finetune => args.finetune_steps,
+                    _ => 0,
+                };
+                Box::new(FineTune::new(weights.model, steps, args.finetune_lr))
+            }
+            (algo, None) => {
                 return Err(format!(
-                    "{:?} needs weights: --method NAME=FILE with a file written by meta-train",
-                    method.algo
+                    "{} needs weights: --method {}=FILE with a file written by meta-train",
+                    algo.name(),
+                    algo.name()
                 ));
             }
-            (algo, Some(path)) => Some(load_weights(algo, spec.way, path)?),
-        };
-        let learner: Box<dyn FewShotLearner> = match method.algo {
-            Algo::Scratch => Box::new(Scratch::new(SCRATCH_STEPS, 1e-3, &cpu_device())),
-            algo => learner(algo, args, weights, 1)?,
+            (algo, Some(path)) => {
+                let weights = load_weights(algo, args, path)?;
+                backbone = weights.model.backbone();
+                let learner = learner(algo, args, Some(weights), 1)?;
+                inner = learner.inner_loop().cloned();
+                learner
+            }
         };
         let started = now_ms();
-        let accuracy = pollster::block_on(evaluate(
-            learner.as_ref(),
-            &pool,
-            &classes,
-            spec,
-            eval.episodes,
-            args.seed,
-        ))
-        .map_err(|e| e.to_string())?;
+        let accuracy =
+            pollster::block_on(evaluate(learner.as_ref(), tasks, eval.episodes, args.seed))
+                .map_err(|e| e.to_string())?;
         let adapt_ms = (now_ms() - started) / eval.episodes as f64;
         println!(
             "method={} way={} shot={} episodes={} accuracy={:.4} ci95={:.4} ms_per_task={adapt_ms:.1}",
@@ -488,6 +706,31 @@ pub fn eval(args: &TaskArgs, eval: &EvalArgs) -> Result<(), String> {
             accuracy.ci95
         );
         rows.push((learner.name(), accuracy, adapt_ms));
+        if let Some(file) = &eval.results {
+            let measured = |key: &str| entry.as_ref().and_then(|e| e.measured_value(key));
+            let line = ResultLine {
+                protocol: set_name.clone(),
+                algorithm: learner.name().into(),
+                backbone: backbone.name().into(),
+                inner,
+                way: spec.way,
+                shot: spec.shot,
+                accuracy: accuracy.mean,
+                ci95: accuracy.ci95,
+                episodes: accuracy.episodes,
+                meta_steps: measured("steps").and_then(|v| v.parse().ok()),
+                train_minutes: measured("minutes").and_then(|v| v.parse().ok()),
+                weights: method.weights.as_ref().map(|p| p.display().to_string()),
+                command: super::command_line(),
+                commit: results::git_commit(),
+                machine: format!("{} (CPU backend)", results::machine()),
+                date: results::today(),
+            };
+            append_line(
+                file,
+                &serde_json::to_string(&line).expect("a result line serialises"),
+            )?;
+        }
     }
     let source = if own_data {
         "your data".to_string()

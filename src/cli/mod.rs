@@ -5,12 +5,13 @@
 //! can read. Errors reach the user as one sentence naming the file or setting at fault.
 
 mod meta;
+pub mod results;
 mod shards;
 
 use crate::backend::Backend;
 use crate::bench::{self, BenchPlan, now_ms};
-use crate::model::ReferenceCnn;
 use crate::model::catalog::WeightsEntry;
+use crate::model::{Backbone, Network};
 use crate::train::{TrainConfig, TrainEvent, TrainRun};
 use clap::{Parser, Subcommand};
 use indicatif::{ProgressBar, ProgressStyle};
@@ -79,6 +80,15 @@ enum Command {
         #[command(flatten)]
         eval: meta::EvalArgs,
     },
+    /// Render the README's result tables from the result files.
+    Results {
+        /// Folder of `*.jsonl` result files.
+        #[arg(long, default_value = "results")]
+        dir: PathBuf,
+        /// The README to update in place.
+        #[arg(long, default_value = "README.md")]
+        readme: PathBuf,
+    },
     /// Print training throughput and forward latency as JSON lines.
     Bench {
         /// Training steps to time.
@@ -90,6 +100,14 @@ enum Command {
         /// Meta-steps and adaptations to time per figure.
         #[arg(long, default_value_t = 5)]
         meta_repeats: usize,
+        /// Backbones to time meta-learning on.
+        #[arg(
+            long,
+            value_enum,
+            value_delimiter = ',',
+            default_value = "reference,conv4"
+        )]
+        backbones: Vec<Backbone>,
     },
 }
 
@@ -122,14 +140,17 @@ pub fn run() -> i32 {
         ),
         Command::MetaTrain { algo, task, run } => meta::meta_train(algo, &task, &run),
         Command::Eval { task, eval } => meta::eval(&task, &eval),
+        Command::Results { dir, readme } => render_results(&dir, &readme),
         Command::Bench {
             train_steps,
             forward_repeats,
             meta_repeats,
+            backbones,
         } => bench(BenchPlan {
             train_steps,
             forward_repeats,
             meta_repeats,
+            backbones,
         }),
     };
     match result {
@@ -213,6 +234,28 @@ fn train(data: &std::path::Path, config: TrainConfig, save: Option<PathBuf>) -> 
     Ok(())
 }
 
+/// Renders the result tables into `readme`.
+fn render_results(dir: &Path, readme: &Path) -> Result<(), String> {
+    let lines = results::read_results_dir(dir)?;
+    let text = std::fs::read_to_string(readme)
+        .map_err(|e| format!("cannot read {}: {e}", readme.display()))?;
+    let rendered = results::render_readme(&text, &lines)?;
+    std::fs::write(readme, rendered)
+        .map_err(|e| format!("cannot write {}: {e}", readme.display()))?;
+    println!(
+        "{} result lines rendered into {}",
+        lines.len(),
+        readme.display()
+    );
+    Ok(())
+}
+
+/// The running command, as `fewshot-lab ARGS…`.
+fn command_line() -> String {
+    let arguments: Vec<String> = std::env::args().skip(1).collect();
+    format!("fewshot-lab {}", arguments.join(" "))
+}
+
 /// A catalogue entry for weights made by the running command.
 fn catalog_entry(
     algorithm: &str,
@@ -220,13 +263,14 @@ fn catalog_entry(
     classes: usize,
     measured: String,
 ) -> WeightsEntry {
-    let arguments: Vec<String> = std::env::args().skip(1).collect();
     WeightsEntry {
         file: String::new(),
         algorithm: algorithm.into(),
         protocol: protocol.into(),
+        backbone: Backbone::Reference,
         classes,
-        command: format!("fewshot-lab {}", arguments.join(" ")),
+        inner: None,
+        command: command_line(),
         measured,
         bytes: 0,
         sha256: String::new(),
@@ -234,7 +278,7 @@ fn catalog_entry(
 }
 
 /// Writes `model` to `path` and records it in the catalogue next to it.
-fn save_weights(path: &Path, model: &ReferenceCnn, entry: WeightsEntry) -> Result<(), String> {
+fn save_weights(path: &Path, model: &Network, entry: WeightsEntry) -> Result<(), String> {
     let bytes = crate::model::to_bytes(model.clone());
     std::fs::write(path, &bytes).map_err(|e| format!("cannot write {}: {e}", path.display()))?;
     crate::model::catalog::record(path, &bytes, entry)?;

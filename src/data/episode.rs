@@ -186,11 +186,24 @@ impl ClassPool {
         pool
     }
 
-    /// Draws one task from the classes in `allowed`.
+    /// Draws one task from the classes in `allowed`, in a random label order.
     pub fn sample(
         &self,
         allowed: &[usize],
         spec: EpisodeSpec,
+        rng: &mut Rng,
+    ) -> Result<Episode, EpisodeError> {
+        self.sample_ordered(allowed, spec, false, rng)
+    }
+
+    /// Draws one task from the classes in `allowed`; with `fixed_order` the chosen classes keep
+    /// their order in `allowed` (label = rank: with all ten digits, label = digit), else their
+    /// order is random.
+    pub fn sample_ordered(
+        &self,
+        allowed: &[usize],
+        spec: EpisodeSpec,
+        fixed_order: bool,
         rng: &mut Rng,
     ) -> Result<Episode, EpisodeError> {
         if let Some(&class) = allowed.iter().find(|&&c| c >= self.num_classes()) {
@@ -206,6 +219,9 @@ impl ClassPool {
         let mut classes = allowed.to_vec();
         partial_shuffle(&mut classes, spec.way, rng);
         classes.truncate(spec.way);
+        if fixed_order {
+            classes.sort_by_key(|c| allowed.iter().position(|a| a == c));
+        }
         let mut episode = Episode {
             support: ImageSet::default(),
             query: ImageSet::default(),

@@ -12,6 +12,8 @@ pub mod idx;
 pub mod manifest;
 pub mod protocol;
 pub mod shard;
+pub mod style;
+pub mod tasks;
 
 use burn::tensor::{Device, Int, Tensor, TensorData};
 

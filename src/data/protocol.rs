@@ -11,8 +11,15 @@
 //! 28×28 frame. The classes are shuffled with [`P2_SEED`] and split 64 / 16 / 20 into
 //! meta-train / validation / meta-test classes ([`p2_class_split`]). Meta-training images are
 //! composed from the MNIST train split, validation and meta-test images from the test split.
+//!
+//! **Style shift, someone else's handwriting.** Ten-way tasks over all ten digits with label =
+//! digit, every task written in one random handwriting style ([`super::style`]): slant, size,
+//! rotation, pen width, blur, elastic wobble. Meta-training draws from the MNIST train split;
+//! validation from the even-numbered and meta-testing from the odd-numbered images of the test
+//! split, so no test image or test style draw is ever seen before testing.
 
-use super::episode::ClassPool;
+use super::episode::{ClassPool, EpisodeSpec};
+use super::tasks::{TaskDraw, Tasks};
 use super::{IMAGE_PIXELS, IMAGE_SIDE, ImageSet};
 use crate::rng::Rng;
 
@@ -30,6 +37,10 @@ pub struct Protocol {
     pub test_pool: ClassPool,
     /// Classes of `test_pool` meta-testing uses.
     pub test_classes: Vec<usize>,
+    /// Label order and augmentation of meta-training tasks.
+    pub train_draw: TaskDraw,
+    /// Label order and augmentation of validation and meta-test tasks.
+    pub held_out_draw: TaskDraw,
 }
 
 impl Protocol {
@@ -48,6 +59,41 @@ impl Protocol {
             val_classes: val_classes.collect(),
             test_pool: held_out,
             test_classes: test_classes.collect(),
+            train_draw: TaskDraw::default(),
+            held_out_draw: TaskDraw::default(),
+        }
+    }
+
+    /// Meta-training tasks of shape `spec`.
+    pub fn train_tasks(&self, spec: EpisodeSpec) -> Tasks<'_> {
+        Tasks {
+            pool: &self.train_pool,
+            classes: &self.train_classes,
+            spec,
+            draw: self.train_draw,
+        }
+    }
+
+    /// Validation tasks of shape `spec` (narrowed to the validation classes when fewer).
+    pub fn val_tasks(&self, spec: EpisodeSpec) -> Tasks<'_> {
+        Tasks {
+            pool: &self.val_pool,
+            classes: &self.val_classes,
+            spec: EpisodeSpec {
+                way: spec.way.min(self.val_classes.len()),
+                ..spec
+            },
+            draw: self.held_out_draw,
+        }
+    }
+
+    /// Meta-test tasks of shape `spec`.
+    pub fn test_tasks(&self, spec: EpisodeSpec) -> Tasks<'_> {
+        Tasks {
+            pool: &self.test_pool,
+            classes: &self.test_classes,
+            spec,
+            draw: self.held_out_draw,
         }
     }
 }
@@ -101,6 +147,37 @@ pub fn p1(train: &ImageSet, test: &ImageSet, extra: ExtraClasses) -> Protocol {
 pub fn digits(train: &ImageSet, test: &ImageSet, extra: ExtraClasses) -> Protocol {
     let train_pool = extra.apply(ClassPool::from_labels(train));
     Protocol::new(train_pool, ClassPool::from_labels(test), 0..10, 0..10)
+}
+
+/// **Style shift** from MNIST's train and test splits; `extra` adds classes to meta-training
+/// only (they are drawn like digits, in list order after the ten digits).
+pub fn style_shift(train: &ImageSet, test: &ImageSet, extra: ExtraClasses) -> Protocol {
+    let (even, odd): (Vec<usize>, Vec<usize>) = (0..test.len()).partition(|i| i % 2 == 0);
+    let subset = |indices: &[usize]| {
+        let mut set = ImageSet::default();
+        for &i in indices {
+            set.labels.push(test.labels[i]);
+            set.pixels.extend_from_slice(test.image(i));
+        }
+        ClassPool::from_labels(&set)
+    };
+    let draw = TaskDraw {
+        fixed_order: true,
+        styles: true,
+        jitter: 0,
+    };
+    let digits: Vec<usize> = (0..10).collect();
+    let train_pool = extra.apply(ClassPool::from_labels(train));
+    Protocol {
+        train_classes: (0..train_pool.num_classes()).collect(),
+        train_pool,
+        val_pool: subset(&even),
+        val_classes: digits.clone(),
+        test_pool: subset(&odd),
+        test_classes: digits,
+        train_draw: draw,
+        held_out_draw: draw,
+    }
 }
 
 /// Seed of P2's class split and of the composition of its images.

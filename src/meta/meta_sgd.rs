@@ -3,23 +3,25 @@
 //! Like MAML, but each parameter has its own inner learning rate α, and α is meta-learned
 //! together with the initialisation: θ′ = θ − α ⊙ ∇L_s(θ). The rates live in a second network
 //! of the same architecture (so they save, load and optimise like weights); both get their
-//! gradients through the inner loop from [`super::unroll`] and take Adam steps.
+//! gradients through the inner loop from [`super::unroll`] and take Adam steps. First order by
+//! default (the initialisation's gradient drops the Hessian terms; the rates' gradient is exact
+//! for one inner step); `second_order` keeps the Hessian terms for both, as in MAML.
 
-use super::maml::{MamlConfig, batch_loss, task_start};
+use super::inner::{InnerLoop, batch_loss, predict_query, query_loss};
+use super::maml::MamlConfig;
 use super::params::ParamVec;
-use super::unroll::{InnerRate, Unroll, adapt, meta_gradient};
+use super::unroll::meta_gradient;
 use super::{FewShotLearner, MetaLearner};
-use crate::data::ImageSet;
 use crate::data::episode::Episode;
-use crate::model::ReferenceCnn;
+use crate::model::{Backbone, Network};
 use burn::module::Module;
 use burn::optim::{AdamConfig, ModuleOptimizer};
 use burn::tensor::{Device, Int, Tensor};
 
-/// Meta-SGD on the reference CNN.
+/// Meta-SGD on either backbone.
 pub struct MetaSgd {
-    model: ReferenceCnn,
-    rates: ReferenceCnn,
+    model: Network,
+    rates: Network,
     model_optim: ModuleOptimizer,
     rates_optim: ModuleOptimizer,
     config: MamlConfig,
@@ -27,23 +29,20 @@ pub struct MetaSgd {
 }
 
 impl MetaSgd {
-    /// A fresh initialisation on `device` with every rate at `config.inner_lr`.
-    pub fn new(config: MamlConfig, device: &Device) -> Self {
+    /// A fresh `backbone` initialisation on `device` with every adapted parameter's rate at
+    /// `config.inner.lr` (the others at zero).
+    pub fn new(backbone: Backbone, config: MamlConfig, device: &Device) -> Self {
         let device = device.clone().autodiff();
-        let model = ReferenceCnn::with_classes(config.way, &device);
+        let model = Network::new(backbone, config.way, &device);
         let rates = config
-            .rates(&model, config.inner_lr)
-            .assign(ReferenceCnn::with_classes(config.way, &device));
+            .inner
+            .rates(&model, config.inner.lr)
+            .assign(Network::new(backbone, config.way, &device));
         Self::from_parts(model, rates, config, &device)
     }
 
     /// Starts from saved weights and rates (both on `device` with autodiff).
-    pub fn from_parts(
-        model: ReferenceCnn,
-        rates: ReferenceCnn,
-        config: MamlConfig,
-        device: &Device,
-    ) -> Self {
+    pub fn from_parts(model: Network, rates: Network, config: MamlConfig, device: &Device) -> Self {
         Self {
             model: model.train(),
             rates: rates.train(),
@@ -51,22 +50,6 @@ impl MetaSgd {
             rates_optim: AdamConfig::new().init(),
             config,
             device: device.clone().autodiff(),
-        }
-    }
-
-    /// The inner loop on `support` from `start` with the learned rates (on the output layer
-    /// only, and normalised, when `config.head_only`).
-    fn unroll(&self, start: &ReferenceCnn, support: &ImageSet) -> Unroll {
-        let mut rates = ParamVec::values(&self.rates);
-        if self.config.head_only {
-            let mask = self.config.rates(start, 1.0);
-            rates = rates
-                .mul(&mask)
-                .scale_by(&self.config.step_normaliser(start, support));
-        }
-        Unroll {
-            rate: InnerRate::PerParameter(rates),
-            ..self.config.unroll(start, support)
         }
     }
 }
@@ -77,38 +60,48 @@ impl FewShotLearner for MetaSgd {
     }
 
     fn predict(&self, episode: &Episode) -> Tensor<1, Int> {
-        let support = episode.support.to_batch(&self.device);
-        let start = task_start(&self.model, &self.config, &episode.support);
-        let unroll = self.unroll(&start, &episode.support);
-        let (fast, _) = adapt(&start, &unroll, &|m| batch_loss(m, &support));
-        let query = episode.query.to_batch(&self.device);
-        fast.valid()
-            .forward(query.images.inner())
-            .argmax(1)
-            .squeeze_dim(1)
+        let rates = ParamVec::values(&self.rates);
+        let way = episode.classes.len();
+        let adapted =
+            self.config
+                .inner
+                .fast_adapt_with(&self.model, &episode.support, way, Some(&rates));
+        predict_query(&adapted, &episode.support, &episode.query)
     }
 }
 
 impl MetaLearner for MetaSgd {
-    fn model(&self) -> &ReferenceCnn {
+    fn model(&self) -> &Network {
         &self.model
     }
 
-    fn rates(&self) -> Option<&ReferenceCnn> {
+    fn inner_loop(&self) -> Option<&InnerLoop> {
+        Some(&self.config.inner)
+    }
+
+    fn rates(&self) -> Option<&Network> {
         Some(&self.rates)
     }
 
     fn meta_step(&mut self, tasks: &[Episode]) -> Tensor<1> {
+        let learned_rates = ParamVec::values(&self.rates);
+        let inner = &self.config.inner;
         let (mut inits, mut rates, mut losses) = (Vec::new(), Vec::new(), Vec::new());
         for task in tasks {
             let support = task.support.to_batch(&self.device);
             let query = task.query.to_batch(&self.device);
-            let start = task_start(&self.model, &self.config, &task.support);
+            let start = inner.task_start(&self.model, &task.support, self.config.way);
+            let unroll = inner.unroll(
+                &start,
+                &task.support,
+                Some(&learned_rates),
+                self.config.second_order,
+            );
             let gradient = meta_gradient(
                 &start,
-                &self.unroll(&start, &task.support),
+                &unroll,
                 |m| batch_loss(m, &support),
-                |m| batch_loss(m, &query),
+                |m| query_loss(m, &support, &query),
             );
             inits.push(gradient.init);
             rates.push(gradient.rates);
@@ -131,14 +124,17 @@ impl MetaLearner for MetaSgd {
 mod tests {
     use super::*;
     use crate::backend::cpu_device;
-    use crate::meta::tests::assert_meta_training_lowers_query_loss;
+    use crate::meta::tests::fixed_tasks;
 
     #[test]
-    fn meta_training_lowers_the_query_loss_and_moves_the_rates() {
+    fn head_only_rates_start_masked_and_move_with_meta_training() {
         let device = cpu_device();
         device.seed(4);
-        let config = MamlConfig::new(5).with_inner_steps(1).with_inner_lr(0.05);
-        let mut learner = MetaSgd::new(config, &device);
+        let inner = InnerLoop::new()
+            .with_steps(1)
+            .with_lr(0.05)
+            .with_head_only(true);
+        let mut learner = MetaSgd::new(Backbone::Reference, MamlConfig::new(5, inner), &device);
         let start = ParamVec::values(learner.rates().unwrap());
         // Every rate of the output layer starts at 0.05, the others at zero (head only).
         let expected = start.fill_last(0.05, 2);
@@ -147,7 +143,9 @@ mod tests {
             off_start < 1e-6,
             "rates start {off_start} away from 0.05 / 0"
         );
-        assert_meta_training_lowers_query_loss(&mut learner);
+        for _ in 0..4 {
+            learner.meta_step(&fixed_tasks());
+        }
         let moved = ParamVec::values(learner.rates().unwrap())
             .sub(&start)
             .norm();

@@ -6,19 +6,24 @@
 //! meta-learning implement only the first. [`evaluate`] measures any learner on many episodes
 //! and reports the mean accuracy with a 95 % confidence interval.
 
+pub mod finetune;
+pub mod inner;
 pub mod maml;
 pub mod meta_sgd;
 pub mod params;
 pub mod pretrained;
 pub mod protonet;
 pub mod reptile;
+pub mod run;
 pub mod scratch;
 pub mod unroll;
 
-use crate::data::episode::{ClassPool, Episode, EpisodeError, EpisodeSpec};
-use crate::model::ReferenceCnn;
+use crate::data::episode::{Episode, EpisodeError};
+use crate::data::tasks::Tasks;
+use crate::model::Network;
 use crate::rng::Rng;
 use burn::tensor::{Int, Tensor};
+use inner::InnerLoop;
 
 /// Adapts to a task's support set and predicts its query set.
 pub trait FewShotLearner {
@@ -34,9 +39,13 @@ pub trait MetaLearner: FewShotLearner {
     /// One outer-loop update from `tasks`; returns their mean query loss before the update.
     fn meta_step(&mut self, tasks: &[Episode]) -> Tensor<1>;
     /// The meta-learned network (what a checkpoint saves).
-    fn model(&self) -> &ReferenceCnn;
+    fn model(&self) -> &Network;
+    /// How the network adapts to a task, for learners with an inner loop.
+    fn inner_loop(&self) -> Option<&InnerLoop> {
+        None
+    }
     /// Learned per-parameter inner learning rates, for learners that have them (Meta-SGD).
-    fn rates(&self) -> Option<&ReferenceCnn> {
+    fn rates(&self) -> Option<&Network> {
         None
     }
 }
@@ -78,19 +87,17 @@ pub enum EvalError {
     Device(String),
 }
 
-/// Evaluates `learner` on `episodes` tasks drawn from `classes` of `pool` with `seed`.
+/// Evaluates `learner` on `episodes` of `tasks` drawn with `seed`.
 pub async fn evaluate(
     learner: &dyn FewShotLearner,
-    pool: &ClassPool,
-    classes: &[usize],
-    spec: EpisodeSpec,
+    tasks: Tasks<'_>,
     episodes: usize,
     seed: u64,
 ) -> Result<Accuracy, EvalError> {
     let mut rng = Rng::new(seed);
     let mut accuracies = Vec::with_capacity(episodes);
     for _ in 0..episodes {
-        let episode = pool.sample(classes, spec, &mut rng)?;
+        let episode = tasks.sample(&mut rng)?;
         let predicted = learner.predict(&episode);
         let labels: Vec<i64> = episode.query.labels.iter().map(|&l| i64::from(l)).collect();
         let predicted = predicted
@@ -110,7 +117,11 @@ pub async fn evaluate(
 #[cfg(test)]
 pub(crate) mod tests {
     use super::*;
+    use crate::backend::cpu_device;
     use crate::bench::synthetic_images;
+    use crate::data::episode::{ClassPool, EpisodeSpec};
+    use crate::data::tasks::TaskDraw;
+    use crate::model::Backbone;
 
     /// A pool of the ten easy synthetic classes, 40 images each.
     pub(crate) fn easy_pool() -> ClassPool {
@@ -132,6 +143,12 @@ pub(crate) mod tests {
             .collect()
     }
 
+    /// Plain MAML on the tiny problem: learned output layer, two whole-network inner steps.
+    pub(crate) fn plain_maml(second_order: bool) -> maml::MamlConfig {
+        let inner = InnerLoop::new().with_steps(2).with_lr(0.05);
+        maml::MamlConfig::new(5, inner).with_second_order(second_order)
+    }
+
     /// Asserts that 16 meta-steps on the same tasks cut their query loss by 30 % or more.
     pub(crate) fn assert_meta_training_lowers_query_loss(learner: &mut dyn MetaLearner) {
         let tasks = fixed_tasks();
@@ -142,9 +159,94 @@ pub(crate) mod tests {
         let after = learner.meta_step(&tasks).into_scalar::<f32>();
         assert!(
             after < before * 0.7,
-            "{}: query loss {before} -> {after}",
-            learner.name()
+            "{} on {:?}: query loss {before} -> {after}",
+            learner.name(),
+            learner.model().backbone()
         );
+    }
+
+    /// Runs the meta-loss check on a learner made for each backbone.
+    fn on_both_backbones(make: impl Fn(Backbone, &burn::tensor::Device) -> Box<dyn MetaLearner>) {
+        for backbone in [Backbone::Reference, Backbone::Conv4] {
+            let device = cpu_device();
+            device.seed(4);
+            assert_meta_training_lowers_query_loss(make(backbone, &device).as_mut());
+        }
+    }
+
+    #[test]
+    fn first_order_maml_lowers_its_meta_loss() {
+        on_both_backbones(|b, d| Box::new(maml::Maml::new(b, plain_maml(false), d)));
+    }
+
+    #[test]
+    fn second_order_maml_lowers_its_meta_loss() {
+        on_both_backbones(|b, d| Box::new(maml::Maml::new(b, plain_maml(true), d)));
+    }
+
+    #[test]
+    fn head_only_proto_maml_lowers_its_meta_loss() {
+        let inner = InnerLoop::new()
+            .with_steps(2)
+            .with_lr(0.5)
+            .with_head_only(true)
+            .with_proto_head(true);
+        on_both_backbones(|b, d| {
+            let config = maml::MamlConfig::new(5, inner.clone());
+            Box::new(maml::Maml::new(b, config, d))
+        });
+    }
+
+    #[test]
+    fn meta_sgd_lowers_its_meta_loss_first_and_second_order() {
+        for second_order in [false, true] {
+            let config = plain_maml(second_order);
+            on_both_backbones(|b, d| Box::new(meta_sgd::MetaSgd::new(b, config.clone(), d)));
+        }
+    }
+
+    #[test]
+    fn reptile_lowers_its_meta_loss() {
+        let inner = InnerLoop::new().with_steps(3).with_lr(0.05);
+        on_both_backbones(|b, d| Box::new(reptile::Reptile::new(b, 5, inner.clone(), 0.5, d)));
+    }
+
+    #[test]
+    fn protonet_lowers_its_meta_loss() {
+        on_both_backbones(|b, d| Box::new(protonet::ProtoNet::new(b, 1e-3, d)));
+    }
+
+    #[test]
+    fn pretraining_lowers_its_classification_loss() {
+        on_both_backbones(|b, d| Box::new(pretrained::Pretrained::new(b, 10, d)));
+    }
+
+    #[test]
+    fn scratch_learns_easy_tasks_on_both_backbones() {
+        for backbone in [Backbone::Reference, Backbone::Conv4] {
+            let device = cpu_device();
+            device.seed(3);
+            let learner = scratch::Scratch::new(backbone, 30, 1e-2, &device);
+            let pool = easy_pool();
+            let classes: Vec<usize> = (0..10).collect();
+            let spec = EpisodeSpec {
+                way: 5,
+                shot: 2,
+                query: 4,
+            };
+            let tasks = Tasks {
+                pool: &pool,
+                classes: &classes,
+                spec,
+                draw: TaskDraw::default(),
+            };
+            let accuracy = pollster::block_on(evaluate(&learner, tasks, 5, 1)).unwrap();
+            assert!(
+                accuracy.mean > 0.6,
+                "{backbone:?}: scratch accuracy {} on easy 5-way tasks",
+                accuracy.mean
+            );
+        }
     }
 
     #[test]

@@ -107,6 +107,12 @@ impl ParamVec {
         Self(self.0.iter().map(|a| a.clone() * factor.clone()).collect())
     }
 
+    /// The inner product ⟨self, other⟩, as a one-element tensor (no read-back).
+    pub fn dot(&self, other: &Self) -> Tensor<1> {
+        let products: Vec<Tensor<1>> = self.mul(other).0.into_iter().map(|a| a.sum()).collect();
+        Tensor::cat(products, 0).sum()
+    }
+
     /// The Euclidean norm, as a one-element tensor (no read-back).
     pub fn norm(&self) -> Tensor<1> {
         let squares: Vec<Tensor<1>> = self

@@ -1,6 +1,6 @@
 //! Prototypical networks (Snell et al., 2017): the metric-learning reference.
 //!
-//! The network embeds images (the reference CNN's 64 hidden features); each class's prototype
+//! The network embeds images (either backbone's 64 features); each class's prototype
 //! is the mean embedding of its support images; a query is scored by minus its squared
 //! Euclidean distance to each prototype. Meta-training learns the embedding by minimising the
 //! query cross-entropy over many tasks. Adaptation is a single forward pass — no gradient steps.
@@ -8,7 +8,7 @@
 use super::{FewShotLearner, MetaLearner};
 use crate::data::ImageSet;
 use crate::data::episode::Episode;
-use crate::model::{HIDDEN, ReferenceCnn, cross_entropy};
+use crate::model::{Backbone, FEATURES, Network, cross_entropy};
 use burn::module::{Module, Param};
 use burn::nn::{Linear, LinearConfig};
 use burn::optim::{AdamConfig, GradientsParams, ModuleOptimizer};
@@ -16,18 +16,19 @@ use burn::tensor::{Device, Int, Tensor, TensorData};
 
 /// A prototypical network and its optimiser.
 pub struct ProtoNet {
-    model: ReferenceCnn,
+    model: Network,
     optim: ModuleOptimizer,
     learning_rate: f64,
     device: Device,
 }
 
 impl ProtoNet {
-    /// A fresh embedding network on `device` (autodiff is enabled here).
-    pub fn new(learning_rate: f64, device: &Device) -> Self {
+    /// A fresh `backbone` embedding network on `device` (autodiff is enabled here). Its
+    /// output layer is never used; it keeps the file loadable like any other network's.
+    pub fn new(backbone: Backbone, learning_rate: f64, device: &Device) -> Self {
         let device = device.clone().autodiff();
         Self {
-            model: ReferenceCnn::new(&device),
+            model: Network::new(backbone, crate::data::NUM_CLASSES, &device),
             optim: AdamConfig::new().init(),
             learning_rate,
             device,
@@ -36,7 +37,7 @@ impl ProtoNet {
 
     /// Starts from trained weights.
     /// `model` must live on `device` with autodiff (see [`crate::model::from_bytes`]).
-    pub fn from_model(model: ReferenceCnn, learning_rate: f64, device: &Device) -> Self {
+    pub fn from_model(model: Network, learning_rate: f64, device: &Device) -> Self {
         let device = device.clone().autodiff();
         Self {
             // Loaded parameters are not tracked until the module is put back into training.
@@ -50,16 +51,18 @@ impl ProtoNet {
     /// Query logits `[way · query, way]`: minus squared distances to the class prototypes,
     /// computed by `model` on `device` (the training network, or its inference copy for
     /// predictions: an autodiff graph built without a backward pass is never freed).
-    fn logits(model: &ReferenceCnn, device: &Device, episode: &Episode) -> Tensor<2> {
+    fn logits(model: &Network, device: &Device, episode: &Episode) -> Tensor<2> {
         let way = episode.classes.len();
-        let support = model.embed(episode.support.to_batch(device).images);
+        let (support, queries) = model.embed_task(
+            episode.support.to_batch(device).images,
+            episode.query.to_batch(device).images,
+        );
         let [n, features] = support.dims();
         // The sampler groups the support set by label, in label order.
         let prototypes = support
             .reshape([way, n / way, features])
             .mean_dim(1)
             .reshape([way, features]);
-        let queries = model.embed(episode.query.to_batch(device).images);
         let cross = queries.clone().matmul(prototypes.clone().transpose());
         let query_norms = queries.powi_scalar(2).sum_dim(1);
         let prototype_norms = prototypes.powi_scalar(2).sum_dim(1).transpose();
@@ -81,7 +84,7 @@ impl FewShotLearner for ProtoNet {
 }
 
 impl MetaLearner for ProtoNet {
-    fn model(&self) -> &ReferenceCnn {
+    fn model(&self) -> &Network {
         &self.model
     }
 
@@ -114,7 +117,7 @@ pub const PROTOTYPE_LOGIT_SCALE: f32 = 10.0;
 /// [`PROTOTYPE_LOGIT_SCALE`]; raw squared distances between features run into the thousands,
 /// which saturates the softmax and makes the first fine-tuning step diverge.
 pub fn prototype_head(
-    features: &ReferenceCnn,
+    features: &Network,
     support: &ImageSet,
     way: usize,
     device: &Device,
@@ -132,10 +135,10 @@ pub fn prototype_head(
     let inner = device.clone().inner();
     let membership = Tensor::<2>::from_data(TensorData::new(one_hot, [way, n]), &inner);
     let counts = Tensor::<2>::from_data(TensorData::new(counts, [way, 1]), &inner);
-    let prototypes = membership.matmul(embedded) / counts.clamp_min(1.0); // [way, HIDDEN]
+    let prototypes = membership.matmul(embedded) / counts.clamp_min(1.0); // [way, FEATURES]
     // Mean squared distance between two prototypes = 2 × their mean squared distance to the
     // centre.
-    let centre = prototypes.clone().mean_dim(0); // [1, HIDDEN]
+    let centre = prototypes.clone().mean_dim(0); // [1, FEATURES]
     let spread = (prototypes.clone() - centre)
         .powi_scalar(2)
         .sum_dim(1)
@@ -144,7 +147,7 @@ pub fn prototype_head(
     let scale = (spread + 1e-6).recip() * PROTOTYPE_LOGIT_SCALE; // [1]
     let weight = prototypes.clone().transpose() * scale.clone().reshape([1, 1]) * 2.0;
     let bias = prototypes.powi_scalar(2).sum_dim(1).reshape([way]).neg() * scale;
-    let mut head = LinearConfig::new(HIDDEN, way).init(device);
+    let mut head = LinearConfig::new(FEATURES, way).init(device);
     head.weight = Param::from_tensor(Tensor::from_inner(weight).require_grad());
     head.bias = Some(Param::from_tensor(Tensor::from_inner(bias).require_grad()));
     head
@@ -154,12 +157,43 @@ pub fn prototype_head(
 mod tests {
     use super::*;
     use crate::backend::cpu_device;
-    use crate::meta::tests::assert_meta_training_lowers_query_loss;
+    use crate::data::episode::EpisodeSpec;
+    use crate::meta::tests::easy_pool;
+    use crate::rng::Rng;
 
+    /// The prototype output layer classifies like nearest-prototype (the ProtoNet rule).
     #[test]
-    fn meta_training_lowers_the_query_loss() {
-        let device = cpu_device();
-        device.seed(2);
-        assert_meta_training_lowers_query_loss(&mut ProtoNet::new(1e-3, &device));
+    fn prototype_head_agrees_with_nearest_prototype_classification() {
+        let device = cpu_device().autodiff();
+        device.seed(9);
+        for backbone in [Backbone::Reference, Backbone::Conv4] {
+            let learner = ProtoNet::new(backbone, 1e-3, &device);
+            let spec = EpisodeSpec {
+                way: 4,
+                shot: 3,
+                query: 4,
+            };
+            let classes: Vec<usize> = (0..10).collect();
+            let episode = easy_pool()
+                .sample(&classes, spec, &mut Rng::new(3))
+                .unwrap();
+            let start = learner.model.clone().with_output(prototype_head(
+                &learner.model,
+                &episode.support,
+                4,
+                &device,
+            ));
+            let by_head =
+                crate::meta::inner::predict_query(&start, &episode.support, &episode.query);
+            assert_eq!(
+                by_head.into_data().iter::<i64>().collect::<Vec<_>>(),
+                learner
+                    .predict(&episode)
+                    .into_data()
+                    .iter::<i64>()
+                    .collect::<Vec<_>>(),
+                "{backbone:?}"
+            );
+        }
     }
 }

@@ -5,23 +5,26 @@
 //! this to be worth their training.
 
 use super::FewShotLearner;
+use super::inner::predict_query;
 use crate::data::episode::Episode;
-use crate::model::{ReferenceCnn, cross_entropy};
-use burn::module::Module;
+use crate::model::{Backbone, Network, cross_entropy};
 use burn::optim::{AdamConfig, GradientsParams};
 use burn::tensor::{Device, Int, Tensor};
 
 /// Adam on the support set from a random initialisation.
 pub struct Scratch {
+    backbone: Backbone,
     steps: usize,
     learning_rate: f64,
     device: Device,
 }
 
 impl Scratch {
-    /// `steps` Adam steps at `learning_rate` per task, on `device`.
-    pub fn new(steps: usize, learning_rate: f64, device: &Device) -> Self {
+    /// `steps` Adam steps at `learning_rate` per task on a fresh `backbone` network, on
+    /// `device`.
+    pub fn new(backbone: Backbone, steps: usize, learning_rate: f64, device: &Device) -> Self {
         Self {
+            backbone,
             steps,
             learning_rate,
             device: device.clone().autodiff(),
@@ -36,7 +39,7 @@ impl FewShotLearner for Scratch {
 
     fn predict(&self, episode: &Episode) -> Tensor<1, Int> {
         let support = episode.support.to_batch(&self.device);
-        let mut model = ReferenceCnn::with_classes(episode.classes.len(), &self.device);
+        let mut model = Network::new(self.backbone, episode.classes.len(), &self.device);
         let mut optim = AdamConfig::new().init();
         for _ in 0..self.steps {
             let loss = cross_entropy(
@@ -46,11 +49,6 @@ impl FewShotLearner for Scratch {
             let grads = GradientsParams::from_grads(loss.backward(), &model);
             model = optim.step(self.learning_rate, model, grads);
         }
-        let query = episode.query.to_batch(&self.device);
-        model
-            .valid()
-            .forward(query.images.inner())
-            .argmax(1)
-            .squeeze_dim(1)
+        predict_query(&model, &episode.support, &episode.query)
     }
 }

@@ -122,79 +122,105 @@ mod tests {
     use super::*;
     use crate::backend::cpu_device;
     use burn::module::Param;
-    use burn::tensor::TensorData;
+    use burn::tensor::{Device, TensorData};
 
-    /// A point in the plane: the smallest module with a Hessian worth testing.
+    /// Two parameter tensors of two values each: the smallest module whose parameter order
+    /// matters (z = (a₀, a₁, b₀, b₁)), with a Hessian worth testing.
     #[derive(Module, Debug)]
-    struct Point {
-        xy: Param<Tensor<1>>,
+    struct Pair {
+        a: Param<Tensor<1>>,
+        b: Param<Tensor<1>>,
     }
 
-    const A: [[f64; 2]; 2] = [[2.0, 0.5], [0.5, 1.0]];
-    const TARGET: [f64; 2] = [1.0, -2.0];
-    const START: [f64; 2] = [0.8, -0.6];
+    const N: usize = 4;
+    /// Symmetric positive definite, coupling `a` and `b`.
+    const A: [[f64; N]; N] = [
+        [2.0, 0.5, 0.3, 0.0],
+        [0.5, 1.0, 0.0, -0.4],
+        [0.3, 0.0, 1.5, 0.2],
+        [0.0, -0.4, 0.2, 0.8],
+    ];
+    const TARGET: [f64; N] = [1.0, -2.0, 0.5, 1.5];
+    const START: [f64; N] = [0.8, -0.6, -0.3, 0.9];
 
-    /// Support loss ½ xᵀAx + ¼ Σ xᵢ⁴ (its Hessian A + diag(3xᵢ²) changes along the way).
-    fn support_loss(point: &Point) -> Tensor<1> {
-        let x = point.xy.val();
-        let device = x.device();
+    fn z(pair: &Pair) -> Tensor<1> {
+        Tensor::cat(vec![pair.a.val(), pair.b.val()], 0)
+    }
+
+    /// Support loss ½ zᵀAz + ¼ Σ zᵢ⁴ (its Hessian A + diag(3zᵢ²) changes along the way).
+    fn support_loss(pair: &Pair) -> Tensor<1> {
+        let z = z(pair);
+        let device = z.device();
         let a = Tensor::<2>::from_data(
-            TensorData::new(A.concat().iter().map(|&v| v as f32).collect(), [2, 2]),
+            TensorData::new(A.concat().iter().map(|&v| v as f32).collect(), [N, N]),
             &device,
         );
-        let ax = a.matmul(x.clone().reshape([2, 1])).reshape([2]);
-        (x.clone() * ax).sum() * 0.5 + x.powi_scalar(4).sum() * 0.25
+        let az = a.matmul(z.clone().reshape([N, 1])).reshape([N]);
+        (z.clone() * az).sum() * 0.5 + z.powi_scalar(4).sum() * 0.25
     }
 
-    /// Query loss ½ ‖x − target‖².
-    fn query_loss(point: &Point) -> Tensor<1> {
-        let x = point.xy.val();
-        let target = Tensor::<1>::from_data(TARGET.map(|v| v as f32), &x.device());
-        (x - target).powi_scalar(2).sum() * 0.5
+    /// Query loss ½ ‖z − target‖².
+    fn query_loss(pair: &Pair) -> Tensor<1> {
+        let z = z(pair);
+        let target = Tensor::<1>::from_data(TARGET.map(|v| v as f32), &z.device());
+        (z - target).powi_scalar(2).sum() * 0.5
     }
 
-    /// The same inner loop in f64 with the exact Hessian: (∂L_q/∂x₀, ∂L_q/∂α).
-    fn closed_form(steps: usize, rates: [f64; 2], second_order: bool) -> ([f64; 2], [f64; 2]) {
-        let grad = |x: [f64; 2]| [0, 1].map(|i| A[i][0] * x[0] + A[i][1] * x[1] + x[i].powi(3));
-        let mut xs = vec![START];
+    /// The same inner loop in f64 with the exact Hessian: (∂L_q/∂z₀, ∂L_q/∂α).
+    fn closed_form(steps: usize, rates: [f64; N], second_order: bool) -> ([f64; N], [f64; N]) {
+        let grad = |z: [f64; N]| {
+            std::array::from_fn::<f64, N, _>(|i| {
+                (0..N).map(|j| A[i][j] * z[j]).sum::<f64>() + z[i].powi(3)
+            })
+        };
+        let mut zs = vec![START];
         for _ in 0..steps {
-            let (x, g) = (*xs.last().unwrap(), grad(*xs.last().unwrap()));
-            xs.push([0, 1].map(|i| x[i] - rates[i] * g[i]));
+            let (z, g) = (*zs.last().unwrap(), grad(*zs.last().unwrap()));
+            zs.push(std::array::from_fn(|i| z[i] - rates[i] * g[i]));
         }
-        let last = xs[steps];
-        let mut v = [0, 1].map(|i| last[i] - TARGET[i]);
-        let mut d_rates = [0.0; 2];
-        for x in xs[..steps].iter().rev() {
-            let g = grad(*x);
-            for i in 0..2 {
+        let last = zs[steps];
+        let mut v: [f64; N] = std::array::from_fn(|i| last[i] - TARGET[i]);
+        let mut d_rates = [0.0; N];
+        for z in zs[..steps].iter().rev() {
+            let g = grad(*z);
+            for i in 0..N {
                 d_rates[i] -= g[i] * v[i];
             }
             if second_order {
-                // v ← (I − H diag(α)) v with H = A + diag(3x²), symmetric.
-                let scaled = [0, 1].map(|j| rates[j] * v[j]);
-                let h = |i: usize, j: usize| A[i][j] + if i == j { 3.0 * x[i] * x[i] } else { 0.0 };
-                v = [0, 1].map(|i| v[i] - (h(i, 0) * scaled[0] + h(i, 1) * scaled[1]));
+                // v ← (I − H diag(α)) v with H = A + diag(3z²), symmetric.
+                let scaled: [f64; N] = std::array::from_fn(|j| rates[j] * v[j]);
+                let h = |i: usize, j: usize| A[i][j] + if i == j { 3.0 * z[i] * z[i] } else { 0.0 };
+                v = std::array::from_fn(|i| {
+                    v[i] - (0..N).map(|j| h(i, j) * scaled[j]).sum::<f64>()
+                });
             }
         }
         (v, d_rates)
     }
 
-    fn point_at(xy: [f64; 2], device: &burn::tensor::Device) -> Point {
-        let xy = Tensor::<1>::from_data(xy.map(|v| v as f32), device).require_grad();
-        Point {
-            xy: Param::from_tensor(xy),
+    fn pair_at(z: [f64; N], device: &Device) -> Pair {
+        let tensor = |values: &[f64]| {
+            let values: Vec<f32> = values.iter().map(|&v| v as f32).collect();
+            Param::from_tensor(Tensor::<1>::from_data(values.as_slice(), device).require_grad())
+        };
+        Pair {
+            a: tensor(&z[..2]),
+            b: tensor(&z[2..]),
         }
     }
 
-    fn point(device: &burn::tensor::Device) -> Point {
-        point_at(START, device)
+    fn start(device: &Device) -> Pair {
+        pair_at(START, device)
     }
 
+    /// The vector as (a₀, a₁, b₀, b₁).
     fn to_f64(v: &ParamVec) -> Vec<f64> {
-        let values = ParamVec::assign(v, point(&cpu_device().autodiff()))
-            .xy
-            .val();
-        values.into_data().iter::<f32>().map(f64::from).collect()
+        let values = v.assign(start(&cpu_device().autodiff()));
+        z(&values)
+            .into_data()
+            .iter::<f32>()
+            .map(f64::from)
+            .collect()
     }
 
     fn assert_close(got: &[f64], want: &[f64], tolerance: f64) {
@@ -211,12 +237,12 @@ mod tests {
             rate: InnerRate::Shared(0.2),
             second_order,
         };
-        let exact = meta_gradient(&point(&device), &unroll(true), support_loss, query_loss);
-        let (want, _) = closed_form(3, [0.2, 0.2], true);
+        let exact = meta_gradient(&start(&device), &unroll(true), support_loss, query_loss);
+        let (want, _) = closed_form(3, [0.2; N], true);
         assert_close(&to_f64(&exact.init), &want, 2e-3);
 
-        let first = meta_gradient(&point(&device), &unroll(false), support_loss, query_loss);
-        let (want_first, _) = closed_form(3, [0.2, 0.2], false);
+        let first = meta_gradient(&start(&device), &unroll(false), support_loss, query_loss);
+        let (want_first, _) = closed_form(3, [0.2; N], false);
         assert_close(&to_f64(&first.init), &want_first, 1e-4);
         let gap: f64 = want
             .iter()
@@ -230,17 +256,20 @@ mod tests {
     }
 
     #[test]
-    fn per_parameter_rate_gradient_matches_the_closed_form() {
+    fn per_parameter_rate_gradient_matches_the_closed_form_in_parameter_order() {
         let device = cpu_device().autodiff();
-        let rates = [0.3, 0.1];
-        let unroll = Unroll {
-            steps: 2,
-            rate: InnerRate::PerParameter(ParamVec::values(&point_at(rates, &device))),
-            second_order: true,
-        };
-        let got = meta_gradient(&point(&device), &unroll, support_loss, query_loss);
-        let (want_init, want_rates) = closed_form(2, rates, true);
-        assert_close(&to_f64(&got.init), &want_init, 2e-3);
-        assert_close(&to_f64(&got.rates), &want_rates, 2e-3);
+        // A different rate for every value, so a mix-up of tensors or of their order shows.
+        let rates = [0.3, 0.1, 0.25, 0.05];
+        for second_order in [true, false] {
+            let unroll = Unroll {
+                steps: 2,
+                rate: InnerRate::PerParameter(ParamVec::values(&pair_at(rates, &device))),
+                second_order,
+            };
+            let got = meta_gradient(&start(&device), &unroll, support_loss, query_loss);
+            let (want_init, want_rates) = closed_form(2, rates, second_order);
+            assert_close(&to_f64(&got.init), &want_init, 2e-3);
+            assert_close(&to_f64(&got.rates), &want_rates, 2e-3);
+        }
     }
 }

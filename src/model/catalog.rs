@@ -2,7 +2,9 @@
 //! was made, what it measured, and its hash, so the browser can list, fetch and verify them.
 //! The CLI adds or replaces an entry whenever it saves weights.
 
+use super::Backbone;
 use crate::data::shard::sha256_hex;
+use crate::meta::inner::InnerLoop;
 use serde::{Deserialize, Serialize};
 
 /// Name of the catalogue's format.
@@ -17,8 +19,15 @@ pub struct WeightsEntry {
     pub algorithm: String,
     /// Protocol or data it was trained on.
     pub protocol: String,
+    /// Architecture of the saved network (files from before the choice are the reference CNN).
+    #[serde(default)]
+    pub backbone: Backbone,
     /// Output classes of the saved network.
     pub classes: usize,
+    /// How the network adapts to a task, as it was meta-trained to (absent for networks
+    /// without an inner loop: classifiers, prototypical networks, pre-trained features).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub inner: Option<InnerLoop>,
     /// The command that reproduces it.
     pub command: String,
     /// What was measured when it was made (`key=value` pairs).
@@ -104,6 +113,13 @@ impl Catalog {
 }
 
 impl WeightsEntry {
+    /// The value of `key` in [`Self::measured`] (`key=value` pairs separated by spaces).
+    pub fn measured_value(&self, key: &str) -> Option<&str> {
+        self.measured
+            .split_whitespace()
+            .find_map(|pair| pair.strip_prefix(key)?.strip_prefix('='))
+    }
+
     /// Checks that `bytes` are this file as listed.
     pub fn verify(&self, bytes: &[u8]) -> Result<(), CatalogError> {
         let hash = sha256_hex(bytes);
@@ -151,7 +167,9 @@ mod tests {
             file: file.into(),
             algorithm: "protonet".into(),
             protocol: "digits".into(),
+            backbone: Backbone::Conv4,
             classes: 10,
+            inner: Some(InnerLoop::new().with_steps(3)),
             command: "fewshot-lab meta-train …".into(),
             measured: "val=0.9".into(),
             bytes: bytes.len() as u64,
@@ -170,6 +188,9 @@ mod tests {
         let parsed = Catalog::parse(&catalog.to_json()).unwrap();
         assert_eq!(parsed, catalog);
         assert_eq!(parsed.entry("b.bpk").unwrap().bytes, 5);
+        let listed = &parsed.entries[0];
+        assert_eq!(listed.measured_value("val"), Some("0.9"));
+        assert_eq!(listed.measured_value("va"), None);
     }
 
     #[test]

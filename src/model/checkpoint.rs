@@ -1,6 +1,10 @@
 //! Saving and loading model weights as bytes (burnpack), with checks a user-supplied file needs.
+//!
+//! A file holds the parameters of one backbone (not the [`Network`] wrapper), so files written
+//! before there was a choice of backbone still load as the reference CNN; which backbone and
+//! how many classes a file holds is recorded in the weights catalogue.
 
-use super::ReferenceCnn;
+use super::{Backbone, Conv4, Network, ReferenceCnn};
 use crate::backend::cpu_device;
 use burn::module::{Module, ModuleVisitor, Param};
 use burn::store::ModuleRecord;
@@ -20,27 +24,48 @@ pub enum CheckpointError {
     NonFinite,
 }
 
-/// Serialises a model's parameters.
-pub fn to_bytes(model: ReferenceCnn) -> Vec<u8> {
-    model
-        .into_record()
-        .into_bytes()
+/// Serialises a network's parameters.
+pub fn to_bytes(model: Network) -> Vec<u8> {
+    let bytes = match model {
+        Network::Reference(net) => net.into_record().into_bytes(),
+        Network::Conv4(net) => net.into_record().into_bytes(),
+    };
+    bytes
         .expect("an in-memory record always serialises")
         .to_vec()
 }
 
-/// Loads parameters saved by [`to_bytes`] into a new `classes`-way model on `device`.
+/// Loads parameters saved by [`to_bytes`] into a new `classes`-way `backbone` network on
+/// `device`.
 ///
 /// The weights are checked on the CPU first (a synchronous read, which a GPU in a browser
 /// would refuse), then loaded into a network on `device` (with autodiff if `device` has it).
 pub fn from_bytes(
     bytes: &[u8],
+    backbone: Backbone,
     classes: usize,
     device: &Device,
-) -> Result<ReferenceCnn, CheckpointError> {
+) -> Result<Network, CheckpointError> {
+    match backbone {
+        Backbone::Reference => {
+            load::<ReferenceCnn>(bytes, device, |d| ReferenceCnn::with_classes(classes, d))
+                .map(Network::Reference)
+        }
+        Backbone::Conv4 => {
+            load::<Conv4>(bytes, device, |d| Conv4::new(classes, d)).map(Network::Conv4)
+        }
+    }
+}
+
+/// Loads `bytes` into the module `build` makes, checked on the CPU, then built on `device`.
+fn load<M: Module>(
+    bytes: &[u8],
+    device: &Device,
+    build: impl Fn(&Device) -> M,
+) -> Result<M, CheckpointError> {
     let record = ModuleRecord::from_bytes(Bytes::from_bytes_vec(bytes.to_vec()))
         .map_err(|e| CheckpointError::Unreadable(e.to_string()))?;
-    let model = ReferenceCnn::with_classes(classes, &cpu_device())
+    let model = build(&cpu_device())
         .try_load_record(record)
         .map_err(|e| CheckpointError::Mismatch(e.to_string()))?;
     let mut check = FiniteCheck { all_finite: true };
@@ -48,7 +73,7 @@ pub fn from_bytes(
     if check.all_finite {
         // Loading into a network built on `device` keeps that device's settings (autodiff,
         // gradient tracking), which a plain device move would not.
-        Ok(ReferenceCnn::with_classes(classes, device).load_record(model.into_record()))
+        Ok(build(device).load_record(model.into_record()))
     } else {
         Err(CheckpointError::NonFinite)
     }
@@ -71,21 +96,24 @@ mod tests {
     use burn::module::ModuleMapper;
 
     #[test]
-    fn round_trip_keeps_outputs() {
+    fn round_trip_keeps_outputs_for_both_backbones() {
         let device = cpu_device();
         device.seed(1);
-        let model = ReferenceCnn::new(&device);
         let input = Tensor::<4>::random(
             [2, 1, 28, 28],
             burn::tensor::Distribution::Uniform(0.0, 1.0),
             &device,
         );
-        let before = model.forward(input.clone()).into_data();
-        let loaded = from_bytes(&to_bytes(model), 10, &device).unwrap();
-        loaded
-            .forward(input)
-            .into_data()
-            .assert_approx_eq::<f32>(&before, burn::tensor::Tolerance::absolute(1e-6));
+        for backbone in [Backbone::Reference, Backbone::Conv4] {
+            let model = Network::new(backbone, 7, &device);
+            let before = model.forward(input.clone()).into_data();
+            let loaded = from_bytes(&to_bytes(model), backbone, 7, &device).unwrap();
+            assert_eq!(loaded.backbone(), backbone);
+            loaded
+                .forward(input.clone())
+                .into_data()
+                .assert_approx_eq::<f32>(&before, burn::tensor::Tolerance::absolute(1e-6));
+        }
     }
 
     struct Poison;
@@ -98,21 +126,22 @@ mod tests {
     #[test]
     fn rejects_garbage_and_nan_weights() {
         let device = cpu_device();
+        let reference = |classes| Network::new(Backbone::Reference, classes, &device);
         assert!(matches!(
-            from_bytes(
-                &to_bytes(ReferenceCnn::with_classes(5, &device)),
-                10,
-                &device
-            ),
+            from_bytes(&to_bytes(reference(5)), Backbone::Reference, 10, &device),
             Err(CheckpointError::Mismatch(_))
         ));
         assert!(matches!(
-            from_bytes(b"definitely not weights", 10, &device),
+            from_bytes(&to_bytes(reference(10)), Backbone::Conv4, 10, &device),
+            Err(CheckpointError::Mismatch(_))
+        ));
+        assert!(matches!(
+            from_bytes(b"definitely not weights", Backbone::Reference, 10, &device),
             Err(CheckpointError::Unreadable(_))
         ));
-        let poisoned = ReferenceCnn::new(&device).map(&mut Poison);
+        let poisoned = reference(10).map(&mut Poison);
         assert!(matches!(
-            from_bytes(&to_bytes(poisoned), 10, &device),
+            from_bytes(&to_bytes(poisoned), Backbone::Reference, 10, &device),
             Err(CheckpointError::NonFinite)
         ));
     }

@@ -1,80 +1,149 @@
-//! Models: the network architectures, and nothing else (no training, no loading).
+//! Models: the network architectures, their checkpoints and the catalogue of shipped weights —
+//! no training.
 //!
-//! [`ReferenceCnn`] is the product's reference classifier: Conv2d(1→32, 3×3) ReLU → MaxPool 2×2
-//! → Flatten → Dense(5408→64) ReLU → Dense(64→10). It carries no backend type: the device its
-//! parameters live on (CPU, WebGPU, with or without autodiff) decides where it runs.
+//! Two backbones share one interface, [`Network`]: the product's [`ReferenceCnn`] (the MNIST
+//! classifier) and [`Conv4`], the standard few-shot backbone with normalisation by the support
+//! set's statistics. Both give 64 features and end in a linear output layer of any width.
+//! Networks carry no backend type: the device their parameters live on (CPU, WebGPU, with or
+//! without autodiff) decides where they run.
 
 pub mod catalog;
 mod checkpoint;
+mod conv4;
+mod reference;
 
 pub use checkpoint::{CheckpointError, from_bytes, to_bytes};
+pub use conv4::Conv4;
+pub use reference::{FLAT_FEATURES, ReferenceCnn};
 
-use crate::data::{IMAGE_SIDE, NUM_CLASSES};
 use burn::module::Module;
-use burn::nn::conv::{Conv2d, Conv2dConfig};
+use burn::nn::Linear;
 use burn::nn::loss::CrossEntropyLossConfig;
-use burn::nn::pool::{MaxPool2d, MaxPool2dConfig};
-use burn::nn::{Linear, LinearConfig};
-use burn::tensor::activation::relu;
 use burn::tensor::{Device, Int, Tensor};
+
+/// Features every backbone produces (the input width of the output layer).
+pub const FEATURES: usize = 64;
 
 /// Mean and standard deviation of MNIST pixel intensities (in `[0, 1]`), used to centre inputs.
 const PIXEL_MEAN: f32 = 0.1307;
 const PIXEL_STD: f32 = 0.3081;
 
-/// Channels produced by the convolution.
-pub const CONV_CHANNELS: usize = 32;
-/// Width of the hidden dense layer.
-pub const HIDDEN: usize = 64;
-/// Features after conv (26×26) and 2×2 max-pool (13×13): 32·13·13 = 5408.
-pub const FLAT_FEATURES: usize = CONV_CHANNELS * ((IMAGE_SIDE - 2) / 2) * ((IMAGE_SIDE - 2) / 2);
-
-/// The reference CNN from the product design.
-#[derive(Module, Debug)]
-pub struct ReferenceCnn {
-    conv: Conv2d,
-    pool: MaxPool2d,
-    hidden: Linear,
-    output: Linear,
+/// Images in `[0, 1]` centred and scaled by MNIST's pixel statistics.
+fn standardise(images: Tensor<4>) -> Tensor<4> {
+    (images - PIXEL_MEAN) / PIXEL_STD
 }
 
-impl ReferenceCnn {
-    /// A freshly initialised 10-class network on `device` (seed the device first for
-    /// reproducibility).
-    pub fn new(device: &Device) -> Self {
-        Self::with_classes(NUM_CLASSES, device)
-    }
+/// Which architecture a network has.
+#[derive(
+    Debug, Clone, Copy, Default, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize,
+)]
+#[serde(rename_all = "lowercase")]
+#[cfg_attr(not(target_arch = "wasm32"), derive(clap::ValueEnum))]
+pub enum Backbone {
+    /// The reference CNN (one conv layer, a 5,408 → 64 dense layer, no normalisation).
+    #[default]
+    Reference,
+    /// Four conv blocks with support-set normalisation.
+    Conv4,
+}
 
-    /// The same architecture with a `classes`-way output layer (for N-way few-shot tasks).
-    pub fn with_classes(classes: usize, device: &Device) -> Self {
-        Self {
-            conv: Conv2dConfig::new([1, CONV_CHANNELS], [3, 3]).init(device),
-            pool: MaxPool2dConfig::new([2, 2]).init(),
-            hidden: LinearConfig::new(FLAT_FEATURES, HIDDEN).init(device),
-            output: LinearConfig::new(HIDDEN, classes).init(device),
+impl Backbone {
+    /// Name used in the CLI, the catalogue and result files.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Reference => "reference",
+            Self::Conv4 => "conv4",
+        }
+    }
+}
+
+/// A network of either backbone.
+// burn's Module derive cannot box a variant; networks are few and long-lived.
+#[allow(clippy::large_enum_variant)]
+#[derive(Module, Debug)]
+pub enum Network {
+    /// The reference CNN.
+    Reference(ReferenceCnn),
+    /// Conv-4.
+    Conv4(Conv4),
+}
+
+impl Network {
+    /// A freshly initialised `backbone` network with a `classes`-way output layer on `device`
+    /// (seed the device first for reproducibility).
+    pub fn new(backbone: Backbone, classes: usize, device: &Device) -> Self {
+        match backbone {
+            Backbone::Reference => Self::Reference(ReferenceCnn::with_classes(classes, device)),
+            Backbone::Conv4 => Self::Conv4(Conv4::new(classes, device)),
         }
     }
 
-    /// The output layer.
+    /// Its architecture.
+    pub fn backbone(&self) -> Backbone {
+        match self {
+            Self::Reference(_) => Backbone::Reference,
+            Self::Conv4(_) => Backbone::Conv4,
+        }
+    }
+
+    /// The output layer (weight `[64, classes]`, then bias: the last two parameters).
     pub fn output_layer(&self) -> &Linear {
-        &self.output
+        match self {
+            Self::Reference(net) => net.output_layer(),
+            Self::Conv4(net) => net.output_layer(),
+        }
+    }
+
+    /// Width of the output layer.
+    pub fn classes(&self) -> usize {
+        self.output_layer().weight.dims()[1]
     }
 
     /// The same network with `output` as its last layer (any number of classes).
     pub fn with_output(self, output: Linear) -> Self {
-        Self { output, ..self }
+        match self {
+            Self::Reference(net) => Self::Reference(net.with_output(output)),
+            Self::Conv4(net) => Self::Conv4(net.with_output(output)),
+        }
     }
 
-    /// The 64 hidden features `[n, 64]` (after ReLU) for images `[n, 1, 28, 28]` in `[0, 1]`.
+    /// Features `[n, 64]` of images `[n, 1, 28, 28]` in `[0, 1]` that are their own reference
+    /// set (a support set, or a training batch): Conv-4 normalises with their statistics.
     pub fn embed(&self, images: Tensor<4>) -> Tensor<2> {
-        let x = (images - PIXEL_MEAN) / PIXEL_STD;
-        let x = self.pool.forward(relu(self.conv.forward(x)));
-        relu(self.hidden.forward(x.flatten::<2>(1, 3)))
+        match self {
+            Self::Reference(net) => net.embed(images),
+            Self::Conv4(net) => {
+                let n = images.dims()[0];
+                net.embed(images, n)
+            }
+        }
     }
 
-    /// Class logits `[n, classes]` for images `[n, 1, 28, 28]` with intensities in `[0, 1]`.
+    /// Features of a task's support images and of its query images; Conv-4 normalises both
+    /// with the support set's statistics, so each query is treated on its own.
+    pub fn embed_task(&self, support: Tensor<4>, query: Tensor<4>) -> (Tensor<2>, Tensor<2>) {
+        match self {
+            Self::Reference(net) => (net.embed(support), net.embed(query)),
+            Self::Conv4(net) => {
+                let (s, q) = (support.dims()[0], query.dims()[0]);
+                let features = net.embed(Tensor::cat(vec![support, query], 0), s);
+                (features.clone().narrow(0, 0, s), features.narrow(0, s, q))
+            }
+        }
+    }
+
+    /// Class logits `[n, classes]` of images that are their own reference set.
     pub fn forward(&self, images: Tensor<4>) -> Tensor<2> {
-        self.output.forward(self.embed(images))
+        self.output_layer().forward(self.embed(images))
+    }
+
+    /// Class logits of a task's query images, normalised with its support set's statistics.
+    pub fn classify(&self, support: Tensor<4>, query: Tensor<4>) -> Tensor<2> {
+        let query_features = match self {
+            Self::Reference(net) => net.embed(query),
+            Self::Conv4(_) => self.embed_task(support, query).1,
+        };
+        self.output_layer().forward(query_features)
     }
 }
 
@@ -89,106 +158,49 @@ pub fn cross_entropy(logits: Tensor<2>, labels: Tensor<1, Int>) -> Tensor<1> {
 mod tests {
     use super::*;
     use crate::backend::cpu_device;
-    use crate::bench::synthetic_images;
-    use burn::module::{ModuleMapper, Param, ParamId};
-    use burn::tensor::{Gradients, TensorData};
+    use burn::tensor::{Distribution, Tolerance};
 
-    /// Adds `epsilon` to element `flat_index` of the parameter `id`.
-    struct Nudge {
-        id: ParamId,
-        flat_index: usize,
-        epsilon: f32,
-    }
-
-    impl ModuleMapper for Nudge {
-        fn map_float<const D: usize>(&mut self, param: Param<Tensor<D>>) -> Param<Tensor<D>> {
-            if param.id != self.id {
-                return param;
-            }
-            let (index, epsilon) = (self.flat_index, self.epsilon);
-            param.map(|t| {
-                let shape = t.shape();
-                let mut delta = vec![0.0f32; shape.num_elements()];
-                delta[index] = epsilon;
-                let delta = Tensor::from_data(TensorData::new(delta, shape), &t.device());
-                t + delta
-            })
-        }
-    }
-
-    /// A parameter's id and its gradient, flattened.
-    fn gradient<const D: usize>(
-        param: &Param<Tensor<D>>,
-        grads: &Gradients,
-    ) -> (ParamId, Vec<f32>) {
-        let grad = param
-            .val()
-            .grad(grads)
-            .expect("the parameter takes part in the loss");
-        (
-            param.id,
-            grad.into_data().try_to_vec().expect("float gradients"),
-        )
-    }
-
-    fn loss(model: &ReferenceCnn, images: &Tensor<4>, labels: &Tensor<1, Int>) -> Tensor<1> {
-        cross_entropy(model.forward(images.clone()), labels.clone())
-    }
-
+    /// Predictions for queries do not depend on the other queries: a batch of queries (here
+    /// constant images, whose own statistics would be degenerate) gets the logits each query
+    /// gets alone, because only the support set's statistics are used.
     #[test]
-    fn gradients_match_finite_differences() {
-        let device = cpu_device().autodiff();
-        device.seed(11);
-        let model = ReferenceCnn::new(&device);
-        let batch = synthetic_images(6, 4).batch(&[0, 1, 2, 3, 4, 5], &device);
-        let grads = loss(&model, &batch.images, &batch.labels).backward();
-
-        let plain = model.valid();
-        let plain_images = batch.images.clone().inner();
-        let plain_labels = batch.labels.clone().inner();
-        let loss_at = |id: ParamId, flat_index: usize, epsilon: f32| {
-            let nudged = plain.clone().map(&mut Nudge {
-                id,
-                flat_index,
-                epsilon,
-            });
-            f64::from(loss(&nudged, &plain_images, &plain_labels).into_scalar::<f32>())
-        };
-        let output_bias = model
-            .output
-            .bias
-            .as_ref()
-            .expect("dense layers have a bias");
-        let params = [
-            ("conv.weight", gradient(&model.conv.weight, &grads)),
-            ("hidden.weight", gradient(&model.hidden.weight, &grads)),
-            ("output.weight", gradient(&model.output.weight, &grads)),
-            ("output.bias", gradient(output_bias, &grads)),
-        ];
-        for (name, (id, analytic)) in params {
-            // The three largest components: well above the f32 rounding noise of the loss.
-            let mut order: Vec<usize> = (0..analytic.len()).collect();
-            order.sort_by(|&a, &b| analytic[b].abs().total_cmp(&analytic[a].abs()));
-            for &i in &order[..3] {
-                let h = 1e-3;
-                let numeric = (loss_at(id, i, h) - loss_at(id, i, -h)) / (2.0 * f64::from(h));
-                let exact = f64::from(analytic[i]);
-                let error = (numeric - exact).abs() / exact.abs().max(1e-3);
-                assert!(
-                    error < 0.05,
-                    "{name}[{i}]: autodiff {exact}, finite difference {numeric}"
-                );
-            }
-        }
-    }
-
-    #[test]
-    fn output_shape_and_parameter_count() {
+    fn conv4_queries_use_support_statistics_only() {
         let device = cpu_device();
-        let model = ReferenceCnn::new(&device);
-        let logits = model.forward(Tensor::zeros([3, 1, 28, 28], &device));
-        assert_eq!(logits.dims(), [3, 10]);
+        device.seed(5);
+        let net = Network::new(Backbone::Conv4, 5, &device);
+        let support = Tensor::<4>::random([5, 1, 28, 28], Distribution::Uniform(0.0, 1.0), &device);
+        let constants: Vec<Tensor<4>> = [0.0, 0.3, 1.0]
+            .iter()
+            .map(|&v| Tensor::full([1, 1, 28, 28], v, &device))
+            .collect();
+        let batch = net.classify(support.clone(), Tensor::cat(constants.clone(), 0));
+        for (i, query) in constants.into_iter().enumerate() {
+            let alone = net.classify(support.clone(), query);
+            batch
+                .clone()
+                .narrow(0, i, 1)
+                .into_data()
+                .assert_approx_eq::<f32>(&alone.into_data(), Tolerance::absolute(1e-4));
+        }
+        // And the support set does matter: other statistics, other logits.
+        let other = net.classify(support * 0.5, Tensor::full([1, 1, 28, 28], 0.3, &device));
+        let diff = (other - batch.narrow(0, 1, 1))
+            .abs()
+            .max()
+            .into_scalar::<f32>();
+        assert!(diff > 1e-3, "the support statistics had no effect");
+    }
+
+    #[test]
+    fn the_reference_cnn_keeps_its_shape_and_parameter_count() {
+        let device = cpu_device();
+        let net = Network::new(Backbone::Reference, 10, &device);
+        assert_eq!(
+            net.forward(Tensor::zeros([3, 1, 28, 28], &device)).dims(),
+            [3, 10]
+        );
         // conv 32·9+32, dense 5408·64+64, out 64·10+10
-        assert_eq!(model.num_params(), 320 + 346_176 + 650);
+        assert_eq!(net.num_params(), 320 + 346_176 + 650);
+        assert_eq!(net.classes(), 10);
     }
 }

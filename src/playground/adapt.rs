@@ -12,10 +12,10 @@
 //! Every read-back is asynchronous, so this runs on WebGPU in a browser as well as natively.
 
 use crate::data::ImageSet;
-use crate::meta::maml::MamlConfig;
+use crate::meta::inner::InnerLoop;
 use crate::meta::params::ParamVec;
 use crate::meta::protonet::prototype_head;
-use crate::model::{ReferenceCnn, cross_entropy};
+use crate::model::{Network, cross_entropy};
 use burn::module::Module;
 use burn::optim::{AdamConfig, GradientsParams, ModuleOptimizer};
 use burn::tensor::activation::softmax;
@@ -47,7 +47,7 @@ enum Rule {
 
 /// A network being adapted to one support set.
 pub struct Adaptation {
-    model: ReferenceCnn,
+    model: Network,
     rule: Rule,
     support: ImageSet,
     steps: usize,
@@ -74,10 +74,10 @@ impl Adaptation {
     /// `features` is the meta-trained network (ignored for [`Start::RandomInit`]);
     /// `learning_rate` is the meta-learned start's SGD rate on its output layer, normalised by
     /// the support features' mean squared norm as in the meta-learners' inner loop
-    /// ([`MamlConfig::head_only`]).
+    /// ([`InnerLoop::head_only`]).
     pub fn new(
         start: Start,
-        features: &ReferenceCnn,
+        features: &Network,
         support: &ImageSet,
         way: usize,
         steps: usize,
@@ -89,7 +89,7 @@ impl Adaptation {
             Start::MetaLearned => {
                 let features = features.clone().train();
                 let head = prototype_head(&features, support, way, &device);
-                let normaliser = MamlConfig::new(way).step_normaliser(&features, support);
+                let normaliser = InnerLoop::step_normaliser(&features, support);
                 let rates = ParamVec::values(&head)
                     .fill(learning_rate)
                     .scale_by(&normaliser);
@@ -103,7 +103,7 @@ impl Adaptation {
                 (features.with_output(head), rule)
             }
             Start::RandomInit => (
-                ReferenceCnn::with_classes(way, &device),
+                Network::new(features.backbone(), way, &device),
                 Rule::Adam(AdamConfig::new().init(), RANDOM_INIT_LR),
             ),
         };
@@ -160,7 +160,7 @@ impl Adaptation {
 
     /// Class probabilities `[n][way]` for the images of `set`.
     pub async fn probabilities(&self, set: &ImageSet) -> Result<Vec<Vec<f32>>, AdaptError> {
-        probabilities(&self.model, set).await
+        probabilities(&self.model, &self.support, set).await
     }
 
     /// Fraction of the support set the current network labels right.
@@ -175,9 +175,11 @@ impl Adaptation {
     }
 }
 
-/// Class probabilities `[n][classes]` of `model` (on any device) for the images of `set`.
+/// Class probabilities `[n][classes]` of `model` (on any device) for the images of `set`,
+/// normalised (Conv-4) with the statistics of `support`.
 pub async fn probabilities(
-    model: &ReferenceCnn,
+    model: &Network,
+    support: &ImageSet,
     set: &ImageSet,
 ) -> Result<Vec<Vec<f32>>, AdaptError> {
     let model = model.valid();
@@ -186,8 +188,11 @@ pub async fn probabilities(
         .into_iter()
         .next()
         .expect("a model has parameters");
-    let images = set.to_batch(&device).images;
-    let probabilities = softmax(model.forward(images), 1);
+    let logits = model.classify(
+        support.to_batch(&device).images,
+        set.to_batch(&device).images,
+    );
+    let probabilities = softmax(logits, 1);
     let [_, classes] = probabilities.dims();
     let data = probabilities
         .into_data_async()
@@ -217,7 +222,7 @@ mod tests {
     use super::*;
     use crate::backend::cpu_device;
     use crate::bench::synthetic_images;
-    use crate::model::HIDDEN;
+    use crate::model::{Backbone, FEATURES as HIDDEN};
 
     /// Three easy classes, `shot` support images each, plus the rest as test images.
     fn task(shot: usize) -> (ImageSet, ImageSet) {
@@ -238,7 +243,7 @@ mod tests {
     fn prototype_head_predicts_like_nearest_prototype_before_any_step() {
         let device = cpu_device();
         device.seed(1);
-        let features = ReferenceCnn::new(&device);
+        let features = Network::new(Backbone::Reference, 10, &device);
         let (support, test) = task(3);
         let adaptation =
             Adaptation::new(Start::MetaLearned, &features, &support, 3, 0, 0.1, &device);
@@ -272,7 +277,7 @@ mod tests {
     fn steps_lower_the_support_loss_from_either_start() {
         let device = cpu_device();
         device.seed(2);
-        let features = ReferenceCnn::new(&device);
+        let features = Network::new(Backbone::Reference, 10, &device);
         let (support, test) = task(2);
         // Classes that overlap: each class's second example is an image of the next class, so
         // the prototypes alone leave a real support loss for the steps to lower.

@@ -8,7 +8,7 @@
 //! Reads from the device are async (`into_scalar_async`), as a GPU in a browser requires.
 
 use crate::data::{ImageSet, NUM_CLASSES};
-use crate::model::{ReferenceCnn, cross_entropy};
+use crate::model::{Backbone, Network, cross_entropy};
 use crate::rng::Rng;
 use burn::config::Config;
 use burn::module::Module;
@@ -109,7 +109,7 @@ pub enum TrainError {
 pub struct TrainRun {
     config: TrainConfig,
     device: Device,
-    model: ReferenceCnn,
+    model: Network,
     optim: ModuleOptimizer,
     rng: Rng,
     /// Training images (grows while shards arrive).
@@ -137,7 +137,7 @@ impl TrainRun {
     pub fn new(config: TrainConfig, device: &Device) -> Self {
         device.seed(config.seed);
         let train_device = device.clone().autodiff();
-        let model = ReferenceCnn::new(&train_device);
+        let model = Network::new(Backbone::Reference, NUM_CLASSES, &train_device);
         let optim = AdamConfig::new().init();
         let rng = Rng::new(config.seed);
         Self {
@@ -163,7 +163,7 @@ impl TrainRun {
     }
 
     /// The model as it is now, for inference (no autodiff).
-    pub fn model(&self) -> ReferenceCnn {
+    pub fn model(&self) -> Network {
         self.model.valid()
     }
 
@@ -292,7 +292,7 @@ pub fn count_correct(logits: Tensor<2>, labels: Tensor<1, Int>) -> Tensor<1, Int
 /// A test-set evaluation run a batch at a time; its sums stay on the device until
 /// [`Evaluation::finish`] reads them back once.
 pub struct Evaluation {
-    model: ReferenceCnn,
+    model: Network,
     limit: usize,
     next: usize,
     correct: Tensor<1, Int>,
@@ -304,7 +304,7 @@ impl Evaluation {
     const BATCH: usize = 500;
 
     /// An evaluation of `model` (no autodiff) on the first `limit` images of a set.
-    pub fn new(model: ReferenceCnn, limit: usize) -> Result<Self, TrainError> {
+    pub fn new(model: Network, limit: usize) -> Result<Self, TrainError> {
         if limit == 0 {
             return Err(TrainError::NoData("test"));
         }

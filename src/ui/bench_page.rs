@@ -2,6 +2,7 @@
 
 use crate::backend::Backend;
 use crate::bench::{self, BenchPlan};
+use crate::model::Backbone;
 use leptos::prelude::*;
 
 /// Runs [`bench::run`] once and shows each figure as a JSON line (and logs it as an object).
@@ -22,6 +23,10 @@ pub fn BenchPage(
         meta_repeats: super::query_param("meta_repeats")
             .and_then(|s| s.parse().ok())
             .unwrap_or(3),
+        backbones: match super::query_param("backbone").as_deref() {
+            Some("conv4") => vec![Backbone::Conv4],
+            _ => vec![Backbone::Reference],
+        },
     };
     leptos::task::spawn_local(async move {
         match bench::run(&backend, plan).await {

@@ -1,14 +1,15 @@
 //! The `?selftest` page: checks the browser backend against the CPU, for the test suite.
 //!
-//! 1. The same weights give the same logits on the page's backend as on the CPU backend.
+//! 1. The same weights give the same logits on the page's backend as on the CPU backend, for
+//!    each backbone (Conv-4 normalised with a support set's statistics).
 //! 2. A few Adam steps on the page's backend lower the loss on a fixed batch.
 //!
 //! The result is one JSON object in `#selftest-result`; the end-to-end test asserts on it.
 
-use crate::backend::{Backend, cpu_device};
+use crate::backend::{Backend, cpu_device, max_abs_difference};
 use crate::bench::synthetic_images;
 use crate::data::NUM_CLASSES;
-use crate::model::{ReferenceCnn, from_bytes, to_bytes};
+use crate::model::{Backbone, Network, from_bytes, to_bytes};
 use crate::train::{TrainConfig, TrainEvent, TrainRun};
 use leptos::prelude::*;
 
@@ -17,31 +18,51 @@ use leptos::prelude::*;
 struct Outcome {
     backend: &'static str,
     adapter: String,
+    /// Largest logit difference over both backbones (infinite when a logit is NaN or missing).
     max_abs_logit_diff: f32,
     losses: Vec<f32>,
 }
 
-async fn check(backend: &Backend) -> Result<Outcome, String> {
+/// The largest logit difference between the CPU and `backend` on the same `backbone` weights:
+/// queries classified with a support set's statistics.
+async fn logit_difference(backend: &Backend, backbone: Backbone) -> Result<f32, String> {
     let cpu = cpu_device();
     cpu.seed(7);
-    let reference = ReferenceCnn::new(&cpu);
-    let on_backend = from_bytes(&to_bytes(reference.clone()), NUM_CLASSES, &backend.device)
-        .map_err(|e| e.to_string())?;
+    let reference = Network::new(backbone, NUM_CLASSES, &cpu);
+    let on_backend = from_bytes(
+        &to_bytes(reference.clone()),
+        backbone,
+        NUM_CLASSES,
+        &backend.device,
+    )
+    .map_err(|e| e.to_string())?;
     let images = synthetic_images(8, 3);
-    let indices: Vec<usize> = (0..8).collect();
-    let expected = reference
-        .forward(images.batch(&indices, &cpu).images)
-        .into_data();
+    let (support, query) = (images.range(0..5), images.range(5..8));
+    let expected: Vec<f32> = reference
+        .classify(support.to_batch(&cpu).images, query.to_batch(&cpu).images)
+        .into_data()
+        .iter::<f32>()
+        .collect();
+    let device = &backend.device;
     let actual = on_backend
-        .forward(images.batch(&indices, &backend.device).images)
+        .classify(
+            support.to_batch(device).images,
+            query.to_batch(device).images,
+        )
         .into_data_async()
         .await
         .map_err(|e| format!("{e:?}"))?;
-    let max_abs_logit_diff = expected
-        .iter::<f32>()
-        .zip(actual.iter::<f32>())
-        .map(|(a, b)| (a - b).abs())
-        .fold(0.0, f32::max);
+    Ok(max_abs_difference(
+        &expected,
+        &actual.iter::<f32>().collect::<Vec<_>>(),
+    ))
+}
+
+async fn check(backend: &Backend) -> Result<Outcome, String> {
+    let mut max_abs_logit_diff = 0.0f32;
+    for backbone in [Backbone::Reference, Backbone::Conv4] {
+        max_abs_logit_diff = max_abs_logit_diff.max(logit_difference(backend, backbone).await?);
+    }
 
     // Six epochs over one batch of 32 easy images: every step sees the same batch, so the
     // loss must fall.

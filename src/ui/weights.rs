@@ -1,7 +1,7 @@
 //! Fetching the shipped weights: the catalogue, then each file, verified against it.
 
 use crate::model::catalog::{Catalog, WeightsEntry};
-use crate::model::{ReferenceCnn, from_bytes};
+use crate::model::{Network, from_bytes};
 use crate::ui::loader::fetch_bytes;
 use burn::tensor::Device;
 
@@ -15,8 +15,9 @@ pub async fn catalog() -> Result<Catalog, String> {
 }
 
 /// Downloads, verifies and loads the network of `entry` onto `device`.
-pub async fn load(entry: &WeightsEntry, device: &Device) -> Result<ReferenceCnn, String> {
+pub async fn load(entry: &WeightsEntry, device: &Device) -> Result<Network, String> {
     let bytes = fetch_bytes(&format!("{WEIGHTS_URL}/{}", entry.file)).await?;
     entry.verify(&bytes).map_err(|e| e.to_string())?;
-    from_bytes(&bytes, entry.classes, device).map_err(|e| format!("{}: {e}", entry.file))
+    from_bytes(&bytes, entry.backbone, entry.classes, device)
+        .map_err(|e| format!("{}: {e}", entry.file))
 }

@@ -98,6 +98,8 @@ test('WebGPU forward pass matches the CPU backend and training steps lower the l
   console.log('selftest:', json);
   assert.equal(result.error, undefined, result.error);
   assert.equal(result.backend, 'webgpu');
+  // A NaN or missing logit serialises as null: demand a number.
+  assert.equal(typeof result.max_abs_logit_diff, 'number', json);
   assert.ok(result.max_abs_logit_diff < 1e-4, `logits differ by ${result.max_abs_logit_diff}`);
   assert.equal(result.losses.length, 6);
   assert.ok(result.losses.at(-1) < result.losses[0] * 0.8, `losses ${result.losses}`);

@@ -16,7 +16,7 @@ use super::weights;
 use crate::backend::{Backend, BackendKind};
 use crate::bench::now_ms;
 use crate::data::ImageSet;
-use crate::model::ReferenceCnn;
+use crate::model::Network;
 use crate::model::catalog::{Catalog, WeightsEntry};
 use crate::playground::adapt::{AdaptError, Adaptation, Start, argmax, probabilities};
 use crate::playground::gallery::{CLASS_RANGE, Gallery};
@@ -130,7 +130,7 @@ pub fn PlaygroundPage(
     // Weights: the catalogue, the chosen meta-trained network and the plain classifier.
     let catalog = RwSignal::new(None::<Result<Catalog, String>>);
     let choice = RwSignal::new(None::<String>);
-    let models = StoredValue::new_local(Vec::<(String, ReferenceCnn)>::new());
+    let models = StoredValue::new_local(Vec::<(String, Network)>::new());
     let weights_status = RwSignal::new(String::from("Loading the weights catalogue…"));
     let loading = RwSignal::new(true);
     let load_device = device.clone();
@@ -353,7 +353,7 @@ pub fn PlaygroundPage(
                         Panel {
                             title: "Plain MNIST classifier (no adaptation)".into(),
                             names: (0..10).map(|d| d.to_string()).collect(),
-                            probabilities: probabilities(&model, &test)
+                            probabilities: probabilities(&model, &test, &test)
                                 .await
                                 .map_err(|e| e.to_string())?[0]
                                 .clone(),

@@ -1,0 +1,317 @@
+//! Result files and the README tables rendered from them.
+//!
+//! `fewshot-lab eval --results FILE` appends one JSON line per evaluated method (a
+//! [`ResultLine`]: what was evaluated, how it was trained, the accuracy, and the commit,
+//! machine and date of the run). `fewshot-lab results` renders every protocol's table from
+//! those lines into the README, between `<!-- results:NAME -->` and `<!-- /results:NAME -->`;
+//! a test renders them again and fails when the README differs. When a cell was measured more
+//! than once, the last line wins.
+
+use crate::meta::inner::InnerLoop;
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeSet;
+
+/// One evaluated cell: a method on a protocol's N-way K-shot test tasks.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ResultLine {
+    /// Protocol or data set (`p1`, `p2`, `style-shift`, …).
+    pub protocol: String,
+    /// Learner (`maml`, `protonet`, `scratch`, …).
+    pub algorithm: String,
+    /// Backbone of the network.
+    pub backbone: String,
+    /// How the network adapted, for learners with an inner loop.
+    #[serde(default)]
+    pub inner: Option<InnerLoop>,
+    /// Classes per task.
+    pub way: usize,
+    /// Support images per class.
+    pub shot: usize,
+    /// Mean query accuracy.
+    pub accuracy: f64,
+    /// Half-width of its 95 % confidence interval.
+    pub ci95: f64,
+    /// Test tasks.
+    pub episodes: usize,
+    /// Meta-training steps behind the weights (none for baselines without training).
+    #[serde(default)]
+    pub meta_steps: Option<usize>,
+    /// Minutes of meta-training behind the weights.
+    #[serde(default)]
+    pub train_minutes: Option<f64>,
+    /// The weights file evaluated.
+    #[serde(default)]
+    pub weights: Option<String>,
+    /// The command that evaluated it.
+    pub command: String,
+    /// Git commit of the code.
+    pub commit: String,
+    /// The machine and backend.
+    pub machine: String,
+    /// Date of the run (UTC, YYYY-MM-DD).
+    pub date: String,
+}
+
+impl ResultLine {
+    /// The row this line belongs to: the method, its backbone and, when it has one, a short
+    /// account of its inner loop — what differs between rows.
+    pub fn row_label(&self) -> String {
+        let mut label = format!("{} ({}", self.algorithm, self.backbone);
+        if let Some(inner) = &self.inner {
+            let layers = if inner.head_only {
+                "head only"
+            } else {
+                "all layers"
+            };
+            let head = if inner.proto_head {
+                ", prototype head"
+            } else {
+                ""
+            };
+            label += &format!(", {} × {} {layers}{head}", inner.steps, inner.lr);
+        }
+        label + ")"
+    }
+
+    /// The column this line belongs to.
+    pub fn column(&self) -> (usize, usize) {
+        (self.way, self.shot)
+    }
+}
+
+/// Parses a results file (one JSON object per line; blank lines are skipped).
+pub fn parse(text: &str) -> Result<Vec<ResultLine>, String> {
+    text.lines()
+        .enumerate()
+        .filter(|(_, line)| !line.trim().is_empty())
+        .map(|(i, line)| serde_json::from_str(line).map_err(|e| format!("line {}: {e}", i + 1)))
+        .collect()
+}
+
+/// The markdown table of `protocol`'s lines: one row per method, one column per N-way K-shot
+/// setting, accuracy ± 95 % CI in %, and the meta-training steps and minutes behind each row.
+pub fn table(lines: &[ResultLine], protocol: &str) -> String {
+    let lines: Vec<&ResultLine> = lines.iter().filter(|l| l.protocol == protocol).collect();
+    let columns: BTreeSet<(usize, usize)> = lines.iter().map(|l| l.column()).collect();
+    let mut rows: Vec<String> = Vec::new();
+    for line in &lines {
+        if !rows.contains(&line.row_label()) {
+            rows.push(line.row_label());
+        }
+    }
+    let cell = |row: &str, column: (usize, usize)| {
+        lines
+            .iter()
+            .rev()
+            .find(|l| l.row_label() == row && l.column() == column)
+            .copied()
+    };
+    let mut out = String::from("| method |");
+    for (way, shot) in &columns {
+        out += &format!(" {way}-way {shot}-shot |");
+    }
+    out += " meta-training |\n|---|";
+    out += &"---|".repeat(columns.len() + 1);
+    out += "\n";
+    for row in &rows {
+        out += &format!("| {row} |");
+        let mut training = None;
+        for &column in &columns {
+            match cell(row, column) {
+                Some(l) => {
+                    out += &format!(" {:.2} ± {:.2} |", 100.0 * l.accuracy, 100.0 * l.ci95);
+                    training = training.or(l.meta_steps.zip(l.train_minutes));
+                }
+                None => out += " – |",
+            }
+        }
+        out += &match training {
+            Some((steps, minutes)) => format!(" {steps} steps, {minutes:.0} min |\n"),
+            None => " – |\n".to_string(),
+        };
+    }
+    out
+}
+
+/// `readme` with every `<!-- results:NAME -->` … `<!-- /results:NAME -->` section replaced by
+/// the table of protocol NAME.
+pub fn render_readme(readme: &str, lines: &[ResultLine]) -> Result<String, String> {
+    let mut out = String::new();
+    let mut rest = readme;
+    while let Some(start) = rest.find("<!-- results:") {
+        let name_end = rest[start..]
+            .find(" -->")
+            .ok_or("an unclosed results marker")?
+            + start;
+        let name = &rest[start + "<!-- results:".len()..name_end];
+        let closing = format!("<!-- /results:{name} -->");
+        let end = rest[name_end..]
+            .find(&closing)
+            .ok_or_else(|| format!("no {closing} after the results:{name} marker"))?
+            + name_end;
+        out += &rest[..name_end + " -->".len()];
+        out += "\n";
+        out += &table(lines, name);
+        out += &closing;
+        rest = &rest[end + closing.len()..];
+    }
+    out += rest;
+    Ok(out)
+}
+
+/// The short commit hash of the working tree (with `+` when it has uncommitted changes).
+pub fn git_commit() -> String {
+    let run = |args: &[&str]| {
+        std::process::Command::new("git")
+            .args(args)
+            .output()
+            .ok()
+            .filter(|o| o.status.success())
+            .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string())
+    };
+    match run(&["rev-parse", "--short", "HEAD"]) {
+        Some(hash) => {
+            let dirty = run(&["status", "--porcelain", "--untracked-files=no"])
+                .is_some_and(|s| !s.is_empty());
+            if dirty { hash + "+" } else { hash }
+        }
+        None => "unknown".into(),
+    }
+}
+
+/// The CPU model and core count of this machine.
+pub fn machine() -> String {
+    let cpu = std::fs::read_to_string("/proc/cpuinfo")
+        .ok()
+        .and_then(|text| {
+            text.lines()
+                .find(|l| l.starts_with("model name"))
+                .and_then(|l| l.split_once(':'))
+                .map(|(_, name)| name.trim().to_string())
+        })
+        .unwrap_or_else(|| std::env::consts::ARCH.to_string());
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    format!("{cpu}, {cores} cores")
+}
+
+/// Today's date (UTC) as YYYY-MM-DD.
+pub fn today() -> String {
+    let seconds = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs());
+    let (y, m, d) = civil_from_days((seconds / 86_400) as i64);
+    format!("{y:04}-{m:02}-{d:02}")
+}
+
+/// The Gregorian date of a day counted from 1970-01-01 (Howard Hinnant's algorithm).
+fn civil_from_days(days: i64) -> (i64, u32, u32) {
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = (doy - (153 * mp + 2) / 5 + 1) as u32;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
+    (yoe + era * 400 + i64::from(m <= 2), m, d)
+}
+
+/// Every [`ResultLine`] of the `*.jsonl` result files in `dir` (curves excluded), in file-name
+/// order.
+pub fn read_results_dir(dir: &std::path::Path) -> Result<Vec<ResultLine>, String> {
+    let mut files: Vec<_> = std::fs::read_dir(dir)
+        .map_err(|e| format!("cannot read {}: {e}", dir.display()))?
+        .filter_map(Result::ok)
+        .map(|entry| entry.path())
+        .filter(|p| p.extension().is_some_and(|e| e == "jsonl"))
+        .filter(|p| {
+            !p.file_name()
+                .is_some_and(|n| n.to_string_lossy().starts_with("curve"))
+        })
+        .collect();
+    files.sort();
+    let mut lines = Vec::new();
+    for file in files {
+        let text = std::fs::read_to_string(&file)
+            .map_err(|e| format!("cannot read {}: {e}", file.display()))?;
+        lines.extend(parse(&text).map_err(|e| format!("{}: {e}", file.display()))?);
+    }
+    Ok(lines)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn line(algorithm: &str, way: usize, shot: usize, accuracy: f64) -> ResultLine {
+        ResultLine {
+            protocol: "p2".into(),
+            algorithm: algorithm.into(),
+            backbone: "conv4".into(),
+            inner: None,
+            way,
+            shot,
+            accuracy,
+            ci95: 0.01,
+            episodes: 600,
+            meta_steps: Some(1000),
+            train_minutes: Some(4.0),
+            weights: None,
+            command: "fewshot-lab eval …".into(),
+            commit: "abc".into(),
+            machine: "test".into(),
+            date: "2026-11-26".into(),
+        }
+    }
+
+    #[test]
+    fn tables_have_a_row_per_method_and_the_last_measurement_wins() {
+        let lines = vec![
+            line("protonet", 5, 1, 0.9),
+            line("protonet", 5, 5, 0.95),
+            line("scratch", 5, 1, 0.5),
+            line("protonet", 5, 1, 0.99),
+        ];
+        let table = table(&lines, "p2");
+        assert!(table.contains("| 5-way 1-shot | 5-way 5-shot |"), "{table}");
+        assert!(
+            table
+                .contains("| protonet (conv4) | 99.00 ± 1.00 | 95.00 ± 1.00 | 1000 steps, 4 min |"),
+            "{table}"
+        );
+        assert!(
+            table.contains("| scratch (conv4) | 50.00 ± 1.00 | – |"),
+            "{table}"
+        );
+    }
+
+    #[test]
+    fn readme_sections_are_replaced_between_markers() {
+        let readme = "intro\n<!-- results:p2 -->\nold table\n<!-- /results:p2 -->\nend\n";
+        let rendered = render_readme(readme, &[line("protonet", 5, 1, 0.9)]).unwrap();
+        assert!(rendered.starts_with("intro\n<!-- results:p2 -->\n| method |"));
+        assert!(rendered.ends_with("<!-- /results:p2 -->\nend\n"));
+        assert!(!rendered.contains("old table"));
+        assert!(render_readme("<!-- results:p2 -->", &[]).is_err());
+    }
+
+    #[test]
+    fn dates_are_gregorian() {
+        assert_eq!(civil_from_days(0), (1970, 1, 1));
+        assert_eq!(civil_from_days(20_783), (2026, 11, 26));
+        assert_eq!(civil_from_days(19_782), (2024, 2, 29));
+    }
+
+    /// The README's tables are exactly what the committed result files render to.
+    #[test]
+    fn readme_tables_match_the_result_files() {
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+        let readme = std::fs::read_to_string(root.join("README.md")).unwrap();
+        let lines = read_results_dir(&root.join("results")).unwrap();
+        let rendered = render_readme(&readme, &lines).unwrap();
+        assert!(
+            rendered == readme,
+            "README.md differs from the tables rendered from results/: run `fewshot-lab results`"
+        );
+    }
+}

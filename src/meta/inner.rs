@@ -1,0 +1,176 @@
+//! The inner loop: how a network adapts to one task's support set.
+//!
+//! Every gradient-based learner (MAML, FOMAML, Meta-SGD, Reptile), the evaluation of a saved
+//! network and the Playground adapt the same way, described by one [`InnerLoop`] value that is
+//! saved in the weights catalogue beside each checkpoint:
+//!
+//! 1. the task's starting network ([`task_start`]): the meta-learned one, or — with
+//!    `proto_head` — the same features with the output layer set from the support prototypes
+//!    (Proto-MAML, Triantafillou et al., 2020), which serves any number of classes in any
+//!    label order;
+//! 2. `steps` plain SGD steps at rate `lr` on the support cross-entropy, on every parameter —
+//!    the MAML recipe — or, with `head_only`, on the output layer alone (ANIL, Raghu et al.,
+//!    2020) with the rate divided by the support features' mean squared norm (a normalised step,
+//!    as in NLMS, so one rate suits any feature scale).
+
+use super::params::ParamVec;
+use super::protonet::prototype_head;
+use super::unroll::{InnerRate, Unroll, adapt};
+use crate::data::{Batch, ImageSet};
+use crate::model::{Network, cross_entropy};
+use burn::config::Config;
+use burn::module::{Module, Param};
+use burn::nn::Linear;
+use burn::tensor::{Device, Int, Tensor};
+
+/// How a network adapts to a task.
+#[derive(Config, Debug, PartialEq)]
+pub struct InnerLoop {
+    /// SGD steps on the support set.
+    #[config(default = 5)]
+    pub steps: usize,
+    /// SGD learning rate (with `head_only`: before normalisation by the feature scale).
+    #[config(default = 0.1)]
+    pub lr: f64,
+    /// Adapt only the output layer, with the normalised step.
+    #[config(default = false)]
+    pub head_only: bool,
+    /// Set the output layer from the support prototypes before the first step.
+    #[config(default = false)]
+    pub proto_head: bool,
+}
+
+/// Parameters of a network's output layer (weight, bias): the last two it visits.
+const OUTPUT_LAYER_PARAMS: usize = 2;
+
+/// The device a network's parameters live on.
+pub fn device_of(model: &Network) -> Device {
+    model
+        .devices()
+        .into_iter()
+        .next()
+        .expect("a network has parameters")
+}
+
+/// The support-set cross-entropy of `model` on `batch` (normalised with its own statistics).
+pub fn batch_loss(model: &Network, batch: &Batch) -> Tensor<1> {
+    cross_entropy(model.forward(batch.images.clone()), batch.labels.clone())
+}
+
+/// The query cross-entropy of `model`, normalised with the support set's statistics.
+pub fn query_loss(model: &Network, support: &Batch, query: &Batch) -> Tensor<1> {
+    let logits = model.classify(support.images.clone(), query.images.clone());
+    cross_entropy(logits, query.labels.clone())
+}
+
+/// Predicted labels of the query images by the inference copy of `model` (an autodiff graph
+/// built without a backward pass would never be freed).
+pub fn predict_query(model: &Network, support: &ImageSet, query: &ImageSet) -> Tensor<1, Int> {
+    let device = device_of(model).inner();
+    let (support, query) = (support.to_batch(&device), query.to_batch(&device));
+    model
+        .valid()
+        .classify(support.images, query.images)
+        .argmax(1)
+        .squeeze_dim(1)
+}
+
+/// The first `way` outputs of `layer`, as a new layer.
+fn first_outputs(layer: &Linear, way: usize) -> Linear {
+    let weight = layer.weight.val().inner().narrow(1, 0, way);
+    let bias = layer
+        .bias
+        .as_ref()
+        .map(|b| b.val().inner().narrow(0, 0, way));
+    Linear {
+        weight: Param::from_tensor(Tensor::from_inner(weight).require_grad()),
+        bias: bias.map(|b| Param::from_tensor(Tensor::from_inner(b).require_grad())),
+    }
+}
+
+impl InnerLoop {
+    /// `rate` on the parameters the inner loop adapts (all, or the output layer), zero elsewhere.
+    pub fn rates(&self, model: &Network, rate: f64) -> ParamVec {
+        let values = ParamVec::values(model);
+        if self.head_only {
+            values.fill_last(rate, OUTPUT_LAYER_PARAMS)
+        } else {
+            values.fill(rate)
+        }
+    }
+
+    /// The factor a head-only step is scaled by: 1 / mean ‖f‖² over the support features.
+    pub fn step_normaliser(model: &Network, support: &ImageSet) -> Tensor<1> {
+        let device = device_of(model).inner();
+        let features = model.valid().embed(support.to_batch(&device).images);
+        let mean_square = features.powi_scalar(2).sum_dim(1).mean();
+        Tensor::from_inner((mean_square + 1e-6).recip())
+    }
+
+    /// The network a `way`-class task starts from: `model` with the prototype output layer
+    /// when `proto_head` (or when its learned layer has fewer than `way` outputs), else with the
+    /// first `way` outputs of its learned layer (all of them when the widths match; meta-trained
+    /// on tasks in random label order, its outputs are interchangeable). The prototype layer is
+    /// a constant of the task: meta-gradients reach the features through the inner and query
+    /// losses, not through the prototypes.
+    pub fn task_start(&self, model: &Network, support: &ImageSet, way: usize) -> Network {
+        let classes = model.classes();
+        if self.proto_head || way > classes {
+            let head = prototype_head(model, support, way, &device_of(model));
+            model.clone().with_output(head)
+        } else if way < classes {
+            let head = first_outputs(model.output_layer(), way);
+            model.clone().with_output(head)
+        } else {
+            model.clone()
+        }
+    }
+
+    /// The inner loop from `start` on `support`, as [`super::unroll`] runs it, with one shared
+    /// rate (`lr`) or the given per-parameter `rates` (Meta-SGD).
+    pub fn unroll(
+        &self,
+        start: &Network,
+        support: &ImageSet,
+        rates: Option<&ParamVec>,
+        second_order: bool,
+    ) -> Unroll {
+        let rate = match (rates, self.head_only) {
+            (None, false) => InnerRate::Shared(self.lr),
+            (Some(rates), false) => InnerRate::PerParameter(rates.clone()),
+            (rates, true) => {
+                let normaliser = Self::step_normaliser(start, support);
+                let masked = match rates {
+                    Some(rates) => rates.mul(&self.rates(start, 1.0)),
+                    None => self.rates(start, self.lr),
+                };
+                InnerRate::PerParameter(masked.scale_by(&normaliser))
+            }
+        };
+        Unroll {
+            steps: self.steps,
+            rate,
+            second_order,
+        }
+    }
+
+    /// `model` adapted to `support` (labels `0..way`): the task start, then the SGD steps.
+    /// `model` must live on an autodiff device.
+    pub fn fast_adapt(&self, model: &Network, support: &ImageSet, way: usize) -> Network {
+        self.fast_adapt_with(model, support, way, None)
+    }
+
+    /// [`Self::fast_adapt`] with per-parameter learning rates (Meta-SGD).
+    pub fn fast_adapt_with(
+        &self,
+        model: &Network,
+        support: &ImageSet,
+        way: usize,
+        rates: Option<&ParamVec>,
+    ) -> Network {
+        let batch = support.to_batch(&device_of(model));
+        let start = self.task_start(model, support, way);
+        let unroll = self.unroll(&start, support, rates, false);
+        adapt(&start, &unroll, &|m| batch_loss(m, &batch)).0
+    }
+}

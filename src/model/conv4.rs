@@ -1,0 +1,136 @@
+//! Conv-4, the standard few-shot backbone (Vinyals et al., 2016; MAML; Prototypical Networks):
+//! four blocks of [3×3 conv, 64 channels → normalisation → ReLU → 2×2 max-pool], which take a
+//! 28×28 image to 64 features (28 → 14 → 7 → 3 → 1), then a linear output layer.
+//!
+//! **Normalisation by the statistics of a reference set.** Each block normalises every channel
+//! with the mean and variance of that channel over the *reference* images only — the support
+//! set of a task, or the training batch itself — and applies them to every image it is given,
+//! then a learned per-channel scale and shift (adapted in the inner loop like any weight).
+//! Query images therefore never influence one another's predictions: a query is classified the
+//! same alone or in a batch (MetaBN, Bronskill et al., 2020, "TaskNorm"). Batch norm with
+//! running averages would instead carry statistics across tasks, and transductive batch norm
+//! (statistics of the query batch) lets queries leak into each other's predictions.
+
+use super::standardise;
+use burn::module::{Module, Param};
+use burn::nn::conv::{Conv2d, Conv2dConfig};
+use burn::nn::pool::{MaxPool2d, MaxPool2dConfig};
+use burn::nn::{Linear, LinearConfig, PaddingConfig2d};
+use burn::tensor::activation::relu;
+use burn::tensor::{Device, Tensor};
+
+/// Channels of every block, and so the number of features.
+pub const CHANNELS: usize = 64;
+/// Blocks of the backbone.
+const BLOCKS: usize = 4;
+/// Added to the variance before the square root.
+const EPSILON: f64 = 1e-5;
+
+/// Per-channel normalisation with the statistics of the first `reference` images of a batch.
+#[derive(Module, Debug)]
+pub struct SupportNorm {
+    scale: Param<Tensor<1>>,
+    shift: Param<Tensor<1>>,
+}
+
+impl SupportNorm {
+    fn new(channels: usize, device: &Device) -> Self {
+        Self {
+            scale: Param::from_tensor(Tensor::ones([channels], device)),
+            shift: Param::from_tensor(Tensor::zeros([channels], device)),
+        }
+    }
+
+    /// `x` `[n, c, h, w]` normalised per channel with the mean and variance of `x[..reference]`.
+    fn forward(&self, x: Tensor<4>, reference: usize) -> Tensor<4> {
+        let [_, channels, _, _] = x.dims();
+        let from = x.clone().narrow(0, 0, reference);
+        let mean = from.clone().mean_dims(&[0, 2, 3]);
+        let variance = (from - mean.clone()).powi_scalar(2).mean_dims(&[0, 2, 3]);
+        let scale = self.scale.val().reshape([1, channels, 1, 1]);
+        let shift = self.shift.val().reshape([1, channels, 1, 1]);
+        (x - mean) / (variance + EPSILON).sqrt() * scale + shift
+    }
+}
+
+/// One block: conv → normalisation → ReLU → max-pool.
+#[derive(Module, Debug)]
+struct Block {
+    conv: Conv2d,
+    norm: SupportNorm,
+    pool: MaxPool2d,
+}
+
+impl Block {
+    fn new(in_channels: usize, device: &Device) -> Self {
+        Self {
+            conv: Conv2dConfig::new([in_channels, CHANNELS], [3, 3])
+                .with_padding(PaddingConfig2d::Explicit(1, 1, 1, 1))
+                .init(device),
+            norm: SupportNorm::new(CHANNELS, device),
+            pool: MaxPool2dConfig::new([2, 2]).init(),
+        }
+    }
+
+    fn forward(&self, x: Tensor<4>, reference: usize) -> Tensor<4> {
+        let x = self.norm.forward(self.conv.forward(x), reference);
+        self.pool.forward(relu(x))
+    }
+}
+
+/// The Conv-4 backbone with a linear output layer.
+#[derive(Module, Debug)]
+pub struct Conv4 {
+    blocks: Vec<Block>,
+    output: Linear,
+}
+
+impl Conv4 {
+    /// A freshly initialised network with a `classes`-way output layer.
+    pub fn new(classes: usize, device: &Device) -> Self {
+        Self {
+            blocks: (0..BLOCKS)
+                .map(|i| Block::new(if i == 0 { 1 } else { CHANNELS }, device))
+                .collect(),
+            output: LinearConfig::new(CHANNELS, classes).init(device),
+        }
+    }
+
+    /// The output layer.
+    pub fn output_layer(&self) -> &Linear {
+        &self.output
+    }
+
+    /// The same network with `output` as its last layer.
+    pub fn with_output(self, output: Linear) -> Self {
+        Self { output, ..self }
+    }
+
+    /// Features `[n, 64]` of `images` `[n, 1, 28, 28]`, every block normalised with the
+    /// statistics of the first `reference` images.
+    pub fn embed(&self, images: Tensor<4>, reference: usize) -> Tensor<2> {
+        let x = self
+            .blocks
+            .iter()
+            .fold(standardise(images), |x, block| block.forward(x, reference));
+        x.flatten::<2>(1, 3)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::backend::cpu_device;
+
+    #[test]
+    fn shapes_and_parameter_count() {
+        let device = cpu_device();
+        let model = Conv4::new(5, &device);
+        let features = model.embed(Tensor::zeros([3, 1, 28, 28], &device), 3);
+        assert_eq!(features.dims(), [3, CHANNELS]);
+        // conv 1→64: 576 + 64; three convs 64→64: 36,864 + 64 each; four norms: 128 each;
+        // output 64·5 + 5.
+        let convs = 640 + 3 * 36_928;
+        assert_eq!(model.num_params(), convs + 4 * 128 + 325);
+    }
+}

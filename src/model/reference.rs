@@ -1,0 +1,168 @@
+//! The reference CNN, the product's classifier: Conv2d(1→32, 3×3) ReLU → MaxPool 2×2 → Flatten
+//! → Dense(5408→64) ReLU → Dense(64→classes). No normalisation layer: each image is processed
+//! on its own.
+
+use super::{FEATURES, standardise};
+use crate::data::{IMAGE_SIDE, NUM_CLASSES};
+use burn::module::Module;
+use burn::nn::conv::{Conv2d, Conv2dConfig};
+use burn::nn::pool::{MaxPool2d, MaxPool2dConfig};
+use burn::nn::{Linear, LinearConfig};
+use burn::tensor::activation::relu;
+use burn::tensor::{Device, Tensor};
+
+/// Channels produced by the convolution.
+pub const CONV_CHANNELS: usize = 32;
+/// Width of the hidden dense layer: the features.
+pub const HIDDEN: usize = FEATURES;
+/// Features after conv (26×26) and 2×2 max-pool (13×13): 32·13·13 = 5408.
+pub const FLAT_FEATURES: usize = CONV_CHANNELS * ((IMAGE_SIDE - 2) / 2) * ((IMAGE_SIDE - 2) / 2);
+
+/// The reference CNN from the product design.
+#[derive(Module, Debug)]
+pub struct ReferenceCnn {
+    conv: Conv2d,
+    pool: MaxPool2d,
+    hidden: Linear,
+    output: Linear,
+}
+
+impl ReferenceCnn {
+    /// A freshly initialised 10-class network on `device` (seed the device first for
+    /// reproducibility).
+    pub fn new(device: &Device) -> Self {
+        Self::with_classes(NUM_CLASSES, device)
+    }
+
+    /// The same architecture with a `classes`-way output layer (for N-way few-shot tasks).
+    pub fn with_classes(classes: usize, device: &Device) -> Self {
+        Self {
+            conv: Conv2dConfig::new([1, CONV_CHANNELS], [3, 3]).init(device),
+            pool: MaxPool2dConfig::new([2, 2]).init(),
+            hidden: LinearConfig::new(FLAT_FEATURES, HIDDEN).init(device),
+            output: LinearConfig::new(HIDDEN, classes).init(device),
+        }
+    }
+
+    /// The output layer.
+    pub fn output_layer(&self) -> &Linear {
+        &self.output
+    }
+
+    /// The same network with `output` as its last layer (any number of classes).
+    pub fn with_output(self, output: Linear) -> Self {
+        Self { output, ..self }
+    }
+
+    /// The 64 hidden features `[n, 64]` (after ReLU) for images `[n, 1, 28, 28]` in `[0, 1]`.
+    pub fn embed(&self, images: Tensor<4>) -> Tensor<2> {
+        let x = self
+            .pool
+            .forward(relu(self.conv.forward(standardise(images))));
+        relu(self.hidden.forward(x.flatten::<2>(1, 3)))
+    }
+
+    /// Class logits `[n, classes]` for images `[n, 1, 28, 28]` with intensities in `[0, 1]`.
+    pub fn forward(&self, images: Tensor<4>) -> Tensor<2> {
+        self.output.forward(self.embed(images))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::backend::cpu_device;
+    use crate::bench::synthetic_images;
+    use crate::model::cross_entropy;
+    use burn::module::{ModuleMapper, Param, ParamId};
+    use burn::tensor::{Gradients, Int, TensorData};
+
+    /// Adds `epsilon` to element `flat_index` of the parameter `id`.
+    struct Nudge {
+        id: ParamId,
+        flat_index: usize,
+        epsilon: f32,
+    }
+
+    impl ModuleMapper for Nudge {
+        fn map_float<const D: usize>(&mut self, param: Param<Tensor<D>>) -> Param<Tensor<D>> {
+            if param.id != self.id {
+                return param;
+            }
+            let (index, epsilon) = (self.flat_index, self.epsilon);
+            param.map(|t| {
+                let shape = t.shape();
+                let mut delta = vec![0.0f32; shape.num_elements()];
+                delta[index] = epsilon;
+                let delta = Tensor::from_data(TensorData::new(delta, shape), &t.device());
+                t + delta
+            })
+        }
+    }
+
+    /// A parameter's id and its gradient, flattened.
+    fn gradient<const D: usize>(
+        param: &Param<Tensor<D>>,
+        grads: &Gradients,
+    ) -> (ParamId, Vec<f32>) {
+        let grad = param
+            .val()
+            .grad(grads)
+            .expect("the parameter takes part in the loss");
+        (
+            param.id,
+            grad.into_data().try_to_vec().expect("float gradients"),
+        )
+    }
+
+    fn loss(model: &ReferenceCnn, images: &Tensor<4>, labels: &Tensor<1, Int>) -> Tensor<1> {
+        cross_entropy(model.forward(images.clone()), labels.clone())
+    }
+
+    #[test]
+    fn gradients_match_finite_differences() {
+        let device = cpu_device().autodiff();
+        device.seed(11);
+        let model = ReferenceCnn::new(&device);
+        let batch = synthetic_images(6, 4).batch(&[0, 1, 2, 3, 4, 5], &device);
+        let grads = loss(&model, &batch.images, &batch.labels).backward();
+
+        let plain = model.valid();
+        let plain_images = batch.images.clone().inner();
+        let plain_labels = batch.labels.clone().inner();
+        let loss_at = |id: ParamId, flat_index: usize, epsilon: f32| {
+            let nudged = plain.clone().map(&mut Nudge {
+                id,
+                flat_index,
+                epsilon,
+            });
+            f64::from(loss(&nudged, &plain_images, &plain_labels).into_scalar::<f32>())
+        };
+        let output_bias = model
+            .output
+            .bias
+            .as_ref()
+            .expect("dense layers have a bias");
+        let params = [
+            ("conv.weight", gradient(&model.conv.weight, &grads)),
+            ("hidden.weight", gradient(&model.hidden.weight, &grads)),
+            ("output.weight", gradient(&model.output.weight, &grads)),
+            ("output.bias", gradient(output_bias, &grads)),
+        ];
+        for (name, (id, analytic)) in params {
+            // The three largest components: well above the f32 rounding noise of the loss.
+            let mut order: Vec<usize> = (0..analytic.len()).collect();
+            order.sort_by(|&a, &b| analytic[b].abs().total_cmp(&analytic[a].abs()));
+            for &i in &order[..3] {
+                let h = 1e-3;
+                let numeric = (loss_at(id, i, h) - loss_at(id, i, -h)) / (2.0 * f64::from(h));
+                let exact = f64::from(analytic[i]);
+                let error = (numeric - exact).abs() / exact.abs().max(1e-3);
+                assert!(
+                    error < 0.05,
+                    "{name}[{i}]: autodiff {exact}, finite difference {numeric}"
+                );
+            }
+        }
+    }
+}
