@@ -19,6 +19,8 @@ pub enum BackendKind {
     Cpu,
     /// burn-wgpu on the browser's WebGPU.
     WebGpu,
+    /// burn-wgpu natively (Vulkan, Metal or DX12), for the CLI.
+    Wgpu,
 }
 
 impl BackendKind {
@@ -27,6 +29,7 @@ impl BackendKind {
         match self {
             BackendKind::Cpu => "cpu",
             BackendKind::WebGpu => "webgpu",
+            BackendKind::Wgpu => "wgpu",
         }
     }
 }
@@ -53,6 +56,21 @@ impl Backend {
             adapter: "burn flex (CPU)".to_string(),
             notice,
         }
+    }
+
+    /// The native GPU backend (the CLI's `--backend wgpu`): the first adapter wgpu finds.
+    #[cfg(all(feature = "gpu", not(target_arch = "wasm32")))]
+    pub fn native_gpu() -> Result<Self, String> {
+        let (device, setup) = Device::wgpu_options()
+            .init_with_setup()
+            .map_err(|e| format!("no usable GPU adapter: {e}"))?;
+        let info = setup.adapter.get_info();
+        Ok(Self {
+            device,
+            kind: BackendKind::Wgpu,
+            adapter: format!("{} ({:?}, {:?})", info.name, info.backend, info.device_type),
+            notice: None,
+        })
     }
 }
 

@@ -13,7 +13,7 @@ use crate::meta::inner::InnerLoop;
 use crate::meta::maml::{Maml, MamlConfig};
 use crate::meta::protonet::ProtoNet;
 use crate::model::{Backbone, Network};
-use crate::playground::adapt::{Adaptation, Start};
+use crate::playground::adapt::{Adaptation, Procedure};
 use crate::rng::Rng;
 use crate::train::{TrainConfig, TrainError, TrainEvent, TrainRun, read_f32};
 
@@ -28,6 +28,21 @@ pub struct BenchPlan {
     pub meta_repeats: usize,
     /// Backbones the meta-learning figures are measured on.
     pub backbones: Vec<Backbone>,
+}
+
+impl BenchPlan {
+    /// Refuses plans that would measure nothing.
+    pub fn check(&self) -> Result<(), String> {
+        let counts = [
+            ("training steps", self.train_steps),
+            ("forward repeats", self.forward_repeats),
+            ("meta repeats", self.meta_repeats),
+        ];
+        match counts.iter().find(|(_, n)| *n == 0) {
+            Some((name, _)) => Err(format!("{name} must be at least 1")),
+            None => Ok(()),
+        }
+    }
 }
 
 /// Milliseconds from an arbitrary fixed origin (monotonic).
@@ -106,6 +121,7 @@ const WARM_UP: usize = 2;
 /// Measures training throughput (batch 64), forward latency (batch 1 and 64), meta-training
 /// step time and adaptation latency.
 pub async fn run(backend: &Backend, plan: BenchPlan) -> Result<Vec<Figure>, String> {
+    plan.check()?;
     let mut figures = classic(backend, &plan).await.map_err(|e| e.to_string())?;
     for &backbone in &plan.backbones {
         figures.extend(meta(backend, backbone, plan.meta_repeats).await?);
@@ -265,12 +281,20 @@ async fn meta(
         });
     }
     let features = Network::new(backbone, NUM_CLASSES, device);
+    // The Playground's head-only procedure: prototype output layer, then 10 SGD steps on it.
+    let procedure = Procedure::Inner(
+        InnerLoop::new()
+            .with_steps(10)
+            .with_lr(0.5)
+            .with_head_only(true)
+            .with_proto_head(true),
+    );
     for way in [5, 10] {
         let mut set = synthetic_images(way * 5, 5);
         set.labels.iter_mut().for_each(|l| *l %= way as u8);
         let ms = time(repeats, || {
-            let mut adaptation =
-                Adaptation::new(Start::MetaLearned, &features, &set, way, 10, 0.5, device);
+            let rows: Vec<usize> = (0..way).collect();
+            let mut adaptation = Adaptation::new(&features, &procedure, &set, &rows, device);
             let test = set.range(0..1);
             async move {
                 while !adaptation.finished() {
@@ -286,7 +310,7 @@ async fn meta(
         .await?;
         figures.push(Figure {
             setting: format!(
-                "{}, {way}-way 5-shot, 10 inner steps, then one prediction",
+                "{}, {way}-way 5-shot, prototype head + 10 head-only steps, then one prediction",
                 backbone.name()
             ),
             ..figure(
@@ -300,4 +324,23 @@ async fn meta(
         });
     }
     Ok(figures)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// `bench --forward-repeats 0` (and `?bench&repeats=0`) took the median of nothing and
+    /// panicked.
+    #[test]
+    fn plans_that_measure_nothing_are_refused() {
+        let plan = BenchPlan {
+            train_steps: 1,
+            forward_repeats: 0,
+            meta_repeats: 1,
+            backbones: vec![],
+        };
+        let error = pollster::block_on(run(&Backend::cpu(None), plan)).unwrap_err();
+        assert!(error.contains("forward repeats"), "{error}");
+    }
 }

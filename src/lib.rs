@@ -9,6 +9,8 @@
 //! - [`meta`]: few-shot learners — meta-learning algorithms and the baselines they must beat;
 //! - [`backend`]: which device the maths runs on;
 //! - [`bench`]: throughput and latency measurements printed as JSON lines;
+//! - [`playground`]: the canvas Playground's logic (drawings, galleries, adaptation, samples);
+//! - [`params`]: numbers typed by a person or given in a URL, checked and clamped;
 //! - `cli` (native) and `ui` (wasm): the two front-ends.
 
 pub mod backend;
@@ -16,6 +18,7 @@ pub mod bench;
 pub mod data;
 pub mod meta;
 pub mod model;
+pub mod params;
 pub mod playground;
 pub mod rng;
 pub mod train;

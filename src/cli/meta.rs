@@ -1,7 +1,6 @@
 //! `fewshot-lab meta-train` and `fewshot-lab eval`: few-shot learning on a protocol.
 
-use super::results::{self, ResultLine};
-use crate::backend::cpu_device;
+use super::results::{self, CurvePoint, ResultLine};
 use crate::bench::now_ms;
 use crate::data::episode::{ClassPool, EpisodeSpec};
 use crate::data::protocol::{ExtraClasses, Protocol, digits, p1, p2, style_shift};
@@ -229,7 +228,7 @@ fn catalogued(path: &Path) -> Option<WeightsEntry> {
 /// Reads the weights `algo` saved at `path`; the catalogue next to the file says which
 /// backbone, how many classes and which inner loop (else the flags do).
 fn load_weights(algo: Algo, args: &TaskArgs, path: &Path) -> Result<Weights, String> {
-    let device = cpu_device().autodiff();
+    let device = super::backend().device.clone().autodiff();
     let entry = catalogued(path);
     let backbone = entry.as_ref().map_or(args.backbone, |e| e.backbone);
     let classes = entry
@@ -274,7 +273,7 @@ fn learner(
     weights: Option<Weights>,
     pool_classes: usize,
 ) -> Result<Box<dyn MetaLearner>, String> {
-    let device = cpu_device();
+    let device = super::backend().device.clone();
     device.seed(args.seed);
     let backbone = args.backbone;
     let maml = |inner: InnerLoop| {
@@ -347,12 +346,19 @@ pub struct MetaTrainArgs {
     /// Add half-and-half chimeras of every pair of training classes as new classes.
     #[arg(long)]
     pub chimeras: bool,
+    /// Add this many synthetic glyph classes (random stroke symbols drawn by random hands).
+    #[arg(long, default_value_t = 0)]
+    pub glyphs: usize,
     /// Shift each training image by up to this many pixels per axis.
     #[arg(long, default_value_t = 0)]
     pub jitter: usize,
     /// Write each meta-training task in a random handwriting style.
     #[arg(long)]
     pub styles: bool,
+    /// Start from these weights (a file listed in the catalogue next to it, e.g. a trained
+    /// classifier) instead of a random initialisation.
+    #[arg(long)]
+    pub init: Option<PathBuf>,
     /// Save the best validated weights here (Meta-SGD adds NAME.rates.bpk).
     #[arg(long)]
     pub save: Option<PathBuf>,
@@ -362,7 +368,7 @@ pub struct MetaTrainArgs {
 }
 
 /// Appends `line` to the file at `path` (created if missing).
-fn append_line(path: &Path, line: &str) -> Result<(), String> {
+pub(super) fn append_line(path: &Path, line: &str) -> Result<(), String> {
     let mut file = std::fs::OpenOptions::new()
         .create(true)
         .append(true)
@@ -378,22 +384,6 @@ const SPEC: EpisodeSpec = EpisodeSpec {
     query: 5,
 };
 
-/// One point of a learning curve, as written to `--curve`.
-#[derive(serde::Serialize)]
-struct CurvePoint<'a> {
-    algorithm: &'a str,
-    backbone: &'a str,
-    protocol: String,
-    commit: String,
-    machine: String,
-    step: usize,
-    seconds: f64,
-    val_accuracy: f64,
-    val_ci95: f64,
-    val_way: usize,
-    shot: usize,
-}
-
 /// Meta-trains `algo` on the chosen protocol with validation and early stopping; saves the
 /// best validated network.
 pub fn meta_train(algo: Algo, args: &TaskArgs, run: &MetaTrainArgs) -> Result<(), String> {
@@ -402,6 +392,7 @@ pub fn meta_train(algo: Algo, args: &TaskArgs, run: &MetaTrainArgs) -> Result<()
             rotations: run.rotations,
             mirrors: run.mirrors,
             chimeras: run.chimeras,
+            glyphs: run.glyphs,
         },
         TaskDraw {
             fixed_order: false,
@@ -409,7 +400,19 @@ pub fn meta_train(algo: Algo, args: &TaskArgs, run: &MetaTrainArgs) -> Result<()
             styles: run.styles,
         },
     )?;
-    let learner = learner(algo, args, None, protocol.train_pool.num_classes())?;
+    let start = match &run.init {
+        Some(path) => {
+            let mut weights = load_weights(Algo::Classifier, args, path)?;
+            weights.inner = args.inner();
+            if algo == Algo::MetaSgd {
+                let rates = args.inner().rates(&weights.model, args.inner().lr);
+                weights.rates = Some(rates.assign(weights.model.clone()));
+            }
+            Some(weights)
+        }
+        None => None,
+    };
+    let learner = learner(algo, args, start, protocol.train_pool.num_classes())?;
     let config = MetaTrainConfig::new(args.spec())
         .with_max_steps(run.steps)
         .with_meta_batch(run.meta_batch)
@@ -455,11 +458,11 @@ pub fn meta_train(algo: Algo, args: &TaskArgs, run: &MetaTrainArgs) -> Result<()
                 });
                 if let Some(file) = &run.curve {
                     let point = CurvePoint {
-                        algorithm: training.learner().name(),
-                        backbone: args.backbone.name(),
+                        algorithm: training.learner().name().into(),
+                        backbone: training.learner().model().backbone().name().into(),
                         protocol: protocol_name.clone(),
                         commit: results::git_commit(),
-                        machine: results::machine(),
+                        machine: results::machine(super::backend()),
                         step,
                         seconds,
                         val_accuracy: accuracy.mean,
@@ -497,7 +500,7 @@ pub fn meta_train(algo: Algo, args: &TaskArgs, run: &MetaTrainArgs) -> Result<()
     if let Some(path) = &run.save {
         let learner = training.learner();
         let entry = WeightsEntry {
-            backbone: args.backbone,
+            backbone: best.model.backbone(),
             inner: learner.inner_loop().cloned(),
             ..super::catalog_entry(
                 learner.name(),
@@ -587,7 +590,7 @@ fn read_idx_pair(images: &Path, labels: &Path) -> Result<ImageSet, String> {
 /// Accuracy of the plain 10-way classifier at `path` on every image of `set`.
 fn classifier_accuracy(path: &Path, set: &ImageSet) -> Result<f64, String> {
     let bytes = std::fs::read(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
-    let device = cpu_device();
+    let device = super::backend().device.clone();
     let model = from_bytes(&bytes, Backbone::Reference, NUM_CLASSES, &device)
         .map_err(|e| format!("{}: {e}", path.display()))?;
     let mut correct = 0;
@@ -665,7 +668,7 @@ pub fn eval(args: &TaskArgs, eval: &EvalArgs) -> Result<(), String> {
                 args.backbone,
                 SCRATCH_STEPS,
                 1e-3,
-                &cpu_device(),
+                &super::backend().device,
             )),
             (Algo::Classifier | Algo::Finetune, Some(path)) => {
                 let weights = load_weights(method.algo, args, path)?;
@@ -723,7 +726,7 @@ pub fn eval(args: &TaskArgs, eval: &EvalArgs) -> Result<(), String> {
                 weights: method.weights.as_ref().map(|p| p.display().to_string()),
                 command: super::command_line(),
                 commit: results::git_commit(),
-                machine: format!("{} (CPU backend)", results::machine()),
+                machine: results::machine(super::backend()),
                 date: results::today(),
             };
             append_line(

@@ -21,8 +21,43 @@ use std::path::{Path, PathBuf};
 #[derive(Parser, Debug)]
 #[command(name = "fewshot-lab", version, about)]
 struct Cli {
+    /// Where the maths runs: burn's CPU backend, or burn-wgpu on a GPU (a build with
+    /// `--features gpu`).
+    #[arg(long, global = true, value_enum, default_value_t = BackendChoice::Cpu)]
+    backend: BackendChoice,
     #[command(subcommand)]
     command: Command,
+}
+
+/// The `--backend` choices.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+enum BackendChoice {
+    /// burn's `flex` CPU backend.
+    Cpu,
+    /// burn-wgpu: Vulkan, Metal or DX12.
+    Wgpu,
+}
+
+/// The backend this run uses, chosen once from `--backend`.
+static BACKEND: std::sync::OnceLock<Backend> = std::sync::OnceLock::new();
+
+/// The backend this run uses (the CPU until [`run`] chose one).
+fn backend() -> &'static Backend {
+    BACKEND.get_or_init(|| Backend::cpu(None))
+}
+
+/// The backend `choice` names, or why it cannot be had.
+fn open_backend(choice: BackendChoice) -> Result<Backend, String> {
+    match choice {
+        BackendChoice::Cpu => Ok(Backend::cpu(None)),
+        #[cfg(feature = "gpu")]
+        BackendChoice::Wgpu => Backend::native_gpu(),
+        #[cfg(not(feature = "gpu"))]
+        BackendChoice::Wgpu => Err(
+            "this binary was built without the GPU backend: cargo build --release --features gpu"
+                .into(),
+        ),
+    }
 }
 
 #[derive(Subcommand, Debug)]
@@ -59,6 +94,9 @@ enum Command {
         /// Keep the learning rate constant instead of annealing it (cosine) to zero.
         #[arg(long)]
         constant_lr: bool,
+        /// Network architecture.
+        #[arg(long, value_enum, default_value_t = Backbone::Reference)]
+        backbone: Backbone,
         /// Save the trained weights here.
         #[arg(long)]
         save: Option<PathBuf>,
@@ -79,6 +117,15 @@ enum Command {
         task: meta::TaskArgs,
         #[command(flatten)]
         eval: meta::EvalArgs,
+    },
+    /// Write the Playground's sample sets (galleries of drawn symbols and MNIST test digits).
+    Samples {
+        /// Folder holding manifest.json and the shards.
+        #[arg(long, default_value = "static/mnist")]
+        data: PathBuf,
+        /// Output folder (created if missing).
+        #[arg(long, default_value = "static/samples")]
+        out: PathBuf,
     },
     /// Render the README's result tables from the result files.
     Results {
@@ -108,12 +155,25 @@ enum Command {
             default_value = "reference,conv4"
         )]
         backbones: Vec<Backbone>,
+        /// Also append each figure, with commit, machine and date, to this results file.
+        #[arg(long)]
+        results: Option<PathBuf>,
     },
 }
 
 /// Runs the CLI; returns the process exit code.
 pub fn run() -> i32 {
     let cli = Cli::parse();
+    match open_backend(cli.backend) {
+        Ok(chosen) => {
+            eprintln!("backend: {} — {}", chosen.kind.label(), chosen.adapter);
+            let _ = BACKEND.set(chosen);
+        }
+        Err(message) => {
+            eprintln!("error: {message}");
+            return 1;
+        }
+    }
     let result = match cli.command {
         Command::Shards {
             mnist_dir,
@@ -127,6 +187,7 @@ pub fn run() -> i32 {
             lr,
             seed,
             constant_lr,
+            backbone,
             save,
         } => train(
             &data,
@@ -135,23 +196,29 @@ pub fn run() -> i32 {
                 .with_batch_size(batch_size)
                 .with_learning_rate(lr)
                 .with_seed(seed)
-                .with_cosine_decay(!constant_lr),
+                .with_cosine_decay(!constant_lr)
+                .with_backbone(backbone),
             save,
         ),
         Command::MetaTrain { algo, task, run } => meta::meta_train(algo, &task, &run),
         Command::Eval { task, eval } => meta::eval(&task, &eval),
         Command::Results { dir, readme } => render_results(&dir, &readme),
+        Command::Samples { data, out } => write_samples(&data, &out),
         Command::Bench {
             train_steps,
             forward_repeats,
             meta_repeats,
             backbones,
-        } => bench(BenchPlan {
-            train_steps,
-            forward_repeats,
-            meta_repeats,
-            backbones,
-        }),
+            results,
+        } => bench(
+            BenchPlan {
+                train_steps,
+                forward_repeats,
+                meta_repeats,
+                backbones,
+            },
+            results.as_deref(),
+        ),
     };
     match result {
         Ok(()) => 0,
@@ -165,14 +232,16 @@ pub fn run() -> i32 {
 fn train(data: &std::path::Path, config: TrainConfig, save: Option<PathBuf>) -> Result<(), String> {
     let (train_set, test_set) = crate::data::load_dir(data).map_err(|e| e.to_string())?;
     println!(
-        "training the reference CNN on {} images, testing on {} ({} epochs, batch {}, lr {})",
+        "training the {} network on {} images, testing on {} ({} epochs, batch {}, lr {})",
+        config.backbone.name(),
         train_set.len(),
         test_set.len(),
         config.epochs,
         config.batch_size,
         config.learning_rate
     );
-    let backend = Backend::cpu(None);
+    let backend = backend();
+    let config_backbone = config.backbone;
     let total_images = train_set.len() * config.epochs;
     let mut run = TrainRun::new(config, &backend.device);
     run.train = train_set;
@@ -222,10 +291,13 @@ fn train(data: &std::path::Path, config: TrainConfig, save: Option<PathBuf>) -> 
     bar.finish_and_clear();
     if let Some(path) = save {
         let measured = last_accuracy.map_or(String::new(), |a| format!("test_accuracy={a:.4}"));
-        let entry = catalog_entry("classifier", "mnist", crate::data::NUM_CLASSES, measured);
+        let entry = WeightsEntry {
+            backbone: config_backbone,
+            ..catalog_entry("classifier", "mnist", crate::data::NUM_CLASSES, measured)
+        };
         save_weights(&path, &run.model(), entry)?;
     }
-    println!("backend={}", Backend::cpu(None).kind.label());
+    println!("backend={}", backend.kind.label());
     println!("seconds={:.1}", (now_ms() - started) / 1e3);
     if let Some(accuracy) = last_accuracy {
         println!("test_accuracy={accuracy:.4}");
@@ -234,17 +306,33 @@ fn train(data: &std::path::Path, config: TrainConfig, save: Option<PathBuf>) -> 
     Ok(())
 }
 
+/// Writes every sample set as a gallery file into `out`.
+fn write_samples(data: &Path, out: &Path) -> Result<(), String> {
+    let (_, test) = crate::data::load_dir(data).map_err(|e| e.to_string())?;
+    std::fs::create_dir_all(out).map_err(|e| format!("cannot create {}: {e}", out.display()))?;
+    for (stem, title, gallery) in crate::playground::samples::all(&test) {
+        let path = out.join(format!("{stem}.json"));
+        let json = gallery.to_json();
+        std::fs::write(&path, &json)
+            .map_err(|e| format!("cannot write {}: {e}", path.display()))?;
+        println!("{title}: {} ({} KB)", path.display(), json.len() / 1024);
+    }
+    Ok(())
+}
+
 /// Renders the result tables into `readme`.
 fn render_results(dir: &Path, readme: &Path) -> Result<(), String> {
-    let lines = results::read_results_dir(dir)?;
+    let results = results::read_results_dir(dir)?;
     let text = std::fs::read_to_string(readme)
         .map_err(|e| format!("cannot read {}: {e}", readme.display()))?;
-    let rendered = results::render_readme(&text, &lines)?;
+    let rendered = results::render_readme(&text, &results)?;
     std::fs::write(readme, rendered)
         .map_err(|e| format!("cannot write {}: {e}", readme.display()))?;
     println!(
-        "{} result lines rendered into {}",
-        lines.len(),
+        "{} result lines, {} curve points and {} benchmark files rendered into {}",
+        results.lines.len(),
+        results.curves.len(),
+        results.bench.len(),
         readme.display()
     );
     Ok(())
@@ -289,11 +377,32 @@ fn save_weights(path: &Path, model: &Network, entry: WeightsEntry) -> Result<(),
     Ok(())
 }
 
-fn bench(plan: BenchPlan) -> Result<(), String> {
-    let backend = Backend::cpu(None);
-    let figures = pollster::block_on(bench::run(&backend, plan))?;
+fn bench(plan: BenchPlan, results_file: Option<&Path>) -> Result<(), String> {
+    let figures = pollster::block_on(bench::run(backend(), plan))?;
+    let (commit, machine, date) = (
+        results::git_commit(),
+        results::machine(backend()),
+        results::today(),
+    );
     for figure in figures {
         println!("{}", figure.json_line());
+        if let Some(path) = results_file {
+            let line = results::BenchLine {
+                bench: figure.bench.into(),
+                backend: figure.backend.into(),
+                adapter: figure.adapter.clone(),
+                batch: figure.batch,
+                setting: figure.setting.clone(),
+                value: figure.value,
+                unit: figure.unit.into(),
+                repeats: figure.repeats,
+                commit: commit.clone(),
+                machine: machine.clone(),
+                date: date.clone(),
+            };
+            let json = serde_json::to_string(&line).expect("a bench line serialises");
+            meta::append_line(path, &json)?;
+        }
     }
     Ok(())
 }

@@ -2,10 +2,12 @@
 //!
 //! `fewshot-lab eval --results FILE` appends one JSON line per evaluated method (a
 //! [`ResultLine`]: what was evaluated, how it was trained, the accuracy, and the commit,
-//! machine and date of the run). `fewshot-lab results` renders every protocol's table from
-//! those lines into the README, between `<!-- results:NAME -->` and `<!-- /results:NAME -->`;
-//! a test renders them again and fails when the README differs. When a cell was measured more
-//! than once, the last line wins.
+//! machine and date of the run); `meta-train --curve FILE` one [`CurvePoint`] per validation;
+//! `bench --results FILE` one [`BenchLine`] per figure. `fewshot-lab results` renders them
+//! into the README between markers — `<!-- results:PROTOCOL -->`, `<!-- curve:PROTOCOL-ALGO
+//! -->`, `<!-- bench:FILE-STEM -->`, each closed by the same marker with a `/` — and a test
+//! renders them again and fails when the README differs. When a cell was measured more than
+//! once, the last line wins.
 
 use crate::meta::inner::InnerLoop;
 use serde::{Deserialize, Serialize};
@@ -79,6 +81,80 @@ impl ResultLine {
     }
 }
 
+/// One validation during meta-training: a point of a learning curve.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CurvePoint {
+    /// Learner.
+    pub algorithm: String,
+    /// Backbone.
+    pub backbone: String,
+    /// Protocol.
+    pub protocol: String,
+    /// Git commit of the code.
+    pub commit: String,
+    /// The machine and backend.
+    pub machine: String,
+    /// Meta-steps done.
+    pub step: usize,
+    /// Seconds since the run started.
+    pub seconds: f64,
+    /// Validation accuracy.
+    pub val_accuracy: f64,
+    /// Half-width of its 95 % confidence interval.
+    pub val_ci95: f64,
+    /// Validation tasks' way.
+    pub val_way: usize,
+    /// Shots.
+    pub shot: usize,
+}
+
+/// One benchmark figure with where it was measured.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct BenchLine {
+    /// What was measured.
+    pub bench: String,
+    /// Backend label.
+    pub backend: String,
+    /// Adapter description.
+    pub adapter: String,
+    /// Batch size.
+    pub batch: usize,
+    /// The task measured, for meta-learning figures.
+    pub setting: String,
+    /// The value.
+    pub value: f64,
+    /// Its unit.
+    pub unit: String,
+    /// Repetitions it summarises.
+    pub repeats: usize,
+    /// Git commit of the code.
+    pub commit: String,
+    /// The machine.
+    pub machine: String,
+    /// Date of the run (UTC).
+    pub date: String,
+}
+
+/// Everything under `results/`.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Results {
+    /// Evaluated cells (`fewshot*.jsonl`).
+    pub lines: Vec<ResultLine>,
+    /// Learning curves (`curves.jsonl`).
+    pub curves: Vec<CurvePoint>,
+    /// Benchmark figures by file stem (`bench-*.jsonl`).
+    pub bench: Vec<(String, Vec<BenchLine>)>,
+}
+
+/// Parses JSON lines (blank lines are skipped).
+pub fn parse_lines<T: serde::de::DeserializeOwned>(text: &str) -> Result<Vec<T>, String> {
+    text.lines()
+        .enumerate()
+        .filter(|(_, line)| !line.trim().is_empty())
+        .map(|(i, line)| serde_json::from_str(line).map_err(|e| format!("line {}: {e}", i + 1)))
+        .collect()
+}
+
 /// Parses a results file (one JSON object per line; blank lines are skipped).
 pub fn parse(text: &str) -> Result<Vec<ResultLine>, String> {
     text.lines()
@@ -133,25 +209,137 @@ pub fn table(lines: &[ResultLine], protocol: &str) -> String {
     out
 }
 
-/// `readme` with every `<!-- results:NAME -->` … `<!-- /results:NAME -->` section replaced by
-/// the table of protocol NAME.
-pub fn render_readme(readme: &str, lines: &[ResultLine]) -> Result<String, String> {
+/// The last run's learning curve of `name` (`PROTOCOL-ALGORITHM`): at most twelve
+/// validations (the first, the best, the last and evenly spaced others), with steps, time and
+/// the machine.
+pub fn curve_table(curves: &[CurvePoint], name: &str) -> String {
+    let points: Vec<&CurvePoint> = curves
+        .iter()
+        .filter(|c| format!("{}-{}", c.protocol, c.algorithm) == name)
+        .collect();
+    // A run starts where the step count falls back.
+    let start = (1..points.len())
+        .rev()
+        .find(|&i| points[i].step <= points[i - 1].step)
+        .unwrap_or(0);
+    let run = &points[start..];
+    let Some(last) = run.last() else {
+        return "(no learning curve recorded)\n".into();
+    };
+    let best = (0..run.len())
+        .max_by(|&a, &b| run[a].val_accuracy.total_cmp(&run[b].val_accuracy))
+        .unwrap_or(0);
+    let stride = run.len().div_ceil(10).max(1);
+    let mut out = format!(
+        "Validation ({}-way {}-shot, {}) on {}, commit {}:\n\n| meta-step | minutes | validation accuracy |\n|---|---|---|\n",
+        last.val_way, last.shot, last.backbone, last.machine, last.commit
+    );
+    for (i, point) in run.iter().enumerate() {
+        if i % stride == 0 || i == best || i + 1 == run.len() {
+            let mark = if i == best { " (best)" } else { "" };
+            out += &format!(
+                "| {} | {:.0} | {:.2} ± {:.2}{mark} |\n",
+                point.step,
+                point.seconds / 60.0,
+                100.0 * point.val_accuracy,
+                100.0 * point.val_ci95
+            );
+        }
+    }
+    out
+}
+
+/// The figures of benchmark file `name`: one row per figure and setting, one column per
+/// backend, and the machine and commit below.
+pub fn bench_table(bench: &[(String, Vec<BenchLine>)], name: &str) -> String {
+    let Some((_, lines)) = bench.iter().find(|(stem, _)| stem == name) else {
+        return format!("(no results/{name}.jsonl)\n");
+    };
+    let mut columns: Vec<(String, String)> = Vec::new();
+    let mut rows: Vec<(String, String, usize)> = Vec::new();
+    for line in lines {
+        let column = (line.backend.clone(), line.adapter.clone());
+        if !columns.contains(&column) {
+            columns.push(column);
+        }
+        let row = (line.bench.clone(), line.setting.clone(), line.batch);
+        if !rows.contains(&row) {
+            rows.push(row);
+        }
+    }
+    let mut out = String::from("| figure | batch |");
+    for (backend, adapter) in &columns {
+        out += &format!(" {backend} ({adapter}) |");
+    }
+    out += "\n|---|---|";
+    out += &"---|".repeat(columns.len());
+    out += "\n";
+    for (bench, setting, batch) in &rows {
+        let label = if setting.is_empty() {
+            bench.clone()
+        } else {
+            format!("{bench}: {setting}")
+        };
+        out += &format!("| {label} | {batch} |");
+        for (backend, adapter) in &columns {
+            let cell = lines.iter().rev().find(|l| {
+                (&l.bench, &l.setting, l.batch) == (bench, setting, *batch)
+                    && (&l.backend, &l.adapter) == (backend, adapter)
+            });
+            out += &match cell {
+                Some(l) => format!(" {} {} |", significant(l.value), l.unit),
+                None => " – |".into(),
+            };
+        }
+        out += "\n";
+    }
+    if let Some(first) = lines.first() {
+        out += &format!(
+            "\nMeasured on {}, commit {}, {}.\n",
+            first.machine, first.commit, first.date
+        );
+    }
+    out
+}
+
+/// `value` with three significant digits (no more than the measurement carries).
+fn significant(value: f64) -> String {
+    if value >= 100.0 {
+        format!("{value:.0}")
+    } else if value >= 10.0 {
+        format!("{value:.1}")
+    } else {
+        format!("{value:.2}")
+    }
+}
+
+/// `readme` with every marked section (see the module documentation) rendered from `results`.
+pub fn render_readme(readme: &str, results: &Results) -> Result<String, String> {
     let mut out = String::new();
     let mut rest = readme;
-    while let Some(start) = rest.find("<!-- results:") {
-        let name_end = rest[start..]
-            .find(" -->")
-            .ok_or("an unclosed results marker")?
-            + start;
-        let name = &rest[start + "<!-- results:".len()..name_end];
-        let closing = format!("<!-- /results:{name} -->");
-        let end = rest[name_end..]
+    while let Some(start) = rest.find("<!-- ") {
+        let open_end = rest[start..].find(" -->").ok_or("an unclosed marker")? + start;
+        let marker = &rest[start + "<!-- ".len()..open_end];
+        let Some((kind, name)) = marker
+            .split_once(':')
+            .filter(|(k, _)| matches!(*k, "results" | "curve" | "bench"))
+        else {
+            out += &rest[..open_end + " -->".len()];
+            rest = &rest[open_end + " -->".len()..];
+            continue;
+        };
+        let closing = format!("<!-- /{kind}:{name} -->");
+        let end = rest[open_end..]
             .find(&closing)
-            .ok_or_else(|| format!("no {closing} after the results:{name} marker"))?
-            + name_end;
-        out += &rest[..name_end + " -->".len()];
+            .ok_or_else(|| format!("no {closing} after the {kind}:{name} marker"))?
+            + open_end;
+        out += &rest[..open_end + " -->".len()];
         out += "\n";
-        out += &table(lines, name);
+        out += &match kind {
+            "results" => table(&results.lines, name),
+            "curve" => curve_table(&results.curves, name),
+            _ => bench_table(&results.bench, name),
+        };
         out += &closing;
         rest = &rest[end + closing.len()..];
     }
@@ -179,8 +367,8 @@ pub fn git_commit() -> String {
     }
 }
 
-/// The CPU model and core count of this machine.
-pub fn machine() -> String {
+/// The CPU model and core count of this machine, and the backend that ran the maths.
+pub fn machine(backend: &crate::backend::Backend) -> String {
     let cpu = std::fs::read_to_string("/proc/cpuinfo")
         .ok()
         .and_then(|text| {
@@ -191,7 +379,11 @@ pub fn machine() -> String {
         })
         .unwrap_or_else(|| std::env::consts::ARCH.to_string());
     let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
-    format!("{cpu}, {cores} cores")
+    format!(
+        "{cpu}, {cores} cores; {} backend: {}",
+        backend.kind.label(),
+        backend.adapter
+    )
 }
 
 /// Today's date (UTC) as YYYY-MM-DD.
@@ -216,27 +408,35 @@ fn civil_from_days(days: i64) -> (i64, u32, u32) {
     (yoe + era * 400 + i64::from(m <= 2), m, d)
 }
 
-/// Every [`ResultLine`] of the `*.jsonl` result files in `dir` (curves excluded), in file-name
-/// order.
-pub fn read_results_dir(dir: &std::path::Path) -> Result<Vec<ResultLine>, String> {
+/// Every result file in `dir`: `curves.jsonl`, `bench-*.jsonl`, and every other `*.jsonl`
+/// as evaluated cells, in file-name order.
+pub fn read_results_dir(dir: &std::path::Path) -> Result<Results, String> {
     let mut files: Vec<_> = std::fs::read_dir(dir)
         .map_err(|e| format!("cannot read {}: {e}", dir.display()))?
         .filter_map(Result::ok)
         .map(|entry| entry.path())
         .filter(|p| p.extension().is_some_and(|e| e == "jsonl"))
-        .filter(|p| {
-            !p.file_name()
-                .is_some_and(|n| n.to_string_lossy().starts_with("curve"))
-        })
         .collect();
     files.sort();
-    let mut lines = Vec::new();
+    let mut results = Results::default();
     for file in files {
         let text = std::fs::read_to_string(&file)
             .map_err(|e| format!("cannot read {}: {e}", file.display()))?;
-        lines.extend(parse(&text).map_err(|e| format!("{}: {e}", file.display()))?);
+        let stem = file
+            .file_stem()
+            .map_or(String::new(), |s| s.to_string_lossy().into_owned());
+        let fail = |e: String| format!("{}: {e}", file.display());
+        if stem == "curves" {
+            results.curves.extend(parse_lines(&text).map_err(fail)?);
+        } else if stem.starts_with("bench-") {
+            results
+                .bench
+                .push((stem, parse_lines(&text).map_err(fail)?));
+        } else {
+            results.lines.extend(parse(&text).map_err(fail)?);
+        }
     }
-    Ok(lines)
+    Ok(results)
 }
 
 #[cfg(test)]
@@ -288,11 +488,18 @@ mod tests {
     #[test]
     fn readme_sections_are_replaced_between_markers() {
         let readme = "intro\n<!-- results:p2 -->\nold table\n<!-- /results:p2 -->\nend\n";
-        let rendered = render_readme(readme, &[line("protonet", 5, 1, 0.9)]).unwrap();
+        let results = Results {
+            lines: vec![line("protonet", 5, 1, 0.9)],
+            ..Results::default()
+        };
+        let rendered = render_readme(readme, &results).unwrap();
         assert!(rendered.starts_with("intro\n<!-- results:p2 -->\n| method |"));
         assert!(rendered.ends_with("<!-- /results:p2 -->\nend\n"));
         assert!(!rendered.contains("old table"));
-        assert!(render_readme("<!-- results:p2 -->", &[]).is_err());
+        assert!(render_readme("<!-- results:p2 -->", &Results::default()).is_err());
+        // Other comments are left alone.
+        let plain = "<!-- a note -->\n";
+        assert_eq!(render_readme(plain, &Results::default()).unwrap(), plain);
     }
 
     #[test]
@@ -307,8 +514,8 @@ mod tests {
     fn readme_tables_match_the_result_files() {
         let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
         let readme = std::fs::read_to_string(root.join("README.md")).unwrap();
-        let lines = read_results_dir(&root.join("results")).unwrap();
-        let rendered = render_readme(&readme, &lines).unwrap();
+        let results = read_results_dir(&root.join("results")).unwrap();
+        let rendered = render_readme(&readme, &results).unwrap();
         assert!(
             rendered == readme,
             "README.md differs from the tables rendered from results/: run `fewshot-lab results`"

@@ -186,6 +186,19 @@ impl ClassPool {
         pool
     }
 
+    /// Adds one class per list of `images` (28×28 each), after the existing classes.
+    pub fn with_classes(&self, images: &[Vec<Vec<u8>>]) -> Self {
+        let mut pool = self.clone();
+        for class in images {
+            let start = pool.pixels.len() / IMAGE_PIXELS;
+            for image in class {
+                pool.pixels.extend_from_slice(image);
+            }
+            pool.members.push((start..start + class.len()).collect());
+        }
+        pool
+    }
+
     /// Draws one task from the classes in `allowed`, in a random label order.
     pub fn sample(
         &self,

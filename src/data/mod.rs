@@ -8,6 +8,7 @@
 
 pub mod augment;
 pub mod episode;
+pub mod glyphs;
 pub mod idx;
 pub mod manifest;
 pub mod protocol;

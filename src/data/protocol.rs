@@ -19,6 +19,7 @@
 //! split, so no test image or test style draw is ever seen before testing.
 
 use super::episode::{ClassPool, EpisodeSpec};
+use super::glyphs::glyph_images;
 use super::tasks::{TaskDraw, Tasks};
 use super::{IMAGE_PIXELS, IMAGE_SIDE, ImageSet};
 use crate::rng::Rng;
@@ -98,6 +99,11 @@ impl Protocol {
     }
 }
 
+/// Renderings of each synthetic glyph class.
+const GLYPH_IMAGES: usize = 60;
+/// Seed of the synthetic glyphs.
+const GLYPH_SEED: u64 = 17;
+
 /// Extra meta-training classes made by transforming the training classes.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct ExtraClasses {
@@ -107,6 +113,9 @@ pub struct ExtraClasses {
     pub mirrors: bool,
     /// Add half-and-half chimeras of every pair of training classes (before rotations).
     pub chimeras: bool,
+    /// Add this many synthetic glyph classes (random stroke symbols, [`super::glyphs`]), after
+    /// every other extra class.
+    pub glyphs: usize,
 }
 
 impl ExtraClasses {
@@ -120,6 +129,9 @@ impl ExtraClasses {
         }
         if self.mirrors {
             pool = pool.with_mirrors();
+        }
+        if self.glyphs > 0 {
+            pool = pool.with_classes(&glyph_images(self.glyphs, GLYPH_IMAGES, GLYPH_SEED));
         }
         pool
     }

@@ -25,6 +25,9 @@ pub const MAGIC: &[u8; 8] = b"FSLMNIST";
 /// Format version this code writes and reads.
 pub const VERSION: u16 = 1;
 const HEADER_LEN: usize = 20;
+/// Most images one shard may hold (all of MNIST's training split): bounds what a download may
+/// decompress to, whatever its header or manifest claims.
+pub const MAX_IMAGES: usize = 60_000;
 
 /// What was wrong with a shard.
 #[derive(Debug, thiserror::Error, PartialEq)]
@@ -65,6 +68,12 @@ pub enum ShardProblem {
     /// Header fields that make no sense.
     #[error("invalid header: {0}")]
     Header(String),
+    /// More data than the images it may hold (a damaged or hostile file).
+    #[error("decompresses to more than the {images} images it may hold")]
+    TooLarge {
+        /// Images the shard may hold.
+        images: usize,
+    },
     /// The split in the file is not the one the manifest lists.
     #[error("holds {found:?} images, the manifest says {expected:?}")]
     SplitMismatch {
@@ -131,12 +140,27 @@ pub fn encode(shard: &Shard) -> Vec<u8> {
     gz.finish().expect("writing to a Vec cannot fail")
 }
 
-/// Decompresses and parses shard bytes (no manifest checks).
-pub fn decode(bytes: &[u8]) -> Result<Shard, ShardProblem> {
+/// Bytes a shard of `images` images decompresses to.
+fn raw_len(images: usize) -> Option<usize> {
+    images
+        .checked_mul(1 + IMAGE_PIXELS)?
+        .checked_add(HEADER_LEN)
+}
+
+/// Decompresses and parses shard bytes holding at most `max_images` images (no manifest
+/// checks); decompression stops as soon as the output outgrows that, so a small download
+/// cannot expand without bound.
+pub fn decode(bytes: &[u8], max_images: usize) -> Result<Shard, ShardProblem> {
+    let images = max_images.min(MAX_IMAGES);
+    let limit = raw_len(images).expect("MAX_IMAGES images fit in memory");
     let mut raw = Vec::new();
     flate2::read::GzDecoder::new(bytes)
+        .take(limit as u64 + 1)
         .read_to_end(&mut raw)
         .map_err(|e| ShardProblem::Gzip(e.to_string()))?;
+    if raw.len() > limit {
+        return Err(ShardProblem::TooLarge { images });
+    }
     if raw.len() < HEADER_LEN {
         return if raw.starts_with(&MAGIC[..raw.len().min(8)]) && raw.len() >= 8 {
             Err(ShardProblem::Truncated {
@@ -167,7 +191,10 @@ pub fn decode(bytes: &[u8]) -> Result<Shard, ShardProblem> {
             "images are {rows}×{cols}, expected 28×28"
         )));
     }
-    let expected = HEADER_LEN + count * (1 + IMAGE_PIXELS);
+    let expected = match raw_len(count) {
+        Some(expected) if count <= images => expected,
+        _ => return Err(ShardProblem::TooLarge { images }),
+    };
     if raw.len() != expected {
         return Err(ShardProblem::Truncated {
             expected,
@@ -207,7 +234,7 @@ pub fn decode_verified(
             actual,
         }));
     }
-    let shard = decode(bytes).map_err(fail)?;
+    let shard = decode(bytes, entry.count).map_err(fail)?;
     if shard.split != entry.split {
         return Err(fail(ShardProblem::SplitMismatch {
             expected: entry.split,
@@ -312,6 +339,21 @@ mod tests {
             decode_verified(&entry, &not_gzip).unwrap_err().problem,
             ShardProblem::Gzip(_)
         ));
+
+        // A header whose count would overflow the length arithmetic (it wraps on wasm32).
+        let mut raw = gunzip(&bytes);
+        raw[12..16].copy_from_slice(&u32::MAX.to_le_bytes());
+        assert_eq!(decoded(raw), ShardProblem::TooLarge { images: 3 });
+        // A decompression bomb: a valid header for one image, then 20 MB of zeros.
+        let mut raw = gunzip(&encode(&shard(1)));
+        raw.resize(20_000_000, 0);
+        let bomb = gzip(&raw);
+        assert!(bomb.len() < 100_000);
+        let entry = entry_for(&bomb, &shard(1));
+        assert_eq!(
+            decode_verified(&entry, &bomb).unwrap_err().problem,
+            ShardProblem::TooLarge { images: 1 }
+        );
 
         let mut wrong_count = entry_for(&bytes, &original);
         wrong_count.count = 4;

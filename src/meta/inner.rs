@@ -75,13 +75,16 @@ pub fn predict_query(model: &Network, support: &ImageSet, query: &ImageSet) -> T
         .squeeze_dim(1)
 }
 
-/// The first `way` outputs of `layer`, as a new layer.
-fn first_outputs(layer: &Linear, way: usize) -> Linear {
-    let weight = layer.weight.val().inner().narrow(1, 0, way);
+/// Outputs `rows` of `layer`, in that order, as a new layer.
+fn select_outputs(layer: &Linear, rows: &[usize]) -> Linear {
+    let device = layer.weight.val().device().inner();
+    let indices: Vec<i64> = rows.iter().map(|&r| r as i64).collect();
+    let indices = Tensor::<1, Int>::from_data(indices.as_slice(), &device);
+    let weight = layer.weight.val().inner().select(1, indices.clone());
     let bias = layer
         .bias
         .as_ref()
-        .map(|b| b.val().inner().narrow(0, 0, way));
+        .map(|b| b.val().inner().select(0, indices));
     Linear {
         weight: Param::from_tensor(Tensor::from_inner(weight).require_grad()),
         bias: bias.map(|b| Param::from_tensor(Tensor::from_inner(b).require_grad())),
@@ -114,15 +117,24 @@ impl InnerLoop {
     /// a constant of the task: meta-gradients reach the features through the inner and query
     /// losses, not through the prototypes.
     pub fn task_start(&self, model: &Network, support: &ImageSet, way: usize) -> Network {
+        let rows: Vec<usize> = (0..way).collect();
+        self.task_start_rows(model, support, &rows)
+    }
+
+    /// [`Self::task_start`] for a task whose label k is output `rows[k]` of the learned layer
+    /// (the ticked digits of a digit classifier, say); the prototype layer is used when
+    /// `proto_head` or when a row is missing.
+    pub fn task_start_rows(&self, model: &Network, support: &ImageSet, rows: &[usize]) -> Network {
         let classes = model.classes();
-        if self.proto_head || way > classes {
-            let head = prototype_head(model, support, way, &device_of(model));
+        let identity = rows.len() == classes && rows.iter().enumerate().all(|(i, &r)| i == r);
+        if self.proto_head || rows.iter().any(|&r| r >= classes) {
+            let head = prototype_head(model, support, rows.len(), &device_of(model));
             model.clone().with_output(head)
-        } else if way < classes {
-            let head = first_outputs(model.output_layer(), way);
-            model.clone().with_output(head)
-        } else {
+        } else if identity {
             model.clone()
+        } else {
+            let head = select_outputs(model.output_layer(), rows);
+            model.clone().with_output(head)
         }
     }
 
@@ -172,5 +184,42 @@ impl InnerLoop {
         let start = self.task_start(model, support, way);
         let unroll = self.unroll(&start, support, rates, false);
         adapt(&start, &unroll, &|m| batch_loss(m, &batch)).0
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::backend::cpu_device;
+    use crate::bench::synthetic_images;
+    use crate::model::Backbone;
+
+    /// A task over some of a classifier's classes starts from exactly those outputs.
+    #[test]
+    fn a_task_over_chosen_rows_starts_from_those_outputs() {
+        let device = cpu_device().autodiff();
+        device.seed(3);
+        let classifier = Network::new(Backbone::Reference, 10, &device);
+        let images = synthetic_images(6, 1);
+        let support = images.range(0..3);
+        let rows = [7, 2, 9];
+        let start = InnerLoop::new().task_start_rows(&classifier, &support, &rows);
+        let batch = support.to_batch(&device.clone().inner());
+        let all = classifier.valid().forward(batch.images.clone());
+        let chosen = start.valid().forward(batch.images);
+        assert_eq!(chosen.dims(), [3, 3]);
+        for (k, &row) in rows.iter().enumerate() {
+            let want = all.clone().narrow(1, row, 1);
+            let got = chosen.clone().narrow(1, k, 1);
+            let diff = (want - got).abs().max().into_scalar::<f32>();
+            assert!(
+                diff < 1e-6,
+                "output {k} should be the classifier's output {row}"
+            );
+        }
+        // Rows the layer does not have fall back to prototypes (any width works).
+        let wide: Vec<usize> = (0..12).collect();
+        let start = InnerLoop::new().task_start_rows(&classifier, &images.range(0..6), &wide);
+        assert_eq!(start.classes(), 12);
     }
 }

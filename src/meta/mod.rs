@@ -85,6 +85,9 @@ pub enum EvalError {
     /// Reading predictions back from the device failed.
     #[error("reading predictions from the device failed: {0}")]
     Device(String),
+    /// Nothing to evaluate.
+    #[error("evaluation needs at least one task")]
+    NoEpisodes,
 }
 
 /// Evaluates `learner` on `episodes` of `tasks` drawn with `seed`.
@@ -94,6 +97,9 @@ pub async fn evaluate(
     episodes: usize,
     seed: u64,
 ) -> Result<Accuracy, EvalError> {
+    if episodes == 0 {
+        return Err(EvalError::NoEpisodes);
+    }
     let mut rng = Rng::new(seed);
     let mut accuracies = Vec::with_capacity(episodes);
     for _ in 0..episodes {

@@ -263,3 +263,103 @@ impl MetaTrainRun {
         MetaEvent::Finished(reason)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::backend::cpu_device;
+    use crate::bench::synthetic_images;
+    use crate::data::protocol::{ExtraClasses, digits};
+    use crate::meta::protonet::ProtoNet;
+    use crate::model::Backbone;
+
+    fn protocol() -> Protocol {
+        let images = synthetic_images(300, 2);
+        digits(&images, &images, ExtraClasses::default())
+    }
+
+    fn learner() -> Box<dyn MetaLearner> {
+        let device = cpu_device();
+        device.seed(1);
+        Box::new(ProtoNet::new(Backbone::Reference, 1e-3, &device))
+    }
+
+    fn spec() -> EpisodeSpec {
+        EpisodeSpec {
+            way: 3,
+            shot: 1,
+            query: 2,
+        }
+    }
+
+    /// `meta-train --meta-batch 0` meta-stepped on no tasks and panicked.
+    #[test]
+    fn settings_that_cannot_work_are_refused() {
+        let config = MetaTrainConfig::new(spec()).with_meta_batch(0);
+        let error = MetaTrainRun::new(config, learner(), protocol())
+            .err()
+            .unwrap();
+        assert!(error.to_string().contains("meta-batch"), "{error}");
+    }
+
+    #[test]
+    fn a_run_validates_keeps_the_best_and_stops() {
+        let config = MetaTrainConfig::new(spec())
+            .with_max_steps(6)
+            .with_validate_every(3)
+            .with_val_episodes(4);
+        let mut run = MetaTrainRun::new(config, learner(), protocol()).unwrap();
+        let mut events = Vec::new();
+        loop {
+            let event = pollster::block_on(run.advance()).unwrap();
+            let done = matches!(event, MetaEvent::Finished(_));
+            events.push(event);
+            if done {
+                break;
+            }
+        }
+        let steps = events
+            .iter()
+            .filter(|e| matches!(e, MetaEvent::Step { .. }))
+            .count();
+        let validations: Vec<usize> = events
+            .iter()
+            .filter_map(|e| match e {
+                MetaEvent::Validated { step, .. } => Some(*step),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(steps, 6);
+        assert_eq!(validations, [3, 6]);
+        assert_eq!(
+            events.last(),
+            Some(&MetaEvent::Finished(StopReason::MaxSteps))
+        );
+        assert!(run.best().is_some_and(|b| b.step == 3 || b.step == 6));
+    }
+
+    #[test]
+    fn patience_stops_a_run_that_no_longer_improves() {
+        // A zero learning rate never improves after the first validation.
+        let device = cpu_device();
+        device.seed(1);
+        let frozen = Box::new(ProtoNet::new(Backbone::Reference, 0.0, &device));
+        let config = MetaTrainConfig::new(spec())
+            .with_max_steps(100)
+            .with_validate_every(1)
+            .with_val_episodes(4)
+            .with_patience(2);
+        let mut run = MetaTrainRun::new(config, frozen, protocol()).unwrap();
+        let reason = loop {
+            if let MetaEvent::Finished(reason) = pollster::block_on(run.advance()).unwrap() {
+                break reason;
+            }
+        };
+        assert_eq!(reason, StopReason::NoImprovement);
+        assert_eq!(
+            run.step(),
+            3,
+            "one best, then two validations without a gain"
+        );
+    }
+}

@@ -1,47 +1,84 @@
 //! Adapting a network to a person's support set, one visible step at a time.
 //!
-//! Two starting points, so the value of meta-learning can be seen side by side:
-//! - **meta-learned**: the features of a meta-trained checkpoint with a new output layer set
-//!   from the support prototypes (weight 2·cₖ, bias −‖cₖ‖² for class mean cₖ, as in
-//!   Proto-MAML), so it predicts like a prototypical network before any step and works for any
-//!   number of classes; each step is then SGD on that output layer (the meta-learners' inner
-//!   loop: head only, normalised step);
-//! - **random init**: the same architecture freshly initialised, trained with Adam for the same
-//!   number of steps (the "no meta-learning" baseline).
-//!
-//! Every read-back is asynchronous, so this runs on WebGPU in a browser as well as natively.
+//! One [`Procedure`] adapts every network the Playground compares, so the networks differ in
+//! one thing only — where their features come from (meta-training, a random initialisation,
+//! plain digit classification). The procedure is either the inner loop a network was
+//! meta-trained with ([`InnerLoop`], read from the weights catalogue: the task's starting output
+//! layer, then SGD steps on the output layer or on every layer) or whole-network fine-tuning
+//! with Adam. Every read-back is asynchronous, so this runs on WebGPU in a browser as well as
+//! natively.
 
 use crate::data::ImageSet;
-use crate::meta::inner::InnerLoop;
+use crate::meta::inner::{InnerLoop, batch_loss, device_of};
 use crate::meta::params::ParamVec;
-use crate::meta::protonet::prototype_head;
 use crate::model::{Network, cross_entropy};
 use burn::module::Module;
 use burn::optim::{AdamConfig, GradientsParams, ModuleOptimizer};
 use burn::tensor::activation::softmax;
 use burn::tensor::{Device, Tensor};
 
-/// Where an adaptation starts.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Start {
-    /// A meta-trained network's features, prototype-initialised output layer, SGD steps.
-    MetaLearned,
-    /// A random network, Adam steps.
-    RandomInit,
+/// How a network adapts to a support set.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Procedure {
+    /// An inner loop, as meta-learners run it.
+    Inner(InnerLoop),
+    /// Adam on every layer, from the network's own output layer.
+    FineTune {
+        /// Adam steps.
+        steps: usize,
+        /// Adam learning rate.
+        lr: f64,
+    },
+}
+
+impl Procedure {
+    /// Steps the procedure takes.
+    pub fn steps(&self) -> usize {
+        match self {
+            Self::Inner(inner) => inner.steps,
+            Self::FineTune { steps, .. } => *steps,
+        }
+    }
+
+    /// What it does, in a few words (for labels next to results).
+    pub fn describe(&self) -> String {
+        match self {
+            Self::Inner(inner) => {
+                let head = if inner.proto_head {
+                    "prototype output layer"
+                } else {
+                    "learned output layer"
+                };
+                let layers = if inner.head_only {
+                    "output layer only"
+                } else {
+                    "every layer"
+                };
+                format!(
+                    "{head}, then {} SGD steps at {} on the {layers}",
+                    inner.steps, inner.lr
+                )
+            }
+            Self::FineTune { steps, lr } => {
+                format!("{steps} Adam steps at {lr} on every layer")
+            }
+        }
+    }
 }
 
 /// How each step updates the network.
 enum Rule {
     /// SGD on the output layer alone, with these rates, on support features computed once
-    /// (the meta-learned start's inner loop: the features never change, so one forward pass
-    /// through them serves every step).
+    /// (the features never change, so one forward pass through them serves every step).
     HeadSgd {
         /// Rates for the output layer's parameters.
         rates: ParamVec,
         /// The support images' features `[n, 64]`, without autodiff.
         support_features: Box<Tensor<2>>,
     },
-    /// Adam on the whole network at this learning rate (the random-init baseline).
+    /// SGD on every layer at this rate.
+    Sgd(f64),
+    /// Adam on every layer at this learning rate.
     Adam(ModuleOptimizer, f64),
 }
 
@@ -66,52 +103,50 @@ pub enum AdaptError {
     Diverged,
 }
 
-/// Adam learning rate of the random-init baseline.
-pub const RANDOM_INIT_LR: f64 = 1e-3;
-
 impl Adaptation {
-    /// Starts adapting to `support` (labels `0..way`, every class present) on `device`.
-    /// `features` is the meta-trained network (ignored for [`Start::RandomInit`]);
-    /// `learning_rate` is the meta-learned start's SGD rate on its output layer, normalised by
-    /// the support features' mean squared norm as in the meta-learners' inner loop
-    /// ([`InnerLoop::head_only`]).
+    /// Starts adapting `network` to `support` with `procedure`, on `device`. Task label k
+    /// (every label present) is output `rows[k]` of the network's learned output layer, when
+    /// the procedure starts from it (`0..way` for new symbols; the ticked digits of a digit
+    /// classifier).
     pub fn new(
-        start: Start,
-        features: &Network,
+        network: &Network,
+        procedure: &Procedure,
         support: &ImageSet,
-        way: usize,
-        steps: usize,
-        learning_rate: f64,
+        rows: &[usize],
         device: &Device,
     ) -> Self {
         let device = device.clone().autodiff();
-        let (model, rule) = match start {
-            Start::MetaLearned => {
-                let features = features.clone().train();
-                let head = prototype_head(&features, support, way, &device);
-                let normaliser = InnerLoop::step_normaliser(&features, support);
-                let rates = ParamVec::values(&head)
-                    .fill(learning_rate)
-                    .scale_by(&normaliser);
-                let support_features = features
-                    .valid()
-                    .embed(support.to_batch(&device.clone().inner()).images);
-                let rule = Rule::HeadSgd {
-                    rates,
-                    support_features: Box::new(support_features),
+        let network = network.clone().train();
+        let (model, rule) = match procedure {
+            Procedure::Inner(inner) => {
+                let start = inner.task_start_rows(&network, support, rows);
+                let rule = if inner.head_only {
+                    let normaliser = InnerLoop::step_normaliser(&start, support);
+                    let rates = ParamVec::values(start.output_layer())
+                        .fill(inner.lr)
+                        .scale_by(&normaliser);
+                    let support_features = start
+                        .valid()
+                        .embed(support.to_batch(&device.clone().inner()).images);
+                    Rule::HeadSgd {
+                        rates,
+                        support_features: Box::new(support_features),
+                    }
+                } else {
+                    Rule::Sgd(inner.lr)
                 };
-                (features.with_output(head), rule)
+                (start, rule)
             }
-            Start::RandomInit => (
-                Network::new(features.backbone(), way, &device),
-                Rule::Adam(AdamConfig::new().init(), RANDOM_INIT_LR),
+            Procedure::FineTune { lr, .. } => (
+                InnerLoop::new().task_start_rows(&network, support, rows),
+                Rule::Adam(AdamConfig::new().init(), *lr),
             ),
         };
         Self {
             model,
             rule,
             support: support.clone(),
-            steps,
+            steps: procedure.steps(),
             done: 0,
             device,
         }
@@ -143,8 +178,13 @@ impl Adaptation {
                 let head = rates.mul(&gradient).step(head, -1.0);
                 (model.with_output(head), loss)
             }
+            Rule::Sgd(rate) => {
+                let loss = batch_loss(&model, &batch);
+                let gradient = ParamVec::gradient(&model, loss.clone());
+                (gradient.step(model, -*rate), loss)
+            }
             Rule::Adam(optim, rate) => {
-                let loss = cross_entropy(model.forward(batch.images), batch.labels);
+                let loss = batch_loss(&model, &batch);
                 let grads = GradientsParams::from_grads(loss.clone().backward(), &model);
                 (optim.step(*rate, model, grads), loss)
             }
@@ -183,11 +223,7 @@ pub async fn probabilities(
     set: &ImageSet,
 ) -> Result<Vec<Vec<f32>>, AdaptError> {
     let model = model.valid();
-    let device = model
-        .devices()
-        .into_iter()
-        .next()
-        .expect("a model has parameters");
+    let device = device_of(&model);
     let logits = model.classify(
         support.to_batch(&device).images,
         set.to_batch(&device).images,
@@ -222,7 +258,7 @@ mod tests {
     use super::*;
     use crate::backend::cpu_device;
     use crate::bench::synthetic_images;
-    use crate::model::{Backbone, FEATURES as HIDDEN};
+    use crate::model::{Backbone, FEATURES};
 
     /// Three easy classes, `shot` support images each, plus the rest as test images.
     fn task(shot: usize) -> (ImageSet, ImageSet) {
@@ -239,27 +275,36 @@ mod tests {
         (support, test)
     }
 
+    fn anil(steps: usize, lr: f64) -> Procedure {
+        Procedure::Inner(
+            InnerLoop::new()
+                .with_steps(steps)
+                .with_lr(lr)
+                .with_head_only(true)
+                .with_proto_head(true),
+        )
+    }
+
     #[test]
     fn prototype_head_predicts_like_nearest_prototype_before_any_step() {
         let device = cpu_device();
         device.seed(1);
         let features = Network::new(Backbone::Reference, 10, &device);
         let (support, test) = task(3);
-        let adaptation =
-            Adaptation::new(Start::MetaLearned, &features, &support, 3, 0, 0.1, &device);
+        let adaptation = Adaptation::new(&features, &anil(0, 0.1), &support, &[0, 1, 2], &device);
         let probabilities = pollster::block_on(adaptation.probabilities(&test)).unwrap();
         // The same decision computed directly from distances to class-mean features.
         let embed = |set: &ImageSet| {
             let data = features.embed(set.to_batch(&device).images).into_data();
             let values: Vec<f32> = data.iter::<f32>().collect();
             values
-                .chunks(HIDDEN)
+                .chunks(FEATURES)
                 .map(<[f32]>::to_vec)
                 .collect::<Vec<_>>()
         };
         let (support_features, test_features) = (embed(&support), embed(&test));
         let prototype = |k: usize| -> Vec<f32> {
-            (0..HIDDEN)
+            (0..FEATURES)
                 .map(|d| (0..3).map(|s| support_features[k * 3 + s][d]).sum::<f32>() / 3.0)
                 .collect()
         };
@@ -274,10 +319,7 @@ mod tests {
     }
 
     #[test]
-    fn steps_lower_the_support_loss_from_either_start() {
-        let device = cpu_device();
-        device.seed(2);
-        let features = Network::new(Backbone::Reference, 10, &device);
+    fn every_procedure_lowers_the_support_loss_on_either_backbone() {
         let (support, test) = task(2);
         // Classes that overlap: each class's second example is an image of the next class, so
         // the prototypes alone leave a real support loss for the steps to lower.
@@ -287,24 +329,41 @@ mod tests {
             let at = (label * 2 + 1) * crate::data::IMAGE_PIXELS;
             overlapping.pixels[at..at + next.len()].copy_from_slice(&next);
         }
-        for (start, support) in [
-            (Start::MetaLearned, &overlapping),
-            (Start::RandomInit, &support),
-        ] {
-            let mut adaptation = Adaptation::new(start, &features, support, 3, 15, 0.5, &device);
-            let first = pollster::block_on(adaptation.step()).unwrap();
-            let mut last = first;
-            while !adaptation.finished() {
-                last = pollster::block_on(adaptation.step()).unwrap();
+        let whole = Procedure::Inner(InnerLoop::new().with_steps(15).with_lr(0.05));
+        let fine_tune = Procedure::FineTune {
+            steps: 15,
+            lr: 1e-3,
+        };
+        for backbone in [Backbone::Reference, Backbone::Conv4] {
+            let device = cpu_device();
+            device.seed(2);
+            let network = Network::new(backbone, 10, &device);
+            for (procedure, support) in [
+                (anil(15, 0.5), &overlapping),
+                (whole.clone(), &support),
+                (fine_tune.clone(), &support),
+            ] {
+                let mut adaptation =
+                    Adaptation::new(&network, &procedure, support, &[0, 1, 2], &device);
+                let first = pollster::block_on(adaptation.step()).unwrap();
+                let mut last = first;
+                while !adaptation.finished() {
+                    last = pollster::block_on(adaptation.step()).unwrap();
+                }
+                let what = procedure.describe();
+                assert!(
+                    last < first * 0.8,
+                    "{backbone:?}, {what}: loss {first} -> {last}"
+                );
+                assert_eq!(adaptation.progress(), (15, 15));
+                let rows = pollster::block_on(adaptation.probabilities(&test)).unwrap();
+                assert_eq!(rows.len(), test.len());
+                assert!(rows.iter().all(|r| r.len() == 3));
+                assert!(
+                    rows.iter()
+                        .all(|r| (r.iter().sum::<f32>() - 1.0).abs() < 1e-4)
+                );
             }
-            assert!(last < first * 0.8, "{start:?}: loss {first} -> {last}");
-            assert_eq!(adaptation.progress(), (15, 15));
-            let rows = pollster::block_on(adaptation.probabilities(&test)).unwrap();
-            assert_eq!(rows.len(), test.len());
-            assert!(
-                rows.iter()
-                    .all(|r| (r.iter().sum::<f32>() - 1.0).abs() < 1e-4)
-            );
         }
     }
 }

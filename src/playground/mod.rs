@@ -4,5 +4,7 @@
 //! draws, clicks and shows what these modules compute.
 
 pub mod adapt;
+pub mod compare;
 pub mod gallery;
 pub mod preprocess;
+pub mod samples;

@@ -39,6 +39,9 @@ pub struct TrainConfig {
     /// Cap on test images evaluated after each epoch (0: all available).
     #[config(default = 0)]
     pub test_images: usize,
+    /// Architecture trained.
+    #[config(default = "Backbone::Reference")]
+    pub backbone: Backbone,
 }
 
 /// Figures after one training step.
@@ -50,6 +53,8 @@ pub struct StepReport {
     pub step: usize,
     /// Images trained on since the start of the run.
     pub images_seen: usize,
+    /// Images in this step's batch (the last batch of an epoch may be smaller).
+    pub batch: usize,
     /// Images of this epoch done so far.
     pub epoch_done: usize,
     /// Images this epoch will cover (may grow while shards still arrive).
@@ -137,7 +142,7 @@ impl TrainRun {
     pub fn new(config: TrainConfig, device: &Device) -> Self {
         device.seed(config.seed);
         let train_device = device.clone().autodiff();
-        let model = Network::new(Backbone::Reference, NUM_CLASSES, &train_device);
+        let model = Network::new(config.backbone, NUM_CLASSES, &train_device);
         let optim = AdamConfig::new().init();
         let rng = Rng::new(config.seed);
         Self {
@@ -264,6 +269,7 @@ impl TrainRun {
             epoch: self.epoch,
             step: self.step,
             images_seen: self.images_seen,
+            batch: batch_len,
             epoch_done: self.cursor,
             epoch_size: self.order.len(),
             loss,
@@ -367,21 +373,27 @@ mod tests {
         let config = TrainConfig::new()
             .with_epochs(1)
             .with_batch_size(20)
-            .with_epoch_images(200);
+            .with_epoch_images(190);
         let mut run = TrainRun::new(config, &cpu_device());
         run.train = synthetic_images(200, 1);
         run.test = synthetic_images(100, 2);
         let mut losses = Vec::new();
+        let mut batches = Vec::new();
         let mut evaluation = None;
         loop {
             match pollster::block_on(run.advance()).unwrap() {
-                TrainEvent::Step(report) => losses.push(report.loss),
+                TrainEvent::Step(report) => {
+                    losses.push(report.loss);
+                    batches.push(report.batch);
+                }
                 TrainEvent::Epoch(report) => evaluation = Some(report),
                 TrainEvent::Evaluating { done, total } => assert!(done <= total),
                 TrainEvent::Finished => break,
             }
         }
         assert_eq!(losses.len(), 10);
+        // Each report says how many images its step trained on (the page's images/s uses it).
+        assert_eq!(batches, [20, 20, 20, 20, 20, 20, 20, 20, 20, 10]);
         let first: f32 = losses[..2].iter().sum();
         let last: f32 = losses[8..].iter().sum();
         assert!(last < first * 0.5, "loss did not fall: {losses:?}");

@@ -3,6 +3,7 @@
 use crate::backend::Backend;
 use crate::bench::{self, BenchPlan};
 use crate::model::Backbone;
+use crate::ui::widgets::{SettingNotes, url_number};
 use leptos::prelude::*;
 
 /// Runs [`bench::run`] once and shows each figure as a JSON line (and logs it as an object).
@@ -13,16 +14,23 @@ pub fn BenchPage(
 ) -> impl IntoView {
     let lines = RwSignal::new(Vec::<String>::new());
     let state = RwSignal::new("running");
+    let readings = (
+        url_number("steps", 5usize, 1..=1000),
+        url_number("repeats", 5usize, 1..=1000),
+        url_number("meta_repeats", 3usize, 1..=100),
+    );
+    let notes: Vec<String> = [
+        readings.0.message.clone(),
+        readings.1.message.clone(),
+        readings.2.message.clone(),
+    ]
+    .into_iter()
+    .flatten()
+    .collect();
     let plan = BenchPlan {
-        train_steps: super::query_param("steps")
-            .and_then(|s| s.parse().ok())
-            .unwrap_or(5),
-        forward_repeats: super::query_param("repeats")
-            .and_then(|s| s.parse().ok())
-            .unwrap_or(5),
-        meta_repeats: super::query_param("meta_repeats")
-            .and_then(|s| s.parse().ok())
-            .unwrap_or(3),
+        train_steps: readings.0.value,
+        forward_repeats: readings.1.value,
+        meta_repeats: readings.2.value,
         backbones: match super::query_param("backbone").as_deref() {
             Some("conv4") => vec![Backbone::Conv4],
             _ => vec![Backbone::Reference],
@@ -50,6 +58,7 @@ pub fn BenchPage(
         <section class="page bench">
             <h2>"Benchmark"</h2>
             <p class="explain">"Training throughput (batch 64), forward latency, meta-training step time and few-shot adaptation latency on this page's backend, as JSON lines."</p>
+            <SettingNotes notes=notes />
             <pre id="bench-output" data-state=move || state.get()>{move || lines.get().join("\n")}</pre>
         </section>
     }

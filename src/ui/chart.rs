@@ -9,7 +9,7 @@ use web_sys::CanvasRenderingContext2d;
 #[derive(Debug, Clone, PartialEq)]
 pub struct Series {
     /// Legend text.
-    pub name: &'static str,
+    pub name: String,
     /// CSS colour.
     pub color: &'static str,
     /// Points `(x, y)`, in increasing x.
@@ -107,9 +107,9 @@ fn draw(
             }
         }
         ctx.stroke();
-        let legend_x = MARGIN_LEFT + 10.0 + 130.0 * i as f64;
-        ctx.fill_rect(legend_x, MARGIN_TOP + 8.0, 10.0, 3.0);
-        let _ = ctx.fill_text(s.name, legend_x + 14.0, MARGIN_TOP + 13.0);
+        let legend_y = MARGIN_TOP + 8.0 + 14.0 * i as f64;
+        ctx.fill_rect(MARGIN_LEFT + 10.0, legend_y, 10.0, 3.0);
+        let _ = ctx.fill_text(&s.name, MARGIN_LEFT + 24.0, legend_y + 5.0);
         ctx.set_line_width(1.0);
         ctx.set_stroke_style_str("#8884");
     }

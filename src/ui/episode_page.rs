@@ -1,31 +1,106 @@
 //! The Episode page (`?page=episode`): one few-shot task, opened up. It draws an N-way K-shot
-//! episode from the MNIST test split, adapts the shipped meta-trained network to the support set step by step, and shows the support images, the
-//! query images with their predicted labels before and after every inner step, and the support
-//! loss and query accuracy per step.
+//! episode from the MNIST test split and adapts two meta-trained networks to its support set
+//! step by step — plain MAML (a learned output layer, every layer adapted) and the
+//! prototype-head variant (output layer set from the support prototypes, head-only steps) —
+//! showing for each the query images' predicted labels before and after every inner step, and
+//! its support loss and query accuracy per step.
 
 use super::chart::{LineChart, Series};
 use super::loader::{self, DataPool};
-use super::playground::pad::Thumb;
-use super::train_page::{NumberField, yield_to_page};
 use super::weights;
+use super::widgets::{NumberField, SettingNotes, Thumb, url_number, yield_to_page};
 use crate::backend::Backend;
 use crate::data::episode::{ClassPool, Episode, EpisodeSpec};
-use crate::playground::adapt::{Adaptation, Start, argmax};
+use crate::model::catalog::WeightsEntry;
+use crate::playground::adapt::{Adaptation, Procedure, argmax};
 use crate::rng::Rng;
 use leptos::prelude::*;
 
-/// What one run of the episode produced.
+/// The networks shown, by file: plain MAML first, then the prototype-head variant.
+const NETWORKS: [&str; 2] = ["digits-maml.bpk", "digits-anil.bpk"];
+
+/// What one network did on the episode.
 #[derive(Debug, Clone, Default, PartialEq)]
 struct Trace {
-    episode: Option<Episode>,
+    /// The network and how it adapts.
+    title: String,
     /// Predicted label of every query image, before any step and after each.
     predictions: Vec<Vec<usize>>,
     /// Support loss before each step.
     losses: Vec<(f64, f64)>,
     /// Query accuracy before any step and after each.
     accuracy: Vec<(f64, f64)>,
+}
+
+/// The episode and both traces.
+#[derive(Debug, Clone, Default, PartialEq)]
+struct EpisodeRun {
+    episode: Option<Episode>,
+    traces: Vec<Trace>,
     error: Option<String>,
     running: bool,
+}
+
+/// Adapts `entry`'s network to `episode` for `steps` steps with its own inner loop, recording
+/// the trace as the `index`-th of `run`.
+async fn trace_network(
+    entry: WeightsEntry,
+    episode: &Episode,
+    steps: usize,
+    backend: &Backend,
+    run: RwSignal<EpisodeRun>,
+    index: usize,
+) -> Result<(), String> {
+    let inner = entry
+        .inner
+        .clone()
+        .ok_or_else(|| format!("{} records no inner loop", entry.file))?;
+    let procedure = Procedure::Inner(crate::meta::inner::InnerLoop { steps, ..inner });
+    run.update(|r| {
+        r.traces[index].title = format!(
+            "{} ({}): {}",
+            entry.algorithm,
+            entry.backbone.name(),
+            procedure.describe()
+        )
+    });
+    let network = weights::load(&entry, &backend.device).await?;
+    let rows: Vec<usize> = (0..episode.classes.len()).collect();
+    let mut adaptation = Adaptation::new(
+        &network,
+        &procedure,
+        &episode.support,
+        &rows,
+        &backend.device,
+    );
+    loop {
+        let probabilities = adaptation
+            .probabilities(&episode.query)
+            .await
+            .map_err(|e| e.to_string())?;
+        let predicted: Vec<usize> = probabilities.iter().map(|p| argmax(p)).collect();
+        let correct = predicted
+            .iter()
+            .zip(&episode.query.labels)
+            .filter(|(p, l)| **p == usize::from(**l))
+            .count();
+        run.update(|r| {
+            let t = &mut r.traces[index];
+            let step = t.predictions.len() as f64;
+            t.accuracy
+                .push((step, correct as f64 / predicted.len() as f64));
+            t.predictions.push(predicted);
+        });
+        if adaptation.finished() {
+            return Ok(());
+        }
+        let loss = adaptation.step().await.map_err(|e| e.to_string())?;
+        run.update(|r| {
+            let t = &mut r.traces[index];
+            t.losses.push((t.losses.len() as f64, f64::from(loss)));
+        });
+        yield_to_page().await;
+    }
 }
 
 /// The Episode page.
@@ -36,22 +111,27 @@ pub fn EpisodePage(
 ) -> impl IntoView {
     let pool = DataPool::default();
     loader::start(pool);
-    let device = backend.device.clone();
-    let way = RwSignal::new(5usize);
-    let shot = RwSignal::new(1usize);
-    let steps = RwSignal::new(5usize);
-    let learning_rate = RwSignal::new(0.5f64);
+    let way_url = url_number("way", 5usize, 2..=5);
+    let shot_url = url_number("shot", 1usize, 1..=10);
+    let steps_url = url_number("steps", 5usize, 0..=20);
+    let notes: Vec<String> = [way_url.message, shot_url.message, steps_url.message]
+        .into_iter()
+        .flatten()
+        .collect();
+    let way = RwSignal::new(way_url.value);
+    let shot = RwSignal::new(shot_url.value);
+    let steps = RwSignal::new(steps_url.value);
     let seed = StoredValue::new(1u64);
-    let trace = RwSignal::new(Trace::default());
+    let run = RwSignal::new(EpisodeRun::default());
 
-    let run = move |_| {
-        let device = device.clone();
+    let start = move |_| {
+        let backend = backend.clone();
         let spec = EpisodeSpec {
-            way: way.get_untracked().clamp(2, 10),
-            shot: shot.get_untracked().clamp(1, 10),
+            way: way.get_untracked(),
+            shot: shot.get_untracked(),
             query: 3,
         };
-        let (total, lr) = (steps.get_untracked().min(50), learning_rate.get_untracked());
+        let total = steps.get_untracked();
         seed.update_value(|s| *s += 1);
         let mut rng = Rng::new(seed.get_value());
         let episode = pool.test.with_value(|test| {
@@ -61,149 +141,158 @@ pub fn EpisodePage(
         let episode = match episode {
             Ok(e) => e,
             Err(e) => {
-                trace.set(Trace {
+                run.set(EpisodeRun {
                     error: Some(e.to_string()),
-                    ..Trace::default()
+                    ..EpisodeRun::default()
                 });
                 return;
             }
         };
-        trace.set(Trace {
+        run.set(EpisodeRun {
             episode: Some(episode.clone()),
+            traces: vec![Trace::default(); NETWORKS.len()],
             running: true,
-            ..Trace::default()
+            ..EpisodeRun::default()
         });
         leptos::task::spawn_local(async move {
             let outcome: Result<(), String> = async {
                 let catalog = weights::catalog().await?;
-                let entry = catalog
-                    .entries
-                    .iter()
-                    .find(|e| e.protocol == "digits" && e.algorithm == "protonet")
-                    .ok_or("the catalogue lists no meta-trained network")?;
-                let features = weights::load(entry, &device).await?;
-                let mut adaptation = Adaptation::new(
-                    Start::MetaLearned,
-                    &features,
-                    &episode.support,
-                    spec.way,
-                    total,
-                    lr,
-                    &device,
-                );
-                loop {
-                    let rows = adaptation
-                        .probabilities(&episode.query)
-                        .await
-                        .map_err(|e| e.to_string())?;
-                    let predicted: Vec<usize> = rows.iter().map(|p| argmax(p)).collect();
-                    let correct = predicted
-                        .iter()
-                        .zip(&episode.query.labels)
-                        .filter(|(p, l)| **p == usize::from(**l))
-                        .count();
-                    trace.update(|t| {
-                        let step = t.predictions.len() as f64;
-                        t.accuracy
-                            .push((step, correct as f64 / predicted.len() as f64));
-                        t.predictions.push(predicted);
-                    });
-                    if adaptation.finished() {
-                        break;
-                    }
-                    let loss = adaptation.step().await.map_err(|e| e.to_string())?;
-                    trace.update(|t| t.losses.push((t.losses.len() as f64, f64::from(loss))));
-                    yield_to_page().await;
+                for (index, file) in NETWORKS.iter().enumerate() {
+                    let entry = catalog
+                        .entry(file)
+                        .cloned()
+                        .ok_or_else(|| format!("the weights catalogue lists no {file}"))?;
+                    trace_network(entry, &episode, total, &backend, run, index).await?;
                 }
                 Ok(())
             }
             .await;
-            trace.update(|t| {
-                t.running = false;
-                t.error = outcome.err();
+            run.update(|r| {
+                r.running = false;
+                r.error = outcome.err();
             });
         });
     };
 
     let ready = move || pool.progress.with(|p| p.test_images > 0);
+    let colors = [("#d9480f", "#2b8a3e"), ("#862e9c", "#1c7ed6")];
     let charts = Signal::derive(move || {
-        trace.with(|t| {
-            vec![
-                Series {
-                    name: "support loss",
-                    color: "#d9480f",
-                    points: t.losses.clone(),
-                    dots: true,
-                },
-                Series {
-                    name: "query accuracy",
-                    color: "#2b8a3e",
-                    points: t.accuracy.clone(),
-                    dots: true,
-                },
-            ]
+        run.with(|r| {
+            r.traces
+                .iter()
+                .zip(colors)
+                .enumerate()
+                .flat_map(|(i, (t, (loss, accuracy)))| {
+                    let name = if i == 0 {
+                        "plain MAML"
+                    } else {
+                        "prototype head"
+                    };
+                    [
+                        Series {
+                            name: format!("{name}: support loss"),
+                            color: loss,
+                            points: t.losses.clone(),
+                            dots: true,
+                        },
+                        Series {
+                            name: format!("{name}: query accuracy"),
+                            color: accuracy,
+                            points: t.accuracy.clone(),
+                            dots: true,
+                        },
+                    ]
+                })
+                .collect()
         })
     });
     view! {
         <section class="page episode">
             <h2>"One few-shot episode, step by step"</h2>
             <p class="explain">
-                "An N-way K-shot task drawn from the MNIST test split (labels permuted: the task's label 0 can be any digit). "
-                "The meta-trained network (digits-protonet, which saw other images of these digits) starts from its support "
-                "prototypes, then takes SGD steps on the support set; each column shows what it predicts for the query "
-                "images at that step, green when right."
+                "An N-way K-shot task drawn from the MNIST test split (labels permuted: the task's label 0 "
+                "can be any digit). Two meta-trained networks adapt to its support set: plain MAML, whose "
+                "learned output layer knows nothing of this task until its inner steps change every layer, "
+                "and the prototype-head variant, which starts from the support prototypes and steps its "
+                "output layer only. Each column shows what a network predicts for the query images at that "
+                "step, green when right."
             </p>
+            <SettingNotes notes=notes />
             <form class="settings" on:submit=|ev| ev.prevent_default()>
-                <NumberField label="Way (2–10)" id="episode-way" value=way />
-                <NumberField label="Shot" id="episode-shot" value=shot />
-                <NumberField label="Inner steps" id="episode-steps" value=steps />
-                <NumberField label="Inner learning rate" id="episode-lr" value=learning_rate />
+                <NumberField label="Way" id="episode-way" value=way range=2..=5 />
+                <NumberField label="Shot" id="episode-shot" value=shot range=1..=10 />
+                <NumberField label="Inner steps" id="episode-steps" value=steps range=0..=20 />
             </form>
             <div class="controls">
-                <button id="episode-button" class="primary" on:click=run
-                    disabled=move || !ready() || trace.with(|t| t.running)>"New episode"</button>
+                <button id="episode-button" class="primary" on:click=start
+                    disabled=move || !ready() || run.with(|r| r.running)>"New episode"</button>
                 <span class="muted">{move || if ready() { String::new() } else { "Loading MNIST test images…".into() }}</span>
             </div>
-            {move || trace.with(|t| t.error.clone()).map(|e| view! { <p class="error" role="alert">{e}</p> })}
-            {move || trace.get().episode.map(|episode| {
-                let support = (0..episode.support.len()).map(|i| {
-                    let pixels = episode.support.image(i).to_vec();
-                    let label = episode.support.labels[i];
-                    let digit = episode.classes[usize::from(label)];
-                    view! {
-                        <figure class="example">
-                            <Thumb pixels=Signal::derive(move || Some(pixels.clone())) class="thumb" />
-                            <figcaption>{format!("label {label} = {digit}")}</figcaption>
-                        </figure>
-                    }
-                }).collect_view();
-                let queries = (0..episode.query.len()).map(|i| {
-                    let pixels = episode.query.image(i).to_vec();
-                    let truth = usize::from(episode.query.labels[i]);
-                    view! {
-                        <tr>
-                            <td><Thumb pixels=Signal::derive(move || Some(pixels.clone())) class="thumb" /></td>
-                            <td>{truth}</td>
-                            {move || trace.with(|t| t.predictions.iter().map(|p| {
-                                let guess = p[i];
-                                view! { <td class=if guess == truth { "right" } else { "wrong" }>{guess}</td> }
-                            }).collect_view())}
-                        </tr>
-                    }
-                }).collect_view();
-                view! {
-                    <h3>"Support set"</h3>
-                    <div class="examples" id="episode-support">{support}</div>
-                    <h3>"Query set: predicted label after each step"</h3>
-                    <table class="trace" id="episode-trace">
-                        <thead><tr><th>"image"</th><th>"label"</th>
-                            {move || trace.with(|t| (0..t.predictions.len()).map(|s| view! { <th>{format!("step {s}")}</th> }).collect_view())}
-                        </tr></thead>
-                        <tbody>{queries}</tbody>
-                    </table>
-                }
+            {move || run.with(|r| r.error.clone()).map(|e| view! { <p class="error" role="alert">{e}</p> })}
+            {move || run.with(|r| r.episode.clone()).map(|episode| view! {
+                <h3>"Support set"</h3>
+                <SupportImages episode=episode.clone() />
+                <div class="traces">
+                    {(0..NETWORKS.len()).map(|index| view! {
+                        <TraceTable episode=episode.clone() run=run index=index />
+                    }).collect_view()}
+                </div>
             })}
-            <LineChart series=charts x_label="inner step" y_range=(0.0, 2.0) title="support loss and query accuracy per step" />
+            <LineChart series=charts x_label="inner step" y_range=(0.0, 2.0) title="support loss and query accuracy per step, for both networks" />
         </section>
+    }
+}
+
+/// The support images with their task labels and digits.
+#[component]
+fn SupportImages(episode: Episode) -> impl IntoView {
+    let images = (0..episode.support.len())
+        .map(|i| {
+            let pixels = episode.support.image(i).to_vec();
+            let label = episode.support.labels[i];
+            let digit = episode.classes[usize::from(label)];
+            view! {
+                <figure class="example">
+                    <Thumb pixels=Signal::derive(move || Some(pixels.clone())) class="thumb"
+                        label=format!("support image, label {label}, digit {digit}") />
+                    <figcaption>{format!("label {label} = {digit}")}</figcaption>
+                </figure>
+            }
+        })
+        .collect_view();
+    view! { <div class="examples" id="episode-support">{images}</div> }
+}
+
+/// One network's predictions for every query image, step by step.
+#[component]
+fn TraceTable(episode: Episode, run: RwSignal<EpisodeRun>, index: usize) -> impl IntoView {
+    let trace = move || run.with(|r| r.traces.get(index).cloned().unwrap_or_default());
+    let rows = (0..episode.query.len())
+        .map(|i| {
+            let pixels = episode.query.image(i).to_vec();
+            let truth = usize::from(episode.query.labels[i]);
+            view! {
+                <tr>
+                    <td><Thumb pixels=Signal::derive(move || Some(pixels.clone())) class="thumb"
+                        label=format!("query image, label {truth}") /></td>
+                    <td>{truth}</td>
+                    {move || trace().predictions.iter().map(|p| {
+                        let guess = p[i];
+                        view! { <td class=if guess == truth { "right" } else { "wrong" }>{guess}</td> }
+                    }).collect_view()}
+                </tr>
+            }
+        })
+        .collect_view();
+    view! {
+        <div class="trace-block">
+            <h3>{move || trace().title}</h3>
+            <table class="trace" id=format!("episode-trace-{index}")>
+                <thead><tr><th>"image"</th><th>"label"</th>
+                    {move || (0..trace().predictions.len()).map(|s| view! { <th>{format!("step {s}")}</th> }).collect_view()}
+                </tr></thead>
+                <tbody>{rows}</tbody>
+            </table>
+        </div>
     }
 }

@@ -117,11 +117,42 @@ async fn load_into(pool: DataPool, base: String) -> Result<(), String> {
     Ok(())
 }
 
+/// Origins besides the app's own that `?data=` may name, when a build opts in:
+/// `FEWSHOT_DATA_ORIGINS="https://a.example,https://b.example" trunk build`.
+const ALLOWED_DATA_ORIGINS: &str = match option_env!("FEWSHOT_DATA_ORIGINS") {
+    Some(origins) => origins,
+    None => "",
+};
+
+/// The folder `?data=` names, if it is on the app's own origin (or one the build allows).
+/// Shards from elsewhere would let any link feed the page data it did not ship with.
+fn data_folder() -> Result<String, String> {
+    let Some(requested) = super::query_param("data") else {
+        return Ok(DEFAULT_DATA_URL.into());
+    };
+    let location = web_sys::window().ok_or("no window object")?.location();
+    let page = location.href().map_err(|e| format!("{e:?}"))?;
+    let url = web_sys::Url::new_with_base(&requested, &page)
+        .map_err(|_| format!("?data={requested} is not a URL"))?;
+    let own = location.origin().map_err(|e| format!("{e:?}"))?;
+    if crate::params::origin_allowed(&own, &url.origin(), ALLOWED_DATA_ORIGINS) {
+        Ok(requested)
+    } else {
+        Err(format!(
+            "?data={requested} is on another site ({}); this app loads data only from its own              site ({own}) unless it was built to allow that one",
+            url.origin()
+        ))
+    }
+}
+
 /// Starts downloading every shard into `pool` in the background.
 pub fn start(pool: DataPool) {
-    let base = super::query_param("data").unwrap_or_else(|| DEFAULT_DATA_URL.into());
     leptos::task::spawn_local(async move {
-        if let Err(error) = load_into(pool, base).await {
+        let loaded = match data_folder() {
+            Ok(base) => load_into(pool, base).await,
+            Err(refused) => Err(refused),
+        };
+        if let Err(error) = loaded {
             pool.progress.update(|p| p.error = Some(error));
         }
     });

@@ -15,6 +15,7 @@ mod playground;
 mod selftest;
 mod train_page;
 mod weights;
+mod widgets;
 
 use crate::backend::{Backend, BackendKind};
 use leptos::prelude::*;
@@ -112,13 +113,9 @@ pub fn App() -> impl IntoView {
 fn BackendBadge(backend: RwSignal<Option<Backend>>) -> impl IntoView {
     move || {
         backend.get().map(|b| {
-            let class = match b.kind {
-                BackendKind::WebGpu => "badge webgpu",
-                BackendKind::Cpu => "badge cpu",
-            };
-            let name = match b.kind {
-                BackendKind::WebGpu => "WebGPU",
-                BackendKind::Cpu => "CPU",
+            let (class, name) = match b.kind {
+                BackendKind::WebGpu | BackendKind::Wgpu => ("badge webgpu", "WebGPU"),
+                BackendKind::Cpu => ("badge cpu", "CPU"),
             };
             view! {
                 <div class="backend">

@@ -6,13 +6,12 @@
 
 use super::chart::{LineChart, Series};
 use super::loader::DataPool;
-use super::query_param;
+use super::widgets::{NumberField, SettingNotes, url_number, yield_to_page};
 use crate::backend::{Backend, BackendKind};
 use crate::bench::now_ms;
 use crate::data::ImageSet;
 use crate::train::{EpochReport, StepReport, TrainConfig, TrainError, TrainEvent, TrainRun};
 use leptos::prelude::*;
-use wasm_bindgen_futures::JsFuture;
 
 /// Where a run stands.
 #[derive(Debug, Clone, PartialEq)]
@@ -50,22 +49,6 @@ struct Figures {
     test_points: Vec<(f64, f64)>,
 }
 
-/// Lets the browser run other work (input, painting) before the next step.
-pub(super) async fn yield_to_page() {
-    let promise = js_sys::Promise::new(&mut |resolve, _| {
-        if let Some(window) = web_sys::window() {
-            let _ = window.set_timeout_with_callback_and_timeout_and_arguments_0(&resolve, 0);
-        }
-    });
-    let _ = JsFuture::from(promise).await;
-}
-
-fn param<T: std::str::FromStr>(name: &str, default: T) -> T {
-    query_param(name)
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(default)
-}
-
 /// The images of `pool` beyond the first `from`.
 fn tail(pool: StoredValue<ImageSet>, from: usize) -> Option<ImageSet> {
     pool.with_value(|set| (set.len() > from).then(|| set.range(from..set.len())))
@@ -82,11 +65,28 @@ pub fn TrainPage(
     on_device_lost: impl Fn(String) + Send + Sync + 'static,
 ) -> impl IntoView {
     let defaults = TrainConfig::new();
-    let epochs = RwSignal::new(param("epochs", defaults.epochs));
-    let batch_size = RwSignal::new(param("batch", defaults.batch_size));
-    let learning_rate = RwSignal::new(param("lr", defaults.learning_rate));
-    let epoch_images = RwSignal::new(param("epoch_images", defaults.epoch_images));
-    let test_images = RwSignal::new(param("test_images", defaults.test_images));
+    let readings = (
+        url_number("epochs", defaults.epochs, 1..=50),
+        url_number("batch", defaults.batch_size, 1..=1024),
+        url_number("lr", defaults.learning_rate, 1e-6..=1.0),
+        url_number("epoch_images", defaults.epoch_images, 0..=60_000),
+        url_number("test_images", defaults.test_images, 0..=10_000),
+    );
+    let notes: Vec<String> = [
+        readings.0.message,
+        readings.1.message,
+        readings.2.message,
+        readings.3.message,
+        readings.4.message,
+    ]
+    .into_iter()
+    .flatten()
+    .collect();
+    let epochs = RwSignal::new(readings.0.value);
+    let batch_size = RwSignal::new(readings.1.value);
+    let learning_rate = RwSignal::new(readings.2.value);
+    let epoch_images = RwSignal::new(readings.3.value);
+    let test_images = RwSignal::new(readings.4.value);
 
     let status = RwSignal::new(Status::Idle);
     let figures = RwSignal::new(Figures::default());
@@ -123,7 +123,8 @@ pub fn TrainPage(
                         f.loss.push((x, f64::from(report.loss)));
                         f.accuracy.push((x, f64::from(report.accuracy)));
                         f.first_loss.get_or_insert(report.loss);
-                        let rate = batch_size.get_untracked() as f64 / (elapsed_ms / 1e3);
+                        // The batch this step trained on, not whatever the field says now.
+                        let rate = report.batch as f64 / (elapsed_ms / 1e3);
                         f.images_per_s = if f.last.is_none() {
                             rate
                         } else {
@@ -154,8 +155,8 @@ pub fn TrainPage(
 
     let start = move |_| {
         let config = TrainConfig::new()
-            .with_epochs(epochs.get_untracked().max(1))
-            .with_batch_size(batch_size.get_untracked().max(1))
+            .with_epochs(epochs.get_untracked())
+            .with_batch_size(batch_size.get_untracked())
             .with_learning_rate(learning_rate.get_untracked())
             .with_epoch_images(epoch_images.get_untracked())
             .with_test_images(test_images.get_untracked());
@@ -185,7 +186,7 @@ pub fn TrainPage(
     let last = move || figures.with(|f| f.last);
     let loss_series = Signal::derive(move || {
         vec![Series {
-            name: "training loss",
+            name: "training loss".into(),
             color: "#d9480f",
             points: figures.with(|f| f.loss.clone()),
             dots: false,
@@ -195,13 +196,13 @@ pub fn TrainPage(
         figures.with(|f| {
             vec![
                 Series {
-                    name: "batch accuracy",
+                    name: "batch accuracy".into(),
                     color: "#1c7ed6",
                     points: f.accuracy.clone(),
                     dots: false,
                 },
                 Series {
-                    name: "test accuracy",
+                    name: "test accuracy".into(),
                     color: "#2b8a3e",
                     points: f.test_points.clone(),
                     dots: true,
@@ -217,13 +218,14 @@ pub fn TrainPage(
                 "Conv2d 32@3×3 → ReLU → MaxPool 2 → Dense 64 → ReLU → Dense 10, softmax cross-entropy, Adam "
                 "with a cosine-annealed learning rate. Everything runs on this page, on the backend shown above."
             </p>
+            <SettingNotes notes=notes />
             <DataProgress pool=pool />
             <form class="settings" on:submit=|ev| ev.prevent_default()>
-                <NumberField label="Epochs" id="epochs" value=epochs />
-                <NumberField label="Batch size" id="batch" value=batch_size />
-                <NumberField label="Learning rate" id="lr" value=learning_rate />
-                <NumberField label="Images per epoch (0 = all)" id="epoch-images" value=epoch_images />
-                <NumberField label="Test images (0 = all)" id="test-images" value=test_images />
+                <NumberField label="Epochs" id="epochs" value=epochs range=1..=50 />
+                <NumberField label="Batch size" id="batch" value=batch_size range=1..=1024 />
+                <NumberField label="Learning rate" id="lr" value=learning_rate range=1e-6..=1.0 />
+                <NumberField label="Images per epoch (0 = all)" id="epoch-images" value=epoch_images range=0..=60_000 />
+                <NumberField label="Test images (0 = all)" id="test-images" value=test_images range=0..=10_000 />
             </form>
             <div class="controls">
                 <button id="train-button" on:click=start disabled=move || !can_start()>"Train"</button>
@@ -285,29 +287,5 @@ fn DataProgress(pool: DataPool) -> impl IntoView {
             ))}</span>
             {move || progress.with(|p| p.error.clone()).map(|e| view! { <p id="data-error" class="error" role="alert">{e}</p> })}
         </div>
-    }
-}
-
-/// A labelled numeric input bound to a signal.
-#[component]
-pub(super) fn NumberField<T>(
-    label: &'static str,
-    id: &'static str,
-    value: RwSignal<T>,
-) -> impl IntoView
-where
-    T: std::str::FromStr + std::fmt::Display + Clone + Send + Sync + 'static,
-{
-    view! {
-        <label class="field" for=id>
-            <span>{label}</span>
-            <input id=id type="number" step="any" min="0"
-                prop:value=move || value.get().to_string()
-                on:change=move |ev| {
-                    if let Ok(parsed) = event_target_value(&ev).parse() {
-                        value.set(parsed);
-                    }
-                } />
-        </label>
     }
 }

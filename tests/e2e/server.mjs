@@ -1,6 +1,7 @@
 // A minimal static file server for dist/ on 127.0.0.1, used by the end-to-end tests.
-// `/corrupt-mnist/` serves the real manifest but a shard with one flipped byte, so the tests
-// can check what a person sees when a download is damaged.
+// `/corrupt-mnist/` serves the real manifest but a shard with one flipped byte, and
+// `/missing-weights/` serves the app with every weights file missing (404), so the tests can
+// check what a person sees when a download is damaged or fails.
 import { createServer } from 'node:http';
 import { readFile } from 'node:fs/promises';
 import { extname, join, normalize } from 'node:path';
@@ -19,6 +20,13 @@ export async function serve(root) {
     let path = decodeURIComponent(new URL(request.url, 'http://x').pathname);
     const corrupt = path.startsWith('/corrupt-mnist/');
     if (corrupt) path = path.replace('/corrupt-mnist/', '/static/mnist/');
+    if (path.startsWith('/missing-weights/')) {
+      if (path.endsWith('.bpk')) {
+        response.writeHead(404).end('not found');
+        return;
+      }
+      path = path.replace('/missing-weights/', '/');
+    }
     if (path.endsWith('/')) path += 'index.html';
     const file = normalize(join(root, path));
     if (!file.startsWith(normalize(root))) {

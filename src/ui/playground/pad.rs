@@ -1,11 +1,10 @@
 //! The drawing pad: pointer input (mouse, touch, pen) on a canvas, strokes kept for undo, and
 //! the MNIST-style 28×28 image the network will see, recomputed after every change.
 
-use crate::data::IMAGE_SIDE;
 use crate::playground::preprocess::{DrawingError, to_mnist};
 use leptos::html::Canvas;
 use leptos::prelude::*;
-use wasm_bindgen::{Clamped, JsCast};
+use wasm_bindgen::JsCast;
 use web_sys::{CanvasRenderingContext2d, HtmlCanvasElement, PointerEvent};
 
 /// Side of the drawing canvas in canvas pixels (ten per MNIST pixel).
@@ -170,37 +169,4 @@ pub fn DrawingPad(pad: Pad) -> impl IntoView {
             aria-label="Drawing area: draw one symbol with mouse, finger or pen"
             on:pointerdown=down on:pointermove=moved on:pointerup=up on:pointercancel=up></canvas>
     }
-}
-
-/// Paints a 28×28 image (white ink on black, as MNIST is usually shown) on `canvas`.
-fn paint(canvas: &HtmlCanvasElement, pixels: &[u8]) {
-    let Some(ctx) = context(canvas) else {
-        return;
-    };
-    let rgba: Vec<u8> = pixels.iter().flat_map(|&v| [v, v, v, 255]).collect();
-    let side = IMAGE_SIDE as u32;
-    if let Ok(data) =
-        web_sys::ImageData::new_with_u8_clamped_array_and_sh(Clamped(&rgba), side, side)
-    {
-        let _ = ctx.put_image_data(&data, 0.0, 0.0);
-    }
-}
-
-/// A 28×28 image shown enlarged, pixel for pixel.
-#[component]
-pub fn Thumb(
-    /// The image.
-    #[prop(into)]
-    pixels: Signal<Option<Vec<u8>>>,
-    /// CSS class (sets the displayed size).
-    class: &'static str,
-) -> impl IntoView {
-    let canvas = NodeRef::<Canvas>::new();
-    Effect::new(move |_| {
-        if let Some(element) = canvas.get() {
-            let blank = vec![0; IMAGE_SIDE * IMAGE_SIDE];
-            paint(&element, pixels.get().as_deref().unwrap_or(&blank));
-        }
-    });
-    view! { <canvas class=class node_ref=canvas width=IMAGE_SIDE height=IMAGE_SIDE></canvas> }
 }

@@ -1,6 +1,6 @@
 //! Keeping a person's galleries: browser storage across reloads, and export / import as a file.
 
-use crate::playground::gallery::{Gallery, GalleryError};
+use crate::playground::gallery::{Gallery, GalleryError, MAX_FILE_BYTES};
 use wasm_bindgen::JsCast;
 use wasm_bindgen_futures::JsFuture;
 
@@ -56,6 +56,14 @@ pub async fn import(input: &web_sys::HtmlInputElement) -> Result<Gallery, String
         .files()
         .and_then(|files| files.get(0))
         .ok_or("no file chosen")?;
+    if file.size() > MAX_FILE_BYTES as f64 {
+        return Err(format!(
+            "{} is {:.1} MB; a gallery file is at most {:.1} MB",
+            file.name(),
+            file.size() / 1e6,
+            MAX_FILE_BYTES as f64 / 1e6
+        ));
+    }
     let text = JsFuture::from(file.text())
         .await
         .map_err(|e| format!("cannot read {}: {e:?}", file.name()))?

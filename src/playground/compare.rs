@@ -1,0 +1,272 @@
+//! Which networks the Playground compares, and how each adapts — chosen so that they differ in
+//! one thing at a time, and labelled with exactly that.
+//!
+//! *New symbols*: the chosen meta-trained network, the same architecture with random features,
+//! and the plain MNIST classifier of that architecture (digit classification, no
+//! meta-training), all adapted by the same procedure — the meta-trained network's own inner
+//! loop from the catalogue, with the steps and rate the page sets. *My handwriting*: the plain
+//! digit classifier with no adaptation, the same classifier fine-tuned on the person's digits,
+//! and the network meta-trained for handwriting styles with its own inner loop.
+//!
+//! The 1-shot challenge splits a gallery into one example per class to adapt on and every
+//! other example to test on, so each network gets an accuracy, not just one prediction.
+
+use super::adapt::Procedure;
+use super::gallery::Gallery;
+use crate::data::ImageSet;
+use crate::meta::inner::InnerLoop;
+use crate::model::Backbone;
+use crate::model::catalog::{Catalog, WeightsEntry};
+
+/// Where a compared network's weights come from.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Source {
+    /// A file of the weights catalogue.
+    File(WeightsEntry),
+    /// A fresh random initialisation (seeded, so every run compares the same network).
+    Random {
+        /// Its architecture.
+        backbone: Backbone,
+        /// Width of its output layer.
+        classes: usize,
+    },
+}
+
+/// One network of a comparison.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Contender {
+    /// Short name shown on its results (what makes it different).
+    pub label: String,
+    /// Where its weights come from.
+    pub source: Source,
+    /// How it adapts.
+    pub procedure: Procedure,
+}
+
+/// Adam settings of whole-network fine-tuning (the classifier baseline).
+pub const FINE_TUNE_LR: f64 = 1e-3;
+
+/// The inner loop `entry` was meta-trained with, with the page's `steps` and `lr`; networks
+/// without one (prototypical networks) adapt like Proto-MAML's head-only loop.
+pub fn inner_loop(entry: &WeightsEntry, steps: usize, lr: f64) -> InnerLoop {
+    let catalogued = entry
+        .inner
+        .clone()
+        .unwrap_or_else(|| InnerLoop::new().with_head_only(true).with_proto_head(true));
+    InnerLoop {
+        steps,
+        lr,
+        ..catalogued
+    }
+}
+
+/// The classifier of `backbone` in `catalog`.
+fn classifier(catalog: &Catalog, backbone: Backbone) -> Option<&WeightsEntry> {
+    catalog
+        .entries
+        .iter()
+        .find(|e| e.algorithm == "classifier" && e.backbone == backbone)
+}
+
+/// Networks for *New symbols*: `meta` (a meta-trained entry) against random features and
+/// classifier features of the same architecture, all with `meta`'s inner loop at `steps` ×
+/// `lr`.
+pub fn for_symbols(
+    catalog: &Catalog,
+    meta: &WeightsEntry,
+    steps: usize,
+    lr: f64,
+) -> Vec<Contender> {
+    let procedure = Procedure::Inner(inner_loop(meta, steps, lr));
+    let name = meta.backbone.name();
+    let mut contenders = vec![
+        Contender {
+            label: format!("meta-trained features ({}, {name})", meta.algorithm),
+            source: Source::File(meta.clone()),
+            procedure: procedure.clone(),
+        },
+        Contender {
+            label: format!("random features ({name}, no training)"),
+            source: Source::Random {
+                backbone: meta.backbone,
+                classes: meta.classes,
+            },
+            procedure: procedure.clone(),
+        },
+    ];
+    if let Some(entry) = classifier(catalog, meta.backbone) {
+        contenders.push(Contender {
+            label: format!("digit-classifier features ({name}, no meta-training)"),
+            source: Source::File(entry.clone()),
+            procedure,
+        });
+    }
+    contenders
+}
+
+/// Networks for *My handwriting*: the plain classifier as it is and fine-tuned with `steps`
+/// Adam steps, and each network meta-trained for handwriting styles with its inner loop.
+pub fn for_digits(catalog: &Catalog, steps: usize) -> Vec<Contender> {
+    let mut contenders = Vec::new();
+    if let Some(entry) = classifier(catalog, Backbone::Reference) {
+        contenders.push(Contender {
+            label: "MNIST classifier, no adaptation".into(),
+            source: Source::File(entry.clone()),
+            procedure: Procedure::FineTune {
+                steps: 0,
+                lr: FINE_TUNE_LR,
+            },
+        });
+    }
+    for entry in catalog
+        .entries
+        .iter()
+        .filter(|e| e.protocol == "style-shift")
+    {
+        if let Some(base) = classifier(catalog, entry.backbone) {
+            contenders.push(Contender {
+                label: format!(
+                    "MNIST classifier ({}), fine-tuned on your digits",
+                    base.backbone.name()
+                ),
+                source: Source::File(base.clone()),
+                procedure: Procedure::FineTune {
+                    steps,
+                    lr: FINE_TUNE_LR,
+                },
+            });
+        }
+        if let Some(inner) = &entry.inner {
+            contenders.push(Contender {
+                label: format!(
+                    "meta-trained for handwriting ({}, {})",
+                    entry.algorithm,
+                    entry.backbone.name()
+                ),
+                source: Source::File(entry.clone()),
+                procedure: Procedure::Inner(inner.clone()),
+            });
+        }
+    }
+    contenders.dedup();
+    contenders
+}
+
+/// The 1-shot challenge on `gallery`: the first example of each active class to adapt on,
+/// every other example to test on; refused with a reason unless every class has two or more.
+pub fn one_shot_split(gallery: &Gallery) -> Result<(ImageSet, ImageSet), String> {
+    let classes = gallery.classes();
+    let active = gallery.active();
+    let short: Vec<&str> = active
+        .iter()
+        .filter(|&&i| classes[i].examples.len() < 2)
+        .map(|&i| classes[i].name.as_str())
+        .collect();
+    if !short.is_empty() {
+        return Err(format!(
+            "The 1-shot challenge adapts on one example per class and tests on the others: \
+             draw a second example of {} (or load a sample set).",
+            short.join(", ")
+        ));
+    }
+    let (mut support, mut test) = (ImageSet::default(), ImageSet::default());
+    for (label, &class) in active.iter().enumerate() {
+        for (n, image) in classes[class].examples.iter().enumerate() {
+            let set = if n == 0 { &mut support } else { &mut test };
+            set.labels.push(label as u8);
+            set.pixels.extend(image);
+        }
+    }
+    Ok((support, test))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::data::IMAGE_PIXELS;
+
+    fn entry(file: &str, algorithm: &str, protocol: &str, backbone: Backbone) -> WeightsEntry {
+        WeightsEntry {
+            file: file.into(),
+            algorithm: algorithm.into(),
+            protocol: protocol.into(),
+            backbone,
+            classes: 5,
+            inner: Some(InnerLoop::new().with_steps(1).with_lr(0.4)),
+            command: String::new(),
+            measured: String::new(),
+            bytes: 0,
+            sha256: String::new(),
+        }
+    }
+
+    fn catalog() -> Catalog {
+        Catalog {
+            entries: vec![
+                WeightsEntry {
+                    inner: None,
+                    ..entry("mnist-cnn.bpk", "classifier", "mnist", Backbone::Reference)
+                },
+                WeightsEntry {
+                    inner: None,
+                    ..entry("mnist-conv4.bpk", "classifier", "mnist", Backbone::Conv4)
+                },
+                entry("digits-maml.bpk", "maml", "digits", Backbone::Conv4),
+                entry("style-maml.bpk", "fomaml", "style-shift", Backbone::Conv4),
+            ],
+            ..Catalog::default()
+        }
+    }
+
+    /// The three symbol networks differ only in where their features come from.
+    #[test]
+    fn symbol_contenders_share_one_procedure_and_one_architecture() {
+        let catalog = catalog();
+        let meta = catalog.entry("digits-maml.bpk").unwrap();
+        let contenders = for_symbols(&catalog, meta, 7, 0.2);
+        assert_eq!(contenders.len(), 3);
+        let procedure = &contenders[0].procedure;
+        assert!(contenders.iter().all(|c| &c.procedure == procedure));
+        assert_eq!(procedure.steps(), 7);
+        let backbones: Vec<Backbone> = contenders
+            .iter()
+            .map(|c| match &c.source {
+                Source::File(e) => e.backbone,
+                Source::Random { backbone, .. } => *backbone,
+            })
+            .collect();
+        assert_eq!(backbones, [Backbone::Conv4; 3]);
+        assert!(contenders[1].label.contains("random"));
+        assert!(contenders[2].label.contains("classifier"));
+    }
+
+    #[test]
+    fn digit_contenders_are_the_classifier_as_is_fine_tuned_and_meta_trained() {
+        let contenders = for_digits(&catalog(), 20);
+        let labels: Vec<&str> = contenders.iter().map(|c| c.label.as_str()).collect();
+        assert_eq!(contenders.len(), 3, "{labels:?}");
+        assert_eq!(contenders[0].procedure.steps(), 0);
+        assert!(matches!(
+            contenders[1].procedure,
+            Procedure::FineTune { steps: 20, .. }
+        ));
+        assert!(matches!(contenders[2].procedure, Procedure::Inner(_)));
+    }
+
+    #[test]
+    fn the_one_shot_challenge_keeps_one_example_per_class_for_adapting() {
+        let mut gallery = Gallery::new(&["a", "b"]);
+        gallery.add(vec![1; IMAGE_PIXELS]).unwrap();
+        gallery.select(1);
+        gallery.add(vec![2; IMAGE_PIXELS]).unwrap();
+        assert!(one_shot_split(&gallery).unwrap_err().contains("a, b"));
+        gallery.add(vec![3; IMAGE_PIXELS]).unwrap();
+        gallery.select(0);
+        gallery.add(vec![4; IMAGE_PIXELS]).unwrap();
+        gallery.add(vec![5; IMAGE_PIXELS]).unwrap();
+        let (support, test) = one_shot_split(&gallery).unwrap();
+        assert_eq!(support.labels, [0, 1]);
+        assert_eq!((support.image(0)[0], support.image(1)[0]), (1, 2));
+        assert_eq!(test.labels, [0, 0, 1]);
+    }
+}

@@ -1,0 +1,208 @@
+//! The Playground's adaptation: choosing the network, the inner loop's steps and rate, Adapt
+//! and the 1-shot challenge, each compared network's progress, time, loss curve and accuracy;
+//! and the predictions for a drawing, side by side.
+
+use super::Playground;
+use super::comparison::{COLORS, Panel, RunView};
+use crate::playground::adapt::argmax;
+use crate::playground::compare;
+use crate::playground::gallery::GalleryKind;
+use crate::ui::chart::{LineChart, Series};
+use crate::ui::widgets::NumberField;
+use leptos::prelude::*;
+
+/// The meta-trained network the page starts with: one whose inner loop serves any number of
+/// classes, if the catalogue has one.
+fn default_choice(files: &[String]) -> Option<String> {
+    ["anil", "maml", "protonet"]
+        .iter()
+        .find_map(|name| files.iter().find(|f| f.contains(name)))
+        .or(files.first())
+        .cloned()
+}
+
+/// Network choice, settings, Adapt, and the results of each compared network.
+#[component]
+pub fn AdaptPanel(
+    state: Playground,
+    adapt: impl Fn(bool) + Copy + Send + Sync + 'static,
+) -> impl IntoView {
+    let networks = state.networks;
+    // Once the catalogue is in, choose a network and take its inner loop's settings.
+    Effect::new(move |_| {
+        let entries = networks.symbol_networks();
+        if state.choice.with_untracked(Option::is_none) {
+            let files: Vec<String> = entries.iter().map(|e| e.file.clone()).collect();
+            state.choice.set(default_choice(&files));
+        }
+    });
+    Effect::new(move |_| {
+        let file = state.choice.get();
+        if state.url_inner_loop {
+            return;
+        }
+        let entry = networks
+            .symbol_networks()
+            .into_iter()
+            .find(|e| Some(&e.file) == file.as_ref());
+        if let Some(entry) = entry {
+            let defaults = compare::inner_loop(&entry, 5, 0.5);
+            let inner = entry.inner.unwrap_or(defaults);
+            state.steps.set(inner.steps.max(1));
+            state.learning_rate.set(inner.lr);
+        }
+    });
+    let view = state.comparison.view;
+    let running = move || view.with(|v| v.running);
+    let stale = move || view.with(|v| v.done && v.version != state.version.get());
+    let blocked = move || state.adapt_blocked();
+    let is_symbols = move || state.kind.get() == GalleryKind::Symbols;
+    let loss_series = Signal::derive(move || {
+        view.with(|v| {
+            v.runs
+                .iter()
+                .zip(COLORS.iter().cycle())
+                .map(|(run, color)| Series {
+                    name: run.label.clone(),
+                    color,
+                    points: run.losses.clone(),
+                    dots: false,
+                })
+                .collect()
+        })
+    });
+    view! {
+        <h3>"Adapt"</h3>
+        {move || is_symbols().then(|| view! {
+            <form class="settings" on:submit=|ev| ev.prevent_default()>
+                <label class="field" for="checkpoint">"Meta-trained network"
+                    <select id="checkpoint" on:change=move |ev| state.choice.set(Some(event_target_value(&ev)))>
+                        {move || networks.symbol_networks().into_iter().map(|e| {
+                            let chosen = state.choice.get().as_deref() == Some(e.file.as_str());
+                            let label = format!("{} · {} ({})", e.algorithm, e.backbone.name(), e.file);
+                            view! { <option value=e.file.clone() selected=chosen>{label}</option> }
+                        }).collect_view()}
+                    </select>
+                </label>
+                <NumberField label="Inner steps" id="steps" value=state.steps range=0..=100 />
+                <NumberField label="Inner learning rate" id="inner-lr" value=state.learning_rate range=0.0..=10.0 />
+            </form>
+        })}
+        {move || (!is_symbols()).then(|| view! {
+            <p class="muted">"Compared: the plain digit classifier as it is, the same classifier fine-tuned on "
+                "your digits (20 Adam steps at 0.001, every layer), and each network meta-trained for "
+                "handwriting styles, adapted with its own inner loop. All predict among the ticked digits."</p>
+        })}
+        <p id="weights-status" class="muted">
+            {move || networks.busy.get().then(|| view! { <progress class="busy"></progress>" " })}
+            {move || networks.status.get()}
+        </p>
+        <div class="controls">
+            <button id="adapt-button" class="primary" on:click=move |_| adapt(false)
+                disabled=move || blocked().is_some()>
+                {move || if running() { "Restart adaptation" } else { "Adapt" }}
+            </button>
+            <button id="challenge-button" on:click=move |_| adapt(true) disabled=move || blocked().is_some()
+                title="Adapt on one example per class, then test on all the others">"1-shot challenge"</button>
+            <span id="adapt-hint" class="muted">{blocked}</span>
+            {move || stale().then(|| view! { <span class="warn">"Your classes changed since adapting — adapt again."</span> })}
+        </div>
+        <div id="runs" class="runs">
+            {move || view.get().runs.into_iter().zip(COLORS.iter().cycle()).enumerate()
+                .map(|(i, (run, color))| view! { <RunRow run=run color=color index=i /> })
+                .collect_view()}
+        </div>
+        {move || view.with(|v| v.challenge).map(|n| view! {
+            <p id="challenge-summary" class="muted">{format!(
+                "1-shot challenge: each network adapted on one example per class and was tested on the other {n} examples."
+            )}</p>
+        })}
+        <LineChart series=loss_series x_label="inner step" title="support loss per inner step, one line per network" />
+    }
+}
+
+/// One compared network: what it is, how it adapts, its progress and results.
+#[component]
+fn RunRow(run: RunView, color: &'static str, index: usize) -> impl IntoView {
+    let (done, total) = run.steps;
+    let status = match (&run.error, run.milliseconds) {
+        (Some(e), _) => e.clone(),
+        (None, Some(ms)) => {
+            let support = run.support_accuracy.map_or(String::new(), |a| {
+                format!(" · support accuracy {:.0} %", 100.0 * a)
+            });
+            let test = run.test_accuracy.map_or(String::new(), |a| {
+                format!(" · held-out accuracy {:.1} %", 100.0 * a)
+            });
+            format!("adapted in {ms:.0} ms{support}{test}")
+        }
+        (None, None) => format!("step {done}/{total}"),
+    };
+    let accuracy = run.test_accuracy.map(|a| a.to_string());
+    let ms = run.milliseconds.map(|m| format!("{m:.0}"));
+    let progress = if total == 0 {
+        f64::from(u8::from(run.milliseconds.is_some()))
+    } else {
+        done as f64 / total as f64
+    };
+    let label = run.label.clone();
+    view! {
+        <div class="run" id=format!("run-{index}") data-label=label data-test-accuracy=accuracy data-ms=ms>
+            <span class="swatch" style=format!("background: {color}")></span>
+            <div class="run-text">
+                <strong class="run-label">{run.label}</strong>
+                <span class="muted run-procedure">{run.procedure}</span>
+                <span class="run-status">{status}</span>
+            </div>
+            <progress max="1" value=progress></progress>
+        </div>
+    }
+}
+
+/// Every network's prediction for the drawing, side by side, announced for screen readers.
+#[component]
+pub fn Predictions(panels: Vec<Panel>) -> impl IntoView {
+    let spoken = panels
+        .iter()
+        .map(|p| format!("{}: {}", p.title, p.predicted()))
+        .collect::<Vec<_>>()
+        .join("; ");
+    view! {
+        <div class="comparison" id="predictions">
+            {panels.into_iter().enumerate().map(|(i, panel)| view! { <Bars panel=panel index=i /> }).collect_view()}
+        </div>
+        <p class="visually-hidden" aria-live="polite">{format!("Predictions — {spoken}")}</p>
+    }
+}
+
+/// Probability bars for one network's prediction.
+#[component]
+fn Bars(panel: Panel, index: usize) -> impl IntoView {
+    let best = argmax(&panel.probabilities);
+    let predicted = panel.predicted().to_string();
+    let rows = panel
+        .names
+        .iter()
+        .zip(&panel.probabilities)
+        .enumerate()
+        .map(|(i, (name, p))| {
+            let width = format!("width: {:.1}%", 100.0 * p);
+            view! {
+                <div class="bar-row" class:best=i == best>
+                    <span class="bar-name">{name.clone()}</span>
+                    <span class="bar"><span class="fill" style=width></span></span>
+                    <span class="bar-value">{format!("{:.0} %", 100.0 * p)}</span>
+                </div>
+            }
+        })
+        .collect_view();
+    let shown = predicted.clone();
+    let title = panel.title.clone();
+    view! {
+        <div class="bars" id=format!("panel-{index}") data-predicted=predicted data-title=title>
+            <h4>{panel.title}</h4>
+            <p class="prediction">"Prediction: "<strong class="predicted">{shown}</strong></p>
+            {rows}
+        </div>
+    }
+}

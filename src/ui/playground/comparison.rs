@@ -1,0 +1,259 @@
+//! Running a comparison: each network adapted in turn to the same support set, timed on its
+//! own, its support loss charted step by step; then predictions for a drawing, or — in the
+//! 1-shot challenge — accuracy on the held-out examples.
+
+use super::networks::Networks;
+use crate::bench::now_ms;
+use crate::data::ImageSet;
+use crate::playground::adapt::{AdaptError, Adaptation, argmax};
+use crate::playground::compare::Contender;
+use crate::ui::widgets::{Ticket, yield_to_page};
+use burn::tensor::Device;
+use leptos::prelude::*;
+
+/// Line colours, one per compared network.
+pub const COLORS: [&str; 4] = ["#2b8a3e", "#e8590c", "#1c7ed6", "#862e9c"];
+
+/// What the page shows about one compared network.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct RunView {
+    /// What the network is.
+    pub label: String,
+    /// How it adapted.
+    pub procedure: String,
+    /// Support loss before each step.
+    pub losses: Vec<(f64, f64)>,
+    /// Steps taken and in all.
+    pub steps: (usize, usize),
+    /// Time its adaptation took, on its own.
+    pub milliseconds: Option<f64>,
+    /// Fraction of the support set it labels right after adapting.
+    pub support_accuracy: Option<f64>,
+    /// In the 1-shot challenge: fraction of the held-out examples it labels right.
+    pub test_accuracy: Option<f64>,
+    /// Why it could not take part.
+    pub error: Option<String>,
+}
+
+/// The comparison as the page shows it.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ComparisonView {
+    /// One entry per network.
+    pub runs: Vec<RunView>,
+    /// Adapting now.
+    pub running: bool,
+    /// Every network is adapted.
+    pub done: bool,
+    /// Class names, in label order.
+    pub names: Vec<String>,
+    /// Gallery version the networks were adapted to.
+    pub version: u32,
+    /// In the 1-shot challenge: how many held-out examples were scored.
+    pub challenge: Option<usize>,
+}
+
+/// Why a comparison stopped.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Stop {
+    /// A newer action replaced it.
+    Cancelled,
+    /// The device failed (on a GPU: switch to the CPU).
+    Device(String),
+}
+
+/// One network's predicted probabilities for a drawing.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Panel {
+    /// What the network is.
+    pub title: String,
+    /// Class names.
+    pub names: Vec<String>,
+    /// Probability of each class.
+    pub probabilities: Vec<f32>,
+}
+
+impl Panel {
+    /// The most probable class.
+    pub fn predicted(&self) -> &str {
+        self.names
+            .get(argmax(&self.probabilities))
+            .map_or("", String::as_str)
+    }
+}
+
+/// The comparison's state: what is shown, and the adapted networks kept for predictions.
+#[derive(Clone, Copy)]
+pub struct Comparison {
+    /// What the page shows.
+    pub view: RwSignal<ComparisonView>,
+    adapted: StoredValue<Vec<(String, Adaptation)>, LocalStorage>,
+}
+
+impl Default for Comparison {
+    fn default() -> Self {
+        Self {
+            view: RwSignal::new(ComparisonView::default()),
+            adapted: StoredValue::new_local(Vec::new()),
+        }
+    }
+}
+
+/// Fraction of `set` that `adaptation` labels right.
+async fn accuracy(adaptation: &Adaptation, set: &ImageSet) -> Result<f64, AdaptError> {
+    let probabilities = adaptation.probabilities(set).await?;
+    let correct = probabilities
+        .iter()
+        .zip(&set.labels)
+        .filter(|(p, label)| argmax(p) == usize::from(**label))
+        .count();
+    Ok(correct as f64 / set.len().max(1) as f64)
+}
+
+impl Comparison {
+    /// Forgets the adapted networks and what was shown.
+    pub fn clear(&self) {
+        self.adapted.set_value(Vec::new());
+        self.view.set(ComparisonView::default());
+    }
+
+    /// Adapts every contender to `support` in turn (task label k = learned output `rows[k]`),
+    /// then scores `held_out` if given (the 1-shot challenge). Stops, leaving what it did,
+    /// when `ticket` is cancelled.
+    #[allow(clippy::too_many_arguments)]
+    pub async fn run(
+        &self,
+        contenders: Vec<Contender>,
+        names: Vec<String>,
+        version: u32,
+        support: ImageSet,
+        rows: Vec<usize>,
+        held_out: Option<ImageSet>,
+        networks: Networks,
+        device: Device,
+        ticket: Ticket,
+    ) -> Result<(), Stop> {
+        self.adapted.set_value(Vec::new());
+        self.view.set(ComparisonView {
+            runs: contenders
+                .iter()
+                .map(|c| RunView {
+                    label: c.label.clone(),
+                    procedure: c.procedure.describe(),
+                    steps: (0, c.procedure.steps()),
+                    ..RunView::default()
+                })
+                .collect(),
+            running: true,
+            names,
+            version,
+            challenge: held_out.as_ref().map(ImageSet::len),
+            ..ComparisonView::default()
+        });
+        let mut warmed_up = false;
+        for (index, contender) in contenders.iter().enumerate() {
+            let update = |change: &dyn Fn(&mut RunView)| {
+                self.view.update(|v| change(&mut v.runs[index]));
+            };
+            let network = match networks.get(&contender.source, &device).await {
+                Ok(network) => network,
+                Err(message) => {
+                    update(&|r| r.error = Some(message.clone()));
+                    continue;
+                }
+            };
+            if !ticket.live() {
+                return Err(Stop::Cancelled);
+            }
+            if !warmed_up {
+                // One untimed step first, so the first network's time does not include
+                // compiling the GPU kernels every network then shares.
+                let mut warm_up =
+                    Adaptation::new(&network, &contender.procedure, &support, &rows, &device);
+                if let Err(AdaptError::Device(reason)) = warm_up.step().await {
+                    return Err(Stop::Device(reason));
+                }
+                warmed_up = true;
+            }
+            let started = now_ms();
+            let mut adaptation =
+                Adaptation::new(&network, &contender.procedure, &support, &rows, &device);
+            let outcome: Result<(), AdaptError> = async {
+                while !adaptation.finished() {
+                    let loss = adaptation.step().await?;
+                    if !ticket.live() {
+                        return Ok(());
+                    }
+                    update(&|r| {
+                        r.steps.0 += 1;
+                        r.losses.push((r.steps.0 as f64, f64::from(loss)));
+                    });
+                    yield_to_page().await;
+                }
+                let support_accuracy = adaptation.support_accuracy().await?;
+                let elapsed = now_ms() - started;
+                let test_accuracy = match &held_out {
+                    Some(set) => Some(accuracy(&adaptation, set).await?),
+                    None => None,
+                };
+                update(&|r| {
+                    r.milliseconds = Some(elapsed);
+                    r.support_accuracy = Some(support_accuracy);
+                    r.test_accuracy = test_accuracy;
+                });
+                Ok(())
+            }
+            .await;
+            if !ticket.live() {
+                return Err(Stop::Cancelled);
+            }
+            match outcome {
+                Ok(()) => self
+                    .adapted
+                    .update_value(|a| a.push((contender.label.clone(), adaptation))),
+                Err(AdaptError::Device(reason)) => {
+                    self.view.update(|v| v.running = false);
+                    return Err(Stop::Device(reason));
+                }
+                Err(error) => update(&|r| r.error = Some(error.to_string())),
+            }
+        }
+        self.view.update(|v| {
+            v.running = false;
+            v.done = true;
+        });
+        Ok(())
+    }
+
+    /// Every adapted network's class probabilities for `drawing`.
+    pub async fn predict(&self, drawing: Vec<u8>, ticket: Ticket) -> Result<Vec<Panel>, Stop> {
+        let names = self.view.with_untracked(|v| v.names.clone());
+        let adapted = self
+            .adapted
+            .try_update_value(std::mem::take)
+            .unwrap_or_default();
+        let test = ImageSet {
+            labels: vec![0],
+            pixels: drawing,
+        };
+        let mut panels = Vec::new();
+        let mut failure = None;
+        for (label, adaptation) in &adapted {
+            match adaptation.probabilities(&test).await {
+                Ok(rows) => panels.push(Panel {
+                    title: label.clone(),
+                    names: names.clone(),
+                    probabilities: rows.into_iter().next().unwrap_or_default(),
+                }),
+                Err(e) => failure = Some(e.to_string()),
+            }
+        }
+        if !ticket.live() {
+            return Err(Stop::Cancelled); // the gallery changed: these networks are stale
+        }
+        self.adapted.set_value(adapted);
+        match failure {
+            Some(reason) => Err(Stop::Device(reason)),
+            None => Ok(panels),
+        }
+    }
+}

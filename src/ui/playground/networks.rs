@@ -1,0 +1,108 @@
+//! The networks the Playground adapts: the weights catalogue, fetched once; each file
+//! downloaded, verified and loaded once, then kept; random networks made on demand. A failed
+//! download is reported as what it is — never as a GPU failure.
+
+use crate::model::Network;
+use crate::model::catalog::{Catalog, WeightsEntry};
+use crate::playground::compare::Source;
+use crate::ui::weights;
+use burn::tensor::Device;
+use leptos::prelude::*;
+
+/// Seed of the random-features network, so every run compares against the same one.
+const RANDOM_SEED: u64 = 1234;
+
+/// The catalogue and the networks loaded from it.
+#[derive(Clone, Copy)]
+pub struct Networks {
+    /// The catalogue, once fetched (or why it could not be).
+    pub catalog: RwSignal<Option<Result<Catalog, String>>>,
+    /// What is being loaded, or was loaded last.
+    pub status: RwSignal<String>,
+    /// A download in progress.
+    pub busy: RwSignal<bool>,
+    loaded: StoredValue<Vec<(String, Network)>, LocalStorage>,
+}
+
+impl Networks {
+    /// Starts fetching the catalogue.
+    pub fn start() -> Self {
+        let networks = Self {
+            catalog: RwSignal::new(None),
+            status: RwSignal::new("Loading the weights catalogue…".into()),
+            busy: RwSignal::new(true),
+            loaded: StoredValue::new_local(Vec::new()),
+        };
+        leptos::task::spawn_local(async move {
+            let found = weights::catalog().await;
+            networks.status.set(match &found {
+                Ok(c) => format!("{} networks listed.", c.entries.len()),
+                Err(e) => format!("The weights catalogue could not be loaded: {e}"),
+            });
+            networks.catalog.set(Some(found));
+            networks.busy.set(false);
+        });
+        networks
+    }
+
+    /// The meta-trained networks that serve *New symbols* (trained on the digits protocol).
+    pub fn symbol_networks(&self) -> Vec<WeightsEntry> {
+        self.catalog.with(|c| match c {
+            Some(Ok(c)) => c
+                .entries
+                .iter()
+                .filter(|e| e.protocol == "digits" && !e.algorithm.contains("rates"))
+                .cloned()
+                .collect(),
+            _ => Vec::new(),
+        })
+    }
+
+    /// The catalogue, if it is loaded.
+    pub fn catalog_now(&self) -> Option<Catalog> {
+        self.catalog
+            .with(|c| c.as_ref().and_then(|c| c.as_ref().ok()).cloned())
+    }
+
+    /// The network `source` describes, on `device` (downloaded and verified at first use).
+    pub async fn get(&self, source: &Source, device: &Device) -> Result<Network, String> {
+        match source {
+            Source::Random { backbone, classes } => {
+                device.seed(RANDOM_SEED);
+                Ok(Network::new(*backbone, *classes, device))
+            }
+            Source::File(entry) => {
+                let cached = self.loaded.with_value(|l| {
+                    l.iter()
+                        .find(|(file, _)| *file == entry.file)
+                        .map(|(_, n)| n.clone())
+                });
+                if let Some(network) = cached {
+                    return Ok(network);
+                }
+                self.busy.set(true);
+                self.status.set(format!(
+                    "Downloading {} ({:.1} MB)…",
+                    entry.file,
+                    entry.bytes as f64 / 1e6
+                ));
+                let loaded = weights::load(entry, device).await;
+                self.busy.set(false);
+                match loaded {
+                    Ok(network) => {
+                        self.status.set(format!("Loaded {}.", entry.file));
+                        self.loaded
+                            .update_value(|l| l.push((entry.file.clone(), network.clone())));
+                        Ok(network)
+                    }
+                    Err(e) => {
+                        let message =
+                            format!("The weights {} could not be loaded: {e}", entry.file);
+                        self.status.set(message.clone());
+                        Err(message)
+                    }
+                }
+            }
+        }
+    }
+}

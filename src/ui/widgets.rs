@@ -1,0 +1,155 @@
+//! Widgets and helpers every page shares: checked number fields and URL settings, 28×28 image
+//! thumbnails, a cancellation token for long async work, and yielding to the page between
+//! steps of it.
+
+use crate::data::IMAGE_SIDE;
+use crate::params::{Number, Reading, read};
+use leptos::html::Canvas;
+use leptos::prelude::*;
+use std::ops::RangeInclusive;
+use wasm_bindgen::{Clamped, JsCast};
+use wasm_bindgen_futures::JsFuture;
+use web_sys::{CanvasRenderingContext2d, HtmlCanvasElement};
+
+/// Lets the browser run other work (input, painting) before the next step.
+pub async fn yield_to_page() {
+    let promise = js_sys::Promise::new(&mut |resolve, _| {
+        if let Some(window) = web_sys::window() {
+            let _ = window.set_timeout_with_callback_and_timeout_and_arguments_0(&resolve, 0);
+        }
+    });
+    let _ = JsFuture::from(promise).await;
+}
+
+/// URL setting `name` (as `?name=value`), checked against `range`; a bad value is clamped or
+/// replaced by `default`, and the reading says so.
+pub fn url_number<T: Number>(name: &str, default: T, range: RangeInclusive<T>) -> Reading<T> {
+    read(name, super::query_param(name).as_deref(), default, range)
+}
+
+/// Notes about URL settings that were changed, if any.
+#[component]
+pub fn SettingNotes(notes: Vec<String>) -> impl IntoView {
+    (!notes.is_empty()).then(|| {
+        view! {
+            <ul class="notice setting-notes" role="status">
+                {notes.into_iter().map(|n| view! { <li>{n}</li> }).collect_view()}
+            </ul>
+        }
+    })
+}
+
+/// A labelled number input bound to `value`, checked against `range`: a bad entry is clamped
+/// or reverted, with a note under the field saying so.
+#[component]
+pub fn NumberField<T>(
+    label: &'static str,
+    id: &'static str,
+    value: RwSignal<T>,
+    range: RangeInclusive<T>,
+) -> impl IntoView
+where
+    T: Number + Send + Sync + 'static,
+{
+    let note = RwSignal::new(None::<String>);
+    let (min, max) = (range.start().to_string(), range.end().to_string());
+    view! {
+        <label class="field" for=id>
+            <span>{label}</span>
+            <input id=id type="number" step="any" min=min max=max
+                prop:value=move || value.get().to_string()
+                on:change=move |ev| {
+                    let text = event_target_value(&ev);
+                    let reading = read(label, Some(&text), value.get_untracked(), range.clone());
+                    value.set(reading.value);
+                    note.set(reading.message);
+                } />
+            {move || note.get().map(|n| view! { <span class="field-note" role="status">{n}</span> })}
+        </label>
+    }
+}
+
+/// Cancels async work that a newer action replaced: each action takes a [`Ticket`] with
+/// [`Cancel::begin`]; anything that invalidates running work calls [`Cancel::cancel`], and
+/// the work checks [`Ticket::live`] before each step and before writing any result.
+#[derive(Clone, Copy)]
+pub struct Cancel(StoredValue<u64>);
+
+/// One action's claim on the page: live until a newer action begins or someone cancels.
+#[derive(Clone, Copy)]
+pub struct Ticket {
+    token: StoredValue<u64>,
+    id: u64,
+}
+
+impl Default for Cancel {
+    fn default() -> Self {
+        Self(StoredValue::new(0))
+    }
+}
+
+impl Cancel {
+    /// Cancels whatever runs and returns the new action's ticket.
+    pub fn begin(&self) -> Ticket {
+        self.cancel();
+        Ticket {
+            token: self.0,
+            id: self.0.get_value(),
+        }
+    }
+
+    /// Cancels whatever runs.
+    pub fn cancel(&self) {
+        self.0.update_value(|id| *id += 1);
+    }
+}
+
+impl Ticket {
+    /// True until a newer action began or the work was cancelled.
+    pub fn live(&self) -> bool {
+        self.token.get_value() == self.id
+    }
+}
+
+fn context(canvas: &HtmlCanvasElement) -> Option<CanvasRenderingContext2d> {
+    canvas.get_context("2d").ok().flatten()?.dyn_into().ok()
+}
+
+/// Paints a 28×28 image (white ink on black, as MNIST is usually shown) on `canvas`.
+fn paint(canvas: &HtmlCanvasElement, pixels: &[u8]) {
+    let Some(ctx) = context(canvas) else {
+        return;
+    };
+    let rgba: Vec<u8> = pixels.iter().flat_map(|&v| [v, v, v, 255]).collect();
+    let side = IMAGE_SIDE as u32;
+    if let Ok(data) =
+        web_sys::ImageData::new_with_u8_clamped_array_and_sh(Clamped(&rgba), side, side)
+    {
+        let _ = ctx.put_image_data(&data, 0.0, 0.0);
+    }
+}
+
+/// A 28×28 image shown enlarged, pixel for pixel.
+#[component]
+pub fn Thumb(
+    /// The image.
+    #[prop(into)]
+    pixels: Signal<Option<Vec<u8>>>,
+    /// CSS class (sets the displayed size).
+    class: &'static str,
+    /// What it shows, for screen readers.
+    #[prop(optional)]
+    label: Option<String>,
+) -> impl IntoView {
+    let canvas = NodeRef::<Canvas>::new();
+    Effect::new(move |_| {
+        if let Some(element) = canvas.get() {
+            let blank = vec![0; IMAGE_SIDE * IMAGE_SIDE];
+            paint(&element, pixels.get().as_deref().unwrap_or(&blank));
+        }
+    });
+    view! {
+        <canvas class=class node_ref=canvas width=IMAGE_SIDE height=IMAGE_SIDE
+            role="img" aria-label=label.unwrap_or_else(|| "28 by 28 image".into())></canvas>
+    }
+}
