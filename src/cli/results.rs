@@ -347,24 +347,9 @@ pub fn render_readme(readme: &str, results: &Results) -> Result<String, String> 
     Ok(out)
 }
 
-/// The short commit hash of the working tree (with `+` when it has uncommitted changes).
+/// The commit this binary was built from (with `+` when the tree had uncommitted changes).
 pub fn git_commit() -> String {
-    let run = |args: &[&str]| {
-        std::process::Command::new("git")
-            .args(args)
-            .output()
-            .ok()
-            .filter(|o| o.status.success())
-            .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string())
-    };
-    match run(&["rev-parse", "--short", "HEAD"]) {
-        Some(hash) => {
-            let dirty = run(&["status", "--porcelain", "--untracked-files=no"])
-                .is_some_and(|s| !s.is_empty());
-            if dirty { hash + "+" } else { hash }
-        }
-        None => "unknown".into(),
-    }
+    env!("FEWSHOT_COMMIT").to_string()
 }
 
 /// The CPU model and core count of this machine, and the backend that ran the maths.

@@ -46,13 +46,23 @@ pub fn render(strokes: &Strokes, rng: &mut Rng) -> Option<Vec<u8>> {
     let (sin, cos) = turn.sin_cos();
     let pen = uniform(rng, 6.0, 10.0);
     let scale = CANVAS as f32 * 0.7;
+    // A smooth wobble of the whole drawing (two random waves per axis), so a hand moves
+    // neighbouring points together instead of jittering each one.
+    let waves: Vec<(f32, f32, f32)> = (0..4)
+        .map(|_| (uniform(rng, 1.0, 4.0), uniform(rng, 0.0, 6.3), uniform(rng, -0.03, 0.03)))
+        .collect();
+    let wobble = |along: f32, wave: &[(f32, f32, f32)]| -> f32 {
+        wave.iter()
+            .map(|&(frequency, phase, size)| size * (frequency * along + phase).sin())
+            .sum()
+    };
     let moved: Strokes = strokes
         .iter()
         .map(|stroke| {
             stroke
                 .iter()
                 .map(|&(x, y)| {
-                    let (x, y) = (x + uniform(rng, -0.04, 0.04), y + uniform(rng, -0.04, 0.04));
+                    let (x, y) = (x + wobble(y, &waves[..2]), y + wobble(x, &waves[2..]));
                     let (x, y) = ((x - 0.5) * stretch + shear * (y - 0.5), y - 0.5);
                     let (x, y) = (cos * x - sin * y, sin * x + cos * y);
                     (
