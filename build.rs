@@ -12,12 +12,23 @@ fn git(args: &[&str]) -> Option<String> {
         .then(|| String::from_utf8_lossy(&output.stdout).trim().to_string())
 }
 
+/// What the binary is built from: a change to any of these marks the commit with `+`.
+const SOURCES: [&str; 4] = ["src", "Cargo.toml", "Cargo.lock", "build.rs"];
+
 fn main() {
-    for path in ["src", "Cargo.toml", ".git/HEAD", ".git/index"] {
+    let refs = [
+        ".git/HEAD",
+        ".git/index",
+        ".git/packed-refs",
+        ".git/refs/heads",
+    ];
+    for path in SOURCES.iter().chain(&refs) {
         println!("cargo:rerun-if-changed={path}");
     }
     let commit = git(&["rev-parse", "--short", "HEAD"]).unwrap_or_else(|| "unknown".into());
-    let dirty = git(&["status", "--porcelain", "--untracked-files=no"]).is_some_and(|s| !s.is_empty());
+    let mut status = vec!["status", "--porcelain", "--"];
+    status.extend(SOURCES);
+    let dirty = git(&status).is_some_and(|s| !s.is_empty());
     let mark = if dirty { "+" } else { "" };
     println!("cargo:rustc-env=FEWSHOT_COMMIT={commit}{mark}");
 }

@@ -400,9 +400,31 @@ pub fn meta_train(algo: Algo, args: &TaskArgs, run: &MetaTrainArgs) -> Result<()
             styles: run.styles,
         },
     )?;
+    if args.protocol == ProtocolName::StyleShift && protocol.train_pool.num_classes() > NUM_CLASSES
+    {
+        return Err(
+            "the style-shift protocol labels tasks by digit: extra classes do not fit it".into(),
+        );
+    }
+    let val_way = protocol.val_tasks(args.spec()).spec.way;
+    if algo == Algo::MetaSgd && val_way != args.way {
+        return Err(format!(
+            "Meta-SGD learns rates for a {}-way output layer, but the validation classes allow \
+             {val_way}-way tasks: use --way {val_way}",
+            args.way
+        ));
+    }
     let start = match &run.init {
         Some(path) => {
             let mut weights = load_weights(Algo::Classifier, args, path)?;
+            let classes = weights.model.classes();
+            let has_inner_loop = !matches!(algo, Algo::Protonet | Algo::Pretrained);
+            if has_inner_loop && classes != args.way {
+                return Err(format!(
+                    "{} has a {classes}-way output layer: meta-train it with --way {classes}",
+                    path.display()
+                ));
+            }
             weights.inner = args.inner();
             if algo == Algo::MetaSgd {
                 let rates = args.inner().rates(&weights.model, args.inner().lr);

@@ -72,7 +72,11 @@ impl ResultLine {
             };
             label += &format!(", {} × {} {layers}{head}", inner.steps, inner.lr);
         }
-        label + ")"
+        label += ")";
+        if let Some(file) = self.weights.as_deref().and_then(|w| w.rsplit('/').next()) {
+            label += &format!(" `{file}`");
+        }
+        label
     }
 
     /// The column this line belongs to.
@@ -168,18 +172,23 @@ pub fn parse(text: &str) -> Result<Vec<ResultLine>, String> {
 /// setting, accuracy ± 95 % CI in %, and the meta-training steps and minutes behind each row.
 pub fn table(lines: &[ResultLine], protocol: &str) -> String {
     let lines: Vec<&ResultLine> = lines.iter().filter(|l| l.protocol == protocol).collect();
+    if lines.is_empty() {
+        return "(no results yet)\n".into();
+    }
     let columns: BTreeSet<(usize, usize)> = lines.iter().map(|l| l.column()).collect();
-    let mut rows: Vec<String> = Vec::new();
+    // A row is one network: its label, and the weights it was evaluated from.
+    let key = |l: &ResultLine| (l.row_label(), l.weights.clone());
+    let mut rows: Vec<(String, Option<String>)> = Vec::new();
     for line in &lines {
-        if !rows.contains(&line.row_label()) {
-            rows.push(line.row_label());
+        if !rows.contains(&key(line)) {
+            rows.push(key(line));
         }
     }
-    let cell = |row: &str, column: (usize, usize)| {
+    let cell = |row: &(String, Option<String>), column: (usize, usize)| {
         lines
             .iter()
             .rev()
-            .find(|l| l.row_label() == row && l.column() == column)
+            .find(|l| &key(l) == row && l.column() == column)
             .copied()
     };
     let mut out = String::from("| method |");
@@ -190,7 +199,7 @@ pub fn table(lines: &[ResultLine], protocol: &str) -> String {
     out += &"---|".repeat(columns.len() + 1);
     out += "\n";
     for row in &rows {
-        out += &format!("| {row} |");
+        out += &format!("| {} |", row.0);
         let mut training = None;
         for &column in &columns {
             match cell(row, column) {
@@ -293,12 +302,14 @@ pub fn bench_table(bench: &[(String, Vec<BenchLine>)], name: &str) -> String {
         }
         out += "\n";
     }
-    if let Some(first) = lines.first() {
-        out += &format!(
-            "\nMeasured on {}, commit {}, {}.\n",
-            first.machine, first.commit, first.date
-        );
+    let mut sources: Vec<String> = Vec::new();
+    for line in lines {
+        let source = format!("{}, commit {}, {}", line.machine, line.commit, line.date);
+        if !sources.contains(&source) {
+            sources.push(source);
+        }
     }
+    out += &format!("\nMeasured on {}.\n", sources.join("; and on "));
     out
 }
 
@@ -418,7 +429,7 @@ pub fn read_results_dir(dir: &std::path::Path) -> Result<Results, String> {
                 .bench
                 .push((stem, parse_lines(&text).map_err(fail)?));
         } else {
-            results.lines.extend(parse(&text).map_err(fail)?);
+            results.lines.extend(parse_lines(&text).map_err(fail)?);
         }
     }
     Ok(results)

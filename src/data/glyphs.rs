@@ -49,7 +49,13 @@ pub fn render(strokes: &Strokes, rng: &mut Rng) -> Option<Vec<u8>> {
     // A smooth wobble of the whole drawing (two random waves per axis), so a hand moves
     // neighbouring points together instead of jittering each one.
     let waves: Vec<(f32, f32, f32)> = (0..4)
-        .map(|_| (uniform(rng, 1.0, 4.0), uniform(rng, 0.0, 6.3), uniform(rng, -0.03, 0.03)))
+        .map(|_| {
+            (
+                uniform(rng, 1.0, 4.0),
+                uniform(rng, 0.0, 6.3),
+                uniform(rng, -0.03, 0.03),
+            )
+        })
         .collect();
     let wobble = |along: f32, wave: &[(f32, f32, f32)]| -> f32 {
         wave.iter()

@@ -119,7 +119,7 @@ pub struct ExtraClasses {
 }
 
 impl ExtraClasses {
-    /// `pool` with the extra classes; the first classes stay the original ones, in order.
+    /// `pool` with the extra classes (with rotations, class `c` becomes class `4c`).
     fn apply(self, mut pool: ClassPool) -> ClassPool {
         if self.chimeras {
             pool = pool.with_chimeras(500, 11);
@@ -162,7 +162,7 @@ pub fn digits(train: &ImageSet, test: &ImageSet, extra: ExtraClasses) -> Protoco
 }
 
 /// **Style shift** from MNIST's train and test splits; `extra` adds classes to meta-training
-/// only (they are drawn like digits, in list order after the ten digits).
+/// only (the CLI refuses them: tasks labelled by digit have no place for other classes).
 pub fn style_shift(train: &ImageSet, test: &ImageSet, extra: ExtraClasses) -> Protocol {
     let (even, odd): (Vec<usize>, Vec<usize>) = (0..test.len()).partition(|i| i % 2 == 0);
     let subset = |indices: &[usize]| {

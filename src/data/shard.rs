@@ -68,8 +68,8 @@ pub enum ShardProblem {
     /// Header fields that make no sense.
     #[error("invalid header: {0}")]
     Header(String),
-    /// More data than the images it may hold (a damaged or hostile file).
-    #[error("decompresses to more than the {images} images it may hold")]
+    /// More data than the images the manifest lists (a damaged or hostile file).
+    #[error("decompresses to more than the {images} images the manifest lists")]
     TooLarge {
         /// Images the shard may hold.
         images: usize,

@@ -7,6 +7,7 @@
 //! new hand from a few examples; the style-shift test set applies the same kind of styles, from
 //! other random draws, to unseen MNIST test digits.
 
+use super::glyphs::uniform;
 use super::{IMAGE_PIXELS, IMAGE_SIDE, ImageSet};
 use crate::rng::Rng;
 
@@ -25,11 +26,6 @@ pub struct Style {
     pub blur: bool,
     /// Elastic displacement field, `[y][x]` of (dx, dy) in pixels, on a coarse 5×5 grid.
     pub wobble: [[(f32, f32); 5]; 5],
-}
-
-/// A uniform draw from `[low, high)`.
-fn uniform(rng: &mut Rng, low: f32, high: f32) -> f32 {
-    low + (high - low) * (rng.below(1 << 20) as f32 / (1 << 20) as f32)
 }
 
 impl Style {

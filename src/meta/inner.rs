@@ -105,8 +105,12 @@ impl InnerLoop {
     /// The factor a head-only step is scaled by: 1 / mean ‖f‖² over the support features.
     pub fn step_normaliser(model: &Network, support: &ImageSet) -> Tensor<1> {
         let device = device_of(model).inner();
-        let features = model.valid().embed(support.to_batch(&device).images);
-        let mean_square = features.powi_scalar(2).sum_dim(1).mean();
+        Self::normaliser_of(&model.valid().embed(support.to_batch(&device).images))
+    }
+
+    /// 1 / mean ‖f‖² over `features` `[n, 64]` (without autodiff), as an autodiff constant.
+    pub fn normaliser_of(features: &Tensor<2>) -> Tensor<1> {
+        let mean_square = features.clone().powi_scalar(2).sum_dim(1).mean();
         Tensor::from_inner((mean_square + 1e-6).recip())
     }
 
@@ -123,7 +127,9 @@ impl InnerLoop {
 
     /// [`Self::task_start`] for a task whose label k is output `rows[k]` of the learned layer
     /// (the ticked digits of a digit classifier, say); the prototype layer is used when
-    /// `proto_head` or when a row is missing.
+    /// `proto_head` or when a row is missing. A selected or prototype layer is a new leaf,
+    /// detached from `model`'s own output layer: meta-gradients for it have its shape, so a
+    /// meta-learner may only use a start whose output width equals its own (the CLI checks).
     pub fn task_start_rows(&self, model: &Network, support: &ImageSet, rows: &[usize]) -> Network {
         let classes = model.classes();
         let identity = rows.len() == classes && rows.iter().enumerate().all(|(i, &r)| i == r);

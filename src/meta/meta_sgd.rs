@@ -111,10 +111,11 @@ impl MetaLearner for MetaSgd {
         let grads = ParamVec::mean(inits).to_grads(&self.model);
         self.model = self.model_optim.step(lr, self.model.clone(), grads);
         // `rates` is the gradient with respect to the rates the inner loop used; with
-        // `head_only` those are the learned rates times a 0/1 mask and a positive normaliser,
-        // a factor this leaves out (it only rescales each task's gradient; Adam absorbs most
-        // of that, and masked rates are never used).
-        let grads = ParamVec::mean(rates).to_grads(&self.rates);
+        // `head_only` those are the learned rates times a 0/1 mask and a positive normaliser.
+        // The mask keeps the unused rates at zero; the normaliser, a positive factor per task,
+        // is left out (it only rescales each task's gradient, which Adam mostly absorbs).
+        let mask = self.config.inner.rates(&self.rates, 1.0);
+        let grads = ParamVec::mean(rates).mul(&mask).to_grads(&self.rates);
         self.rates = self.rates_optim.step(lr, self.rates.clone(), grads);
         Tensor::cat(losses, 0).mean()
     }
@@ -146,9 +147,17 @@ mod tests {
         for _ in 0..4 {
             learner.meta_step(&fixed_tasks());
         }
-        let moved = ParamVec::values(learner.rates().unwrap())
-            .sub(&start)
-            .norm();
-        assert!(moved.into_scalar::<f32>() > 1e-3, "the rates did not learn");
+        let moved = ParamVec::values(learner.rates().unwrap()).sub(&start);
+        let head = moved
+            .mul(&start.fill_last(1.0, 2))
+            .norm()
+            .into_scalar::<f32>();
+        let rest = moved.sub(&moved.mul(&start.fill_last(1.0, 2))).norm();
+        assert!(head > 1e-3, "the output layer's rates did not learn");
+        assert_eq!(
+            rest.into_scalar::<f32>(),
+            0.0,
+            "unused rates must stay at zero"
+        );
     }
 }

@@ -50,12 +50,12 @@ impl Procedure {
                     "learned output layer"
                 };
                 let layers = if inner.head_only {
-                    "output layer only"
+                    "the output layer only"
                 } else {
                     "every layer"
                 };
                 format!(
-                    "{head}, then {} SGD steps at {} on the {layers}",
+                    "{head}, then {} SGD steps at {} on {layers}",
                     inner.steps, inner.lr
                 )
             }
@@ -121,13 +121,13 @@ impl Adaptation {
             Procedure::Inner(inner) => {
                 let start = inner.task_start_rows(&network, support, rows);
                 let rule = if inner.head_only {
-                    let normaliser = InnerLoop::step_normaliser(&start, support);
-                    let rates = ParamVec::values(start.output_layer())
-                        .fill(inner.lr)
-                        .scale_by(&normaliser);
                     let support_features = start
                         .valid()
                         .embed(support.to_batch(&device.clone().inner()).images);
+                    let normaliser = InnerLoop::normaliser_of(&support_features);
+                    let rates = ParamVec::values(start.output_layer())
+                        .fill(inner.lr)
+                        .scale_by(&normaliser);
                     Rule::HeadSgd {
                         rates,
                         support_features: Box::new(support_features),
@@ -203,15 +203,15 @@ impl Adaptation {
         probabilities(&self.model, &self.support, set).await
     }
 
-    /// Fraction of the support set the current network labels right.
-    pub async fn support_accuracy(&self) -> Result<f64, AdaptError> {
-        let probabilities = self.probabilities(&self.support).await?;
+    /// Fraction of the labelled images of `set` the current network labels right.
+    pub async fn accuracy_on(&self, set: &ImageSet) -> Result<f64, AdaptError> {
+        let probabilities = self.probabilities(set).await?;
         let correct = probabilities
             .iter()
-            .zip(&self.support.labels)
+            .zip(&set.labels)
             .filter(|(p, label)| argmax(p) == usize::from(**label))
             .count();
-        Ok(correct as f64 / self.support.len().max(1) as f64)
+        Ok(correct as f64 / set.len().max(1) as f64)
     }
 }
 

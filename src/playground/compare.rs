@@ -68,16 +68,20 @@ fn classifier(catalog: &Catalog, backbone: Backbone) -> Option<&WeightsEntry> {
         .find(|e| e.algorithm == "classifier" && e.backbone == backbone)
 }
 
-/// Networks for *New symbols*: `meta` (a meta-trained entry) against random features and
-/// classifier features of the same architecture, all with `meta`'s inner loop at `steps` ×
-/// `lr`.
+/// Networks for *New symbols* on a `way`-class task: `meta` (a meta-trained entry) against
+/// random features and classifier features of the same architecture, all with `meta`'s inner
+/// loop at `steps` × `lr`. When `meta`'s learned output layer is narrower than the task, every
+/// network starts from the prototype layer instead, so they still start alike.
 pub fn for_symbols(
     catalog: &Catalog,
     meta: &WeightsEntry,
+    way: usize,
     steps: usize,
     lr: f64,
 ) -> Vec<Contender> {
-    let procedure = Procedure::Inner(inner_loop(meta, steps, lr));
+    let mut inner = inner_loop(meta, steps, lr);
+    inner.proto_head |= way > meta.classes;
+    let procedure = Procedure::Inner(inner);
     let name = meta.backbone.name();
     let mut contenders = vec![
         Contender {
@@ -104,51 +108,51 @@ pub fn for_symbols(
     contenders
 }
 
-/// Networks for *My handwriting*: the plain classifier as it is and fine-tuned with `steps`
-/// Adam steps, and each network meta-trained for handwriting styles with its inner loop.
-pub fn for_digits(catalog: &Catalog, steps: usize) -> Vec<Contender> {
-    let mut contenders = Vec::new();
-    if let Some(entry) = classifier(catalog, Backbone::Reference) {
-        contenders.push(Contender {
-            label: "MNIST classifier, no adaptation".into(),
-            source: Source::File(entry.clone()),
+/// Adam steps of whole-network fine-tuning in the handwriting comparison.
+pub const FINE_TUNE_STEPS: usize = 20;
+
+/// Networks for *My handwriting*, all of one architecture (that of the networks meta-trained
+/// for handwriting styles, else the reference CNN): the plain digit classifier as it is and
+/// fine-tuned with [`FINE_TUNE_STEPS`] Adam steps, and each network meta-trained for styles
+/// with its own inner loop.
+pub fn for_digits(catalog: &Catalog) -> Vec<Contender> {
+    let styled: Vec<&WeightsEntry> = catalog
+        .entries
+        .iter()
+        .filter(|e| e.protocol == "style-shift")
+        .collect();
+    let backbone = styled.first().map_or(Backbone::Reference, |e| e.backbone);
+    let Some(base) = classifier(catalog, backbone) else {
+        return Vec::new();
+    };
+    let name = backbone.name();
+    let mut contenders = vec![
+        Contender {
+            label: format!("MNIST classifier ({name}), no adaptation"),
+            source: Source::File(base.clone()),
             procedure: Procedure::FineTune {
                 steps: 0,
                 lr: FINE_TUNE_LR,
             },
-        });
-    }
-    for entry in catalog
-        .entries
-        .iter()
-        .filter(|e| e.protocol == "style-shift")
-    {
-        if let Some(base) = classifier(catalog, entry.backbone) {
-            contenders.push(Contender {
-                label: format!(
-                    "MNIST classifier ({}), fine-tuned on your digits",
-                    base.backbone.name()
-                ),
-                source: Source::File(base.clone()),
-                procedure: Procedure::FineTune {
-                    steps,
-                    lr: FINE_TUNE_LR,
-                },
-            });
-        }
+        },
+        Contender {
+            label: format!("MNIST classifier ({name}), fine-tuned on your digits"),
+            source: Source::File(base.clone()),
+            procedure: Procedure::FineTune {
+                steps: FINE_TUNE_STEPS,
+                lr: FINE_TUNE_LR,
+            },
+        },
+    ];
+    for entry in styled.into_iter().filter(|e| e.backbone == backbone) {
         if let Some(inner) = &entry.inner {
             contenders.push(Contender {
-                label: format!(
-                    "meta-trained for handwriting ({}, {})",
-                    entry.algorithm,
-                    entry.backbone.name()
-                ),
+                label: format!("meta-trained for handwriting ({}, {name})", entry.algorithm),
                 source: Source::File(entry.clone()),
                 procedure: Procedure::Inner(inner.clone()),
             });
         }
     }
-    contenders.dedup();
     contenders
 }
 
@@ -223,11 +227,17 @@ mod tests {
     fn symbol_contenders_share_one_procedure_and_one_architecture() {
         let catalog = catalog();
         let meta = catalog.entry("digits-maml.bpk").unwrap();
-        let contenders = for_symbols(&catalog, meta, 7, 0.2);
+        let contenders = for_symbols(&catalog, meta, 4, 7, 0.2);
         assert_eq!(contenders.len(), 3);
         let procedure = &contenders[0].procedure;
         assert!(contenders.iter().all(|c| &c.procedure == procedure));
         assert_eq!(procedure.steps(), 7);
+        // Wider than the meta-trained output layer: every network starts from prototypes.
+        let wide = for_symbols(&catalog, meta, 6, 7, 0.2);
+        assert!(
+            wide.iter()
+                .all(|c| matches!(&c.procedure, Procedure::Inner(i) if i.proto_head))
+        );
         let backbones: Vec<Backbone> = contenders
             .iter()
             .map(|c| match &c.source {
@@ -242,7 +252,7 @@ mod tests {
 
     #[test]
     fn digit_contenders_are_the_classifier_as_is_fine_tuned_and_meta_trained() {
-        let contenders = for_digits(&catalog(), 20);
+        let contenders = for_digits(&catalog());
         let labels: Vec<&str> = contenders.iter().map(|c| c.label.as_str()).collect();
         assert_eq!(contenders.len(), 3, "{labels:?}");
         assert_eq!(contenders[0].procedure.steps(), 0);
@@ -251,6 +261,17 @@ mod tests {
             Procedure::FineTune { steps: 20, .. }
         ));
         assert!(matches!(contenders[2].procedure, Procedure::Inner(_)));
+        // One architecture: the classifier of the style network's backbone.
+        assert!(
+            contenders.iter().all(|c| c.label.contains("conv4")),
+            "{labels:?}"
+        );
+        // Without a style network: the reference classifier, as it is and fine-tuned.
+        let mut plain = catalog();
+        plain.entries.retain(|e| e.protocol != "style-shift");
+        let contenders = for_digits(&plain);
+        assert_eq!(contenders.len(), 2);
+        assert!(contenders[0].label.contains("reference"));
     }
 
     #[test]

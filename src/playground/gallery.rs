@@ -371,16 +371,20 @@ impl Gallery {
         if gallery.format != FORMAT {
             return Err(GalleryError::WrongFormat(gallery.format));
         }
-        let count = match gallery.kind {
-            GalleryKind::Symbols => gallery.classes.len(),
-            GalleryKind::Digits if gallery.classes.len() == 10 => gallery.active().len(),
+        match gallery.kind {
+            // Symbol classes are never unticked (they are removed instead).
+            GalleryKind::Symbols => gallery.classes.iter_mut().for_each(|c| c.active = true),
             GalleryKind::Digits => {
-                return Err(GalleryError::NotAGallery(format!(
-                    "a digit gallery has the ten digits, this one {}",
-                    gallery.classes.len()
-                )));
+                let in_order = gallery.classes.len() == 10
+                    && (gallery.classes.iter().enumerate()).all(|(d, c)| c.name == d.to_string());
+                if !in_order {
+                    return Err(GalleryError::NotAGallery(
+                        "a digit gallery has the ten digits 0–9, in order".into(),
+                    ));
+                }
             }
-        };
+        }
+        let count = gallery.active().len();
         if !CLASS_RANGE.contains(&count) {
             return Err(GalleryError::ClassCount(count));
         }
@@ -569,6 +573,13 @@ mod tests {
         assert!(matches!(err(&twins), GalleryError::BadName(_)));
         let huge = " ".repeat(MAX_FILE_BYTES + 1);
         assert_eq!(err(&huge), GalleryError::TooLarge(MAX_FILE_BYTES + 1));
+        // A hand-edited file cannot untick symbol classes, nor reorder or rename digits.
+        let hidden = Gallery::new(&["a", "b"])
+            .to_json()
+            .replace("\"active\":true", "\"active\":false");
+        assert_eq!(Gallery::from_json(&hidden).unwrap().names(), ["a", "b"]);
+        let swapped = Gallery::digits().to_json().replacen("\"0\"", "\"x\"", 1);
+        assert!(matches!(err(&swapped), GalleryError::NotAGallery(_)));
         // A stored selection pointing nowhere is mended, not trusted.
         let stale = Gallery::new(&["a", "b"])
             .to_json()

@@ -2,7 +2,7 @@
 //! anything (and an alternative to freehand drawing).
 //!
 //! Symbol sets are drawn as strokes by imaginary hands ([`crate::data::glyphs`]). The digit sets
-//! come from MNIST test images: rotated digits (a digit turned 90° is a new symbol) and
+//! come from MNIST test images: mirrored digits (a mirrored 7 is a new symbol) and
 //! two-digit numbers (as in protocol P2). `fewshot-lab samples` writes them to
 //! `static/samples/` as gallery files, which the Playground loads on demand.
 
@@ -188,32 +188,25 @@ fn image_gallery(set: &ImageSet, names: &[String], per_class: usize) -> Gallery 
     gallery
 }
 
-/// Digits turned by a quarter turn: each (digit, turn) pair is a class.
-fn rotated_digits(test: &ImageSet, per_class: usize) -> Gallery {
-    use crate::data::{IMAGE_PIXELS, IMAGE_SIDE};
-    let classes = [(2u8, 1), (2, 2), (4, 1), (4, 3), (7, 2)];
-    let quarter = |image: &[u8]| {
-        let mut out = vec![0; IMAGE_PIXELS];
-        for row in 0..IMAGE_SIDE {
-            for col in 0..IMAGE_SIDE {
-                out[col * IMAGE_SIDE + (IMAGE_SIDE - 1 - row)] = image[row * IMAGE_SIDE + col];
-            }
-        }
-        out
-    };
+/// Digits mirrored left to right: new symbols made of familiar strokes (the shipped networks
+/// meta-trained on rotated digits, never on mirrored ones).
+fn mirrored_digits(test: &ImageSet, per_class: usize) -> Gallery {
+    use crate::data::IMAGE_SIDE;
+    let digits = [2u8, 3, 4, 7, 9];
     let mut set = ImageSet::default();
-    for (label, &(digit, turns)) in classes.iter().enumerate() {
+    for (label, &digit) in digits.iter().enumerate() {
         let members = (0..test.len()).filter(|&i| test.labels[i] == digit);
         for index in members.take(per_class) {
-            let image = (0..turns).fold(test.image(index).to_vec(), |img, _| quarter(&img));
+            let image = test.image(index);
             set.labels.push(label as u8);
-            set.pixels.extend(image);
+            set.pixels.extend(
+                image
+                    .chunks(IMAGE_SIDE)
+                    .flat_map(|row| row.iter().rev().copied()),
+            );
         }
     }
-    let names: Vec<String> = classes
-        .iter()
-        .map(|&(digit, turns)| format!("{digit} ↻{}°", 90 * turns))
-        .collect();
+    let names: Vec<String> = digits.iter().map(|d| format!("mirrored {d}")).collect();
     image_gallery(&set, &names, per_class)
 }
 
@@ -232,9 +225,9 @@ pub fn all(test: &ImageSet) -> Vec<(&'static str, &'static str, Gallery)> {
             stroke_gallery(&greek(), per_class, 3),
         ),
         (
-            "rotated-digits",
-            "Rotated digits",
-            rotated_digits(test, per_class),
+            "mirrored-digits",
+            "Mirrored digits",
+            mirrored_digits(test, per_class),
         ),
         (
             "two-digit",

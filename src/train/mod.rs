@@ -206,7 +206,7 @@ impl TrainRun {
                 return self.train_step().await.map(TrainEvent::Step);
             }
             let limit = Self::capped(self.test.len(), self.config.test_images);
-            self.evaluation = Some(Evaluation::new(self.model(), limit)?);
+            self.evaluation = Some(Evaluation::new(self.model(), &self.train, limit)?);
         }
         let evaluation = self
             .evaluation
@@ -299,6 +299,9 @@ pub fn count_correct(logits: Tensor<2>, labels: Tensor<1, Int>) -> Tensor<1, Int
 /// [`Evaluation::finish`] reads them back once.
 pub struct Evaluation {
     model: Network,
+    /// Images whose statistics normalise every test batch (Conv-4), so test images never
+    /// influence one another's predictions.
+    reference: ImageSet,
     limit: usize,
     next: usize,
     correct: Tensor<1, Int>,
@@ -309,8 +312,12 @@ impl Evaluation {
     /// Images per evaluation batch.
     const BATCH: usize = 500;
 
-    /// An evaluation of `model` (no autodiff) on the first `limit` images of a set.
-    pub fn new(model: Network, limit: usize) -> Result<Self, TrainError> {
+    /// Training images that normalise the test batches.
+    const REFERENCE: usize = 256;
+
+    /// An evaluation of `model` (no autodiff) on the first `limit` images of a set, normalised
+    /// with the statistics of the first training images of `train`.
+    pub fn new(model: Network, train: &ImageSet, limit: usize) -> Result<Self, TrainError> {
         if limit == 0 {
             return Err(TrainError::NoData("test"));
         }
@@ -323,6 +330,7 @@ impl Evaluation {
             correct: Tensor::zeros([1], &device),
             loss_sum: Tensor::zeros([1], &device),
             model,
+            reference: train.range(0..Self::REFERENCE.min(train.len())),
             limit,
             next: 0,
         })
@@ -339,7 +347,8 @@ impl Evaluation {
         let indices: Vec<usize> = (self.next..end).collect();
         let device = self.correct.device();
         let batch = set.batch(&indices, &device);
-        let logits = self.model.forward(batch.images);
+        let reference = self.reference.to_batch(&device).images;
+        let logits = self.model.classify(reference, batch.images);
         let batch_loss = cross_entropy(logits.clone(), batch.labels.clone());
         self.loss_sum = self.loss_sum.clone() + batch_loss * (indices.len() as f32);
         self.correct = self.correct.clone() + count_correct(logits, batch.labels);

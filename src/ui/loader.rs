@@ -139,7 +139,7 @@ fn data_folder() -> Result<String, String> {
         Ok(requested)
     } else {
         Err(format!(
-            "?data={requested} is on another site ({}); this app loads data only from its own              site ({own}) unless it was built to allow that one",
+            "?data={requested} is on another site ({}); this app loads data only from its own site ({own}) unless it was built to allow that one",
             url.origin()
         ))
     }

@@ -4,21 +4,22 @@
 
 use super::Playground;
 use super::comparison::{COLORS, Panel, RunView};
+use crate::model::catalog::WeightsEntry;
 use crate::playground::adapt::argmax;
-use crate::playground::compare;
+use crate::playground::compare::{FINE_TUNE_LR, FINE_TUNE_STEPS};
 use crate::playground::gallery::GalleryKind;
 use crate::ui::chart::{LineChart, Series};
 use crate::ui::widgets::NumberField;
 use leptos::prelude::*;
 
-/// The meta-trained network the page starts with: one whose inner loop serves any number of
-/// classes, if the catalogue has one.
-fn default_choice(files: &[String]) -> Option<String> {
-    ["anil", "maml", "protonet"]
+/// The meta-trained network the page starts with: one whose inner loop starts from the
+/// prototype output layer (it serves any number of classes), if the catalogue has one.
+fn default_choice(entries: &[WeightsEntry]) -> Option<String> {
+    entries
         .iter()
-        .find_map(|name| files.iter().find(|f| f.contains(name)))
-        .or(files.first())
-        .cloned()
+        .find(|e| e.inner.as_ref().is_some_and(|i| i.proto_head))
+        .or(entries.first())
+        .map(|e| e.file.clone())
 }
 
 /// Network choice, settings, Adapt, and the results of each compared network.
@@ -32,8 +33,7 @@ pub fn AdaptPanel(
     Effect::new(move |_| {
         let entries = networks.symbol_networks();
         if state.choice.with_untracked(Option::is_none) {
-            let files: Vec<String> = entries.iter().map(|e| e.file.clone()).collect();
-            state.choice.set(default_choice(&files));
+            state.choice.set(default_choice(&entries));
         }
     });
     Effect::new(move |_| {
@@ -45,11 +45,11 @@ pub fn AdaptPanel(
             .symbol_networks()
             .into_iter()
             .find(|e| Some(&e.file) == file.as_ref());
+        // The catalogued inner loop's steps and rate (none for prototypical networks: 5 × 0.5).
         if let Some(entry) = entry {
-            let defaults = compare::inner_loop(&entry, 5, 0.5);
-            let inner = entry.inner.unwrap_or(defaults);
-            state.steps.set(inner.steps.max(1));
-            state.learning_rate.set(inner.lr);
+            let (steps, lr) = entry.inner.map_or((5, 0.5), |i| (i.steps, i.lr));
+            state.steps.set(steps);
+            state.learning_rate.set(lr);
         }
     });
     let view = state.comparison.view;
@@ -89,9 +89,12 @@ pub fn AdaptPanel(
             </form>
         })}
         {move || (!is_symbols()).then(|| view! {
-            <p class="muted">"Compared: the plain digit classifier as it is, the same classifier fine-tuned on "
-                "your digits (20 Adam steps at 0.001, every layer), and each network meta-trained for "
-                "handwriting styles, adapted with its own inner loop. All predict among the ticked digits."</p>
+            <p class="muted">{format!(
+                "Compared: the plain digit classifier as it is, the same classifier fine-tuned on your \
+                 digits ({FINE_TUNE_STEPS} Adam steps at {FINE_TUNE_LR}, every layer), and each network \
+                 meta-trained for handwriting styles, adapted with its own inner loop. All predict \
+                 among the ticked digits."
+            )}</p>
         })}
         <p id="weights-status" class="muted">
             {move || networks.busy.get().then(|| view! { <progress class="busy"></progress>" " })}

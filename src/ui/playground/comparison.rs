@@ -10,6 +10,7 @@ use crate::playground::compare::Contender;
 use crate::ui::widgets::{Ticket, yield_to_page};
 use burn::tensor::Device;
 use leptos::prelude::*;
+use std::rc::Rc;
 
 /// Line colours, one per compared network.
 pub const COLORS: [&str; 4] = ["#2b8a3e", "#e8590c", "#1c7ed6", "#862e9c"];
@@ -44,6 +45,8 @@ pub struct ComparisonView {
     pub running: bool,
     /// Every network is adapted.
     pub done: bool,
+    /// A prediction is being computed.
+    pub predicting: bool,
     /// Class names, in label order.
     pub names: Vec<String>,
     /// Gallery version the networks were adapted to.
@@ -86,7 +89,7 @@ impl Panel {
 pub struct Comparison {
     /// What the page shows.
     pub view: RwSignal<ComparisonView>,
-    adapted: StoredValue<Vec<(String, Adaptation)>, LocalStorage>,
+    adapted: StoredValue<Vec<(String, Rc<Adaptation>)>, LocalStorage>,
 }
 
 impl Default for Comparison {
@@ -96,17 +99,6 @@ impl Default for Comparison {
             adapted: StoredValue::new_local(Vec::new()),
         }
     }
-}
-
-/// Fraction of `set` that `adaptation` labels right.
-async fn accuracy(adaptation: &Adaptation, set: &ImageSet) -> Result<f64, AdaptError> {
-    let probabilities = adaptation.probabilities(set).await?;
-    let correct = probabilities
-        .iter()
-        .zip(&set.labels)
-        .filter(|(p, label)| argmax(p) == usize::from(**label))
-        .count();
-    Ok(correct as f64 / set.len().max(1) as f64)
 }
 
 impl Comparison {
@@ -149,10 +141,16 @@ impl Comparison {
             challenge: held_out.as_ref().map(ImageSet::len),
             ..ComparisonView::default()
         });
-        let mut warmed_up = false;
         for (index, contender) in contenders.iter().enumerate() {
+            // A cancelled run writes nothing: its rows may belong to a newer run, or be gone.
             let update = |change: &dyn Fn(&mut RunView)| {
-                self.view.update(|v| change(&mut v.runs[index]));
+                if ticket.live() {
+                    self.view.update(|v| {
+                        if let Some(run) = v.runs.get_mut(index) {
+                            change(run);
+                        }
+                    });
+                }
             };
             let network = match networks.get(&contender.source, &device).await {
                 Ok(network) => network,
@@ -164,52 +162,48 @@ impl Comparison {
             if !ticket.live() {
                 return Err(Stop::Cancelled);
             }
-            if !warmed_up {
-                // One untimed step first, so the first network's time does not include
-                // compiling the GPU kernels every network then shares.
-                let mut warm_up =
+            let outcome: Result<Adaptation, AdaptError> = async {
+                // One untimed step first, so no network's time includes compiling the GPU
+                // kernels it needs.
+                Adaptation::new(&network, &contender.procedure, &support, &rows, &device)
+                    .step()
+                    .await?;
+                // Only the network's own work is timed: not the page's redraws between steps.
+                let mut busy = 0.0;
+                let mut adaptation =
                     Adaptation::new(&network, &contender.procedure, &support, &rows, &device);
-                if let Err(AdaptError::Device(reason)) = warm_up.step().await {
-                    return Err(Stop::Device(reason));
-                }
-                warmed_up = true;
-            }
-            let started = now_ms();
-            let mut adaptation =
-                Adaptation::new(&network, &contender.procedure, &support, &rows, &device);
-            let outcome: Result<(), AdaptError> = async {
-                while !adaptation.finished() {
+                while !adaptation.finished() && ticket.live() {
+                    let started = now_ms();
                     let loss = adaptation.step().await?;
-                    if !ticket.live() {
-                        return Ok(());
-                    }
+                    busy += now_ms() - started;
                     update(&|r| {
                         r.steps.0 += 1;
                         r.losses.push((r.steps.0 as f64, f64::from(loss)));
                     });
                     yield_to_page().await;
                 }
-                let support_accuracy = adaptation.support_accuracy().await?;
-                let elapsed = now_ms() - started;
+                let started = now_ms();
+                let support_accuracy = adaptation.accuracy_on(&support).await?;
+                busy += now_ms() - started;
                 let test_accuracy = match &held_out {
-                    Some(set) => Some(accuracy(&adaptation, set).await?),
+                    Some(set) => Some(adaptation.accuracy_on(set).await?),
                     None => None,
                 };
                 update(&|r| {
-                    r.milliseconds = Some(elapsed);
+                    r.milliseconds = Some(busy);
                     r.support_accuracy = Some(support_accuracy);
                     r.test_accuracy = test_accuracy;
                 });
-                Ok(())
+                Ok(adaptation)
             }
             .await;
             if !ticket.live() {
                 return Err(Stop::Cancelled);
             }
             match outcome {
-                Ok(()) => self
+                Ok(adaptation) => self
                     .adapted
-                    .update_value(|a| a.push((contender.label.clone(), adaptation))),
+                    .update_value(|a| a.push((contender.label.clone(), Rc::new(adaptation)))),
                 Err(AdaptError::Device(reason)) => {
                     self.view.update(|v| v.running = false);
                     return Err(Stop::Device(reason));
@@ -222,6 +216,14 @@ impl Comparison {
             v.done = true;
         });
         Ok(())
+    }
+
+    /// Marks the comparison as no longer running (a newer action cancelled it).
+    pub fn stop(&self) {
+        self.view.update(|v| {
+            v.running = false;
+            v.predicting = false;
+        });
     }
 
     /// Every adapted network's class probabilities for `drawing`.
@@ -248,9 +250,9 @@ impl Comparison {
             }
         }
         if !ticket.live() {
-            return Err(Stop::Cancelled); // the gallery changed: these networks are stale
+            return Err(Stop::Cancelled); // the gallery changed: these predictions are stale
         }
-        self.adapted.set_value(adapted);
+        self.view.update(|v| v.predicting = false);
         match failure {
             Some(reason) => Err(Stop::Device(reason)),
             None => Ok(panels),

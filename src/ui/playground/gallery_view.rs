@@ -17,7 +17,7 @@ const SAMPLE_SETS: [(&str, &str); 5] = [
     ("shapes", "Shapes"),
     ("arrows", "Arrows"),
     ("greek", "Greek letters"),
-    ("rotated-digits", "Rotated digits"),
+    ("mirrored-digits", "Mirrored digits"),
     ("two-digit", "Two-digit numbers"),
 ];
 

@@ -28,16 +28,15 @@ use leptos::prelude::*;
 use networks::Networks;
 use pad::{DrawingPad, Pad};
 
-/// Whole-network fine-tuning steps of the handwriting comparison.
-const FINE_TUNE_STEPS: usize = 20;
-
 /// Everything the Playground's components share.
 #[derive(Clone, Copy)]
 struct Playground {
     kind: RwSignal<GalleryKind>,
     gallery: RwSignal<Gallery>,
-    /// Bumped by every change of the gallery.
+    /// Bumped by every change of the gallery's classes or examples.
     version: RwSignal<u32>,
+    /// Bumped by every change the person makes (what gets saved; loading a gallery is not one).
+    edits: RwSignal<u32>,
     /// The gallery before the last change that threw work away, and what that change was.
     undo: RwSignal<Option<(String, Gallery)>>,
     /// The latest message for the person (results of actions, refusals).
@@ -61,17 +60,21 @@ impl Playground {
     /// Cancels running work and forgets results that no longer fit the gallery.
     fn invalidate(&self) {
         self.cancel.cancel();
+        self.comparison.stop();
         self.prediction.set(None);
     }
 
-    /// Applies `change` to the gallery; a refused change leaves it as it was, with a message.
+    /// Applies `change` to the gallery (and saves it); a refused change leaves it as it was,
+    /// with a message. A change ends what Undo could undo: it would throw this change away.
     fn edit(&self, change: impl FnOnce(&mut Gallery) -> Result<(), GalleryError>) {
         let mut next = self.gallery.get_untracked();
         match change(&mut next) {
             Ok(()) => {
                 self.invalidate();
+                self.undo.set(None);
                 self.gallery.set(next);
                 self.version.update(|v| *v += 1);
+                self.edits.update(|e| *e += 1);
             }
             Err(e) => self.message.set(Some(e.to_string())),
         }
@@ -80,6 +83,7 @@ impl Playground {
     /// Makes `class` the one new drawings go to (changes no result).
     fn select(&self, class: usize) {
         self.gallery.update(|g| g.select(class));
+        self.edits.update(|e| *e += 1);
     }
 
     /// Replaces the gallery, keeping the old one for Undo.
@@ -163,6 +167,8 @@ impl Playground {
         let view = self.comparison.view;
         if view.with(|v| v.running) {
             Some("Wait for the adaptation to finish.".into())
+        } else if view.with(|v| v.predicting) {
+            Some("A prediction is being computed.".into())
         } else if !view.with(|v| v.done) {
             Some("Adapt first: the networks have not seen your examples yet.".into())
         } else if view.with(|v| v.version) != self.version.get() {
@@ -187,16 +193,13 @@ impl Playground {
                     .symbol_networks()
                     .into_iter()
                     .find(|e| Some(&e.file) == file.as_ref());
+                let way = self.gallery.with(|g| g.active().len());
                 chosen.map_or_else(Vec::new, |meta| {
-                    compare::for_symbols(
-                        &catalog,
-                        &meta,
-                        self.steps.get(),
-                        self.learning_rate.get(),
-                    )
+                    let (steps, lr) = (self.steps.get(), self.learning_rate.get());
+                    compare::for_symbols(&catalog, &meta, way, steps, lr)
                 })
             }
-            GalleryKind::Digits => compare::for_digits(&catalog, FINE_TUNE_STEPS),
+            GalleryKind::Digits => compare::for_digits(&catalog),
         }
     }
 }
@@ -238,6 +241,7 @@ pub fn PlaygroundPage(
         kind: RwSignal::new(GalleryKind::Symbols),
         gallery: RwSignal::new(gallery),
         version: RwSignal::new(0),
+        edits: RwSignal::new(0),
         undo: RwSignal::new(None),
         message: RwSignal::new(note),
         save_error: RwSignal::new(None),
@@ -252,10 +256,12 @@ pub fn PlaygroundPage(
         cancel: Cancel::default(),
     };
 
-    // Saving is one effect: every change of the gallery is stored (not the one loaded).
+    // Saving is one effect: every change the person makes is stored. A loaded gallery is not
+    // saved back, so a damaged stored one stays until the person changes the new one.
     Effect::new(move |previous: Option<()>| {
-        let gallery = state.gallery.get();
+        state.edits.track();
         if previous.is_some() {
+            let gallery = state.gallery.get_untracked();
             let result = storage::save(gallery.kind.key(), &gallery);
             state.save_error.set(result.err());
         }
@@ -359,12 +365,15 @@ pub fn PlaygroundPage(
             "u" | "Backspace" => pad.undo(),
             "Escape" | "c" => pad.clear(),
             "Enter" => state.add_drawing(),
-            "a" if state.adapt_blocked().is_none()
-                && !state.comparison.view.with(|v| v.running) =>
-            {
-                adapt(false)
-            }
-            "p" if state.predict_blocked().is_none() => predict(),
+            // A disabled action says why instead of running (A restarts, like its button).
+            "a" => match state.adapt_blocked() {
+                Some(reason) => state.message.set(Some(reason)),
+                None => adapt(false),
+            },
+            "p" => match state.predict_blocked() {
+                Some(reason) => state.message.set(Some(reason)),
+                None => predict(),
+            },
             digit if digit.len() == 1 && digit.as_bytes()[0].is_ascii_digit() => {
                 let n = usize::from(digit.as_bytes()[0] - b'0');
                 let position = if n == 0 { 9 } else { n - 1 };
