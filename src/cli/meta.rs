@@ -85,6 +85,13 @@ pub enum ProtocolName {
     StyleShift,
 }
 
+impl ProtocolName {
+    /// The name on the command line, in the catalogue and in result files (`style-shift`).
+    fn name(self) -> String {
+        clap::ValueEnum::to_possible_value(&self).map_or_else(String::new, |v| v.get_name().into())
+    }
+}
+
 /// Settings shared by meta-training and evaluation.
 #[derive(Debug, Clone, clap::Args)]
 pub struct TaskArgs {
@@ -450,7 +457,7 @@ pub fn meta_train(algo: Algo, args: &TaskArgs, run: &MetaTrainArgs) -> Result<()
         .expect("the template is valid")
         .progress_chars("=> "),
     );
-    let protocol_name = format!("{:?}", args.protocol).to_lowercase();
+    let protocol_name = args.protocol.name();
     let started = now_ms();
     let mut train_ms = 0.0;
     let stop = loop {
@@ -677,7 +684,7 @@ pub fn eval(args: &TaskArgs, eval: &EvalArgs) -> Result<(), String> {
         Some(images) => images
             .file_name()
             .map_or("images".into(), |n| n.to_string_lossy().into_owned()),
-        None => format!("{:?}", args.protocol).to_lowercase(),
+        None => args.protocol.name(),
     });
     let mut rows: Vec<(&'static str, Accuracy, f64)> = Vec::new();
     for method in &eval.methods {
@@ -760,7 +767,7 @@ pub fn eval(args: &TaskArgs, eval: &EvalArgs) -> Result<(), String> {
     let source = if own_data {
         "your data".to_string()
     } else {
-        format!("{:?} meta-test", args.protocol)
+        format!("{} meta-test", args.protocol.name())
     };
     println!(
         "\n{}-way {}-shot, {} tasks from {source}:",

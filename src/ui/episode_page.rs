@@ -174,7 +174,8 @@ pub fn EpisodePage(
         });
     };
 
-    let ready = move || pool.progress.with(|p| p.test_images > 0);
+    // Every shard in, so an episode depends on the seed alone (not on which shards arrived).
+    let ready = move || pool.progress.with(|p| p.is_complete());
     let colors = [("#d9480f", "#2b8a3e"), ("#862e9c", "#1c7ed6")];
     let charts = Signal::derive(move || {
         run.with(|r| {
@@ -226,7 +227,8 @@ pub fn EpisodePage(
             <div class="controls">
                 <button id="episode-button" class="primary" on:click=start
                     disabled=move || !ready() || run.with(|r| r.running)>"New episode"</button>
-                <span class="muted">{move || if ready() { String::new() } else { "Loading MNIST test images…".into() }}</span>
+                <span class="muted">{move || if ready() { String::new() } else { "Loading MNIST…".into() }}</span>
+                {move || pool.progress.with(|p| p.error.clone()).map(|e| view! { <p class="error" role="alert">{e}</p> })}
             </div>
             {move || run.with(|r| r.error.clone()).map(|e| view! { <p class="error" role="alert">{e}</p> })}
             {move || run.with(|r| r.episode.clone()).map(|episode| view! {

@@ -64,8 +64,12 @@ fn requested_page() -> Page {
 pub fn App() -> impl IntoView {
     let backend = RwSignal::new(None::<Backend>);
     leptos::task::spawn_local(async move {
-        let force_cpu = query_param("backend").as_deref() == Some("cpu");
-        backend.set(Some(backend::choose(force_cpu).await));
+        let preference = match query_param("backend").as_deref() {
+            Some("cpu") => backend::Preference::Cpu,
+            Some("webgpu") => backend::Preference::WebGpu,
+            _ => backend::Preference::Auto,
+        };
+        backend.set(Some(backend::choose(preference).await));
     });
     let page = requested_page();
     let pool = DataPool::default();
