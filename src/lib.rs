@@ -11,6 +11,7 @@
 //! - [`bench`]: throughput and latency measurements printed as JSON lines;
 //! - [`playground`]: the canvas Playground's logic (drawings, galleries, adaptation, samples);
 //! - [`params`]: numbers typed by a person or given in a URL, checked and clamped;
+//! - [`rl`]: reinforcement learning meets meta-learning (environments, policies, MAML-RL);
 //! - `cli` (native) and `ui` (wasm): the two front-ends.
 
 pub mod backend;
@@ -20,6 +21,7 @@ pub mod meta;
 pub mod model;
 pub mod params;
 pub mod playground;
+pub mod rl;
 pub mod rng;
 pub mod train;
 

@@ -31,6 +31,23 @@ impl Rng {
         (((self.next_u64() >> 32) * bound as u64) >> 32) as usize
     }
 
+    /// A uniform float in `[0, 1)` (24 random bits).
+    pub fn uniform(&mut self) -> f32 {
+        (self.next_u64() >> 40) as f32 / (1u64 << 24) as f32
+    }
+
+    /// A uniform float in `[low, high)`.
+    pub fn between(&mut self, low: f32, high: f32) -> f32 {
+        low + (high - low) * self.uniform()
+    }
+
+    /// A standard normal float (Box–Muller).
+    pub fn normal(&mut self) -> f32 {
+        let u = 1.0 - self.uniform(); // in (0, 1]: the logarithm stays finite
+        let v = self.uniform();
+        (-2.0 * u.ln()).sqrt() * (std::f32::consts::TAU * v).cos()
+    }
+
     /// Shuffles `items` in place (Fisher–Yates).
     pub fn shuffle<T>(&mut self, items: &mut [T]) {
         for i in (1..items.len()).rev() {
@@ -55,6 +72,23 @@ mod tests {
         assert_ne!(items, (0..100).collect::<Vec<_>>());
         items.sort_unstable();
         assert_eq!(items, (0..100).collect::<Vec<_>>());
+    }
+
+    #[test]
+    fn floats_have_the_right_range_mean_and_spread() {
+        let mut rng = Rng::new(5);
+        let uniform: Vec<f32> = (0..20_000).map(|_| rng.uniform()).collect();
+        assert!(uniform.iter().all(|u| (0.0..1.0).contains(u)));
+        let mean = uniform.iter().sum::<f32>() / 20_000.0;
+        assert!((mean - 0.5).abs() < 0.01, "uniform mean {mean}");
+        let normal: Vec<f32> = (0..20_000).map(|_| rng.normal()).collect();
+        let mean = normal.iter().sum::<f32>() / 20_000.0;
+        let var = normal.iter().map(|x| (x - mean).powi(2)).sum::<f32>() / 20_000.0;
+        assert!(
+            mean.abs() < 0.03 && (var - 1.0).abs() < 0.05,
+            "normal {mean} {var}"
+        );
+        assert!(normal.iter().all(|x| x.is_finite()));
     }
 
     #[test]

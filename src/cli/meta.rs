@@ -498,6 +498,11 @@ pub fn meta_train(algo: Algo, args: &TaskArgs, run: &MetaTrainArgs) -> Result<()
                         val_ci95: accuracy.ci95,
                         val_way: training.validation_spec().way,
                         shot: args.shot,
+                        weights: run
+                            .save
+                            .as_ref()
+                            .and_then(|p| p.file_name())
+                            .map(|n| n.to_string_lossy().into_owned()),
                     };
                     append_line(
                         file,

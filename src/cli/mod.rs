@@ -6,6 +6,7 @@
 
 mod meta;
 pub mod results;
+mod rl;
 mod shards;
 
 use crate::backend::Backend;
@@ -118,6 +119,11 @@ enum Command {
         #[command(flatten)]
         eval: meta::EvalArgs,
     },
+    /// Meta-reinforcement learning: meta-train or evaluate policies on a task family.
+    Rl {
+        #[command(subcommand)]
+        command: rl::RlCommand,
+    },
     /// Write the Playground's sample sets (galleries of drawn symbols and MNIST test digits).
     Samples {
         /// Folder holding manifest.json and the shards.
@@ -204,6 +210,7 @@ pub fn run() -> i32 {
         Command::Eval { task, eval } => meta::eval(&task, &eval),
         Command::Results { dir, readme } => render_results(&dir, &readme),
         Command::Samples { data, out } => write_samples(&data, &out),
+        Command::Rl { command } => rl::run(&command),
         Command::Bench {
             train_steps,
             forward_repeats,
@@ -329,10 +336,11 @@ fn render_results(dir: &Path, readme: &Path) -> Result<(), String> {
     std::fs::write(readme, rendered)
         .map_err(|e| format!("cannot write {}: {e}", readme.display()))?;
     println!(
-        "{} result lines, {} curve points and {} benchmark files rendered into {}",
+        "{} result lines, {} curve points, {} benchmark files and {} RL evaluations rendered into {}",
         results.lines.len(),
         results.curves.len(),
         results.bench.len(),
+        results.rl.len(),
         readme.display()
     );
     Ok(())

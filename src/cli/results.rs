@@ -3,9 +3,10 @@
 //! `fewshot-lab eval --results FILE` appends one JSON line per evaluated method (a
 //! [`ResultLine`]: what was evaluated, how it was trained, the accuracy, and the commit,
 //! machine and date of the run); `meta-train --curve FILE` one [`CurvePoint`] per validation;
-//! `bench --results FILE` one [`BenchLine`] per figure. `fewshot-lab results` renders them
-//! into the README between markers — `<!-- results:PROTOCOL -->`, `<!-- curve:PROTOCOL-ALGO
-//! -->`, `<!-- bench:FILE-STEM -->`, each closed by the same marker with a `/` — and a test
+//! `bench --results FILE` one [`BenchLine`] per figure; `rl eval --results FILE` one
+//! [`RlLine`] per policy. `fewshot-lab results` renders them into the README between markers
+//! — `<!-- results:PROTOCOL -->`, `<!-- curve:PROTOCOL-ALGO -->`, `<!-- bench:FILE-STEM -->`,
+//! `<!-- rl:ENV -->`, each closed by the same marker with a `/` — and a test
 //! renders them again and fails when the README differs. When a cell was measured more than
 //! once, the last line wins.
 
@@ -110,6 +111,21 @@ pub struct CurvePoint {
     pub val_way: usize,
     /// Shots.
     pub shot: usize,
+    /// File name of the network the run saves, which names its curve (runs recorded before
+    /// this field existed are named by protocol and algorithm).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub weights: Option<String>,
+}
+
+impl CurvePoint {
+    /// The name a README marker gives this point's curve: the saved network's file stem
+    /// (`p2-anil`), or `PROTOCOL-ALGORITHM` for a run that saved none.
+    pub fn curve_name(&self) -> String {
+        match &self.weights {
+            Some(file) => file.trim_end_matches(".bpk").to_string(),
+            None => format!("{}-{}", self.protocol, self.algorithm),
+        }
+    }
 }
 
 /// One benchmark figure with where it was measured.
@@ -139,6 +155,46 @@ pub struct BenchLine {
     pub date: String,
 }
 
+/// A mean return with its 95 % confidence interval.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct RlPoint {
+    /// Mean over tasks.
+    pub mean: f64,
+    /// Half-width of its 95 % confidence interval.
+    pub ci95: f64,
+}
+
+/// One policy evaluated on held-out tasks of a family, after 0, 1, 2, … updates.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RlLine {
+    /// Task family.
+    pub env: String,
+    /// The policy's name in the evaluation.
+    pub policy: String,
+    /// How it was trained (from its catalogue entry), if it was.
+    pub algorithm: Option<String>,
+    /// Its file, if any.
+    pub file: Option<String>,
+    /// Held-out tasks.
+    pub tasks: usize,
+    /// Trajectories per task and update.
+    pub trajectories: usize,
+    /// Learning rate of each update.
+    pub inner_lr: f64,
+    /// Mean return before any update, then after each.
+    pub returns: Vec<RlPoint>,
+    /// What its training measured (from its catalogue entry).
+    pub training: Option<String>,
+    /// The command that evaluated it.
+    pub command: String,
+    /// Git commit of the code.
+    pub commit: String,
+    /// The machine and backend.
+    pub machine: String,
+    /// Date of the run (UTC).
+    pub date: String,
+}
+
 /// Everything under `results/`.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Results {
@@ -148,6 +204,8 @@ pub struct Results {
     pub curves: Vec<CurvePoint>,
     /// Benchmark figures by file stem (`bench-*.jsonl`).
     pub bench: Vec<(String, Vec<BenchLine>)>,
+    /// Reinforcement-learning evaluations (`rl*.jsonl`).
+    pub rl: Vec<RlLine>,
 }
 
 /// Parses JSON lines (blank lines are skipped).
@@ -222,10 +280,7 @@ pub fn table(lines: &[ResultLine], protocol: &str) -> String {
 /// validations (the first, the best, the last and evenly spaced others), with steps, time and
 /// the machine.
 pub fn curve_table(curves: &[CurvePoint], name: &str) -> String {
-    let points: Vec<&CurvePoint> = curves
-        .iter()
-        .filter(|c| format!("{}-{}", c.protocol, c.algorithm) == name)
-        .collect();
+    let points: Vec<&CurvePoint> = curves.iter().filter(|c| c.curve_name() == name).collect();
     // A run starts where the step count falls back.
     let start = (1..points.len())
         .rev()
@@ -313,6 +368,49 @@ pub fn bench_table(bench: &[(String, Vec<BenchLine>)], name: &str) -> String {
     out
 }
 
+/// The evaluations of family `env`: one row per policy (the last evaluation of each), one
+/// column per number of updates, mean return ± 95 % CI.
+pub fn rl_table(lines: &[RlLine], env: &str) -> String {
+    let lines: Vec<&RlLine> = lines.iter().filter(|l| l.env == env).collect();
+    let Some(first) = lines.first() else {
+        return "(no results yet)\n".into();
+    };
+    let updates = lines.iter().map(|l| l.returns.len()).max().unwrap_or(0);
+    let mut out = String::from("| policy |");
+    for u in 0..updates {
+        out += &format!(" {u} update{} |", if u == 1 { "" } else { "s" });
+    }
+    out += " training |\n|---|";
+    out += &"---|".repeat(updates + 1);
+    out += "\n";
+    let mut names: Vec<&str> = Vec::new();
+    for line in &lines {
+        if !names.contains(&line.policy.as_str()) {
+            names.push(&line.policy);
+        }
+    }
+    for name in names {
+        let line = lines
+            .iter()
+            .rev()
+            .find(|l| l.policy == name)
+            .expect("listed");
+        out += &format!("| {name} |");
+        for u in 0..updates {
+            out += &match line.returns.get(u) {
+                Some(p) => format!(" {:.2} ± {:.2} |", p.mean, p.ci95),
+                None => " – |".into(),
+            };
+        }
+        out += &format!(" {} |\n", line.training.as_deref().unwrap_or("–"));
+    }
+    out += &format!(
+        "\n{} held-out tasks, {} trajectories per task and update, updates at {}; {}, commit {}, {}.\n",
+        first.tasks, first.trajectories, first.inner_lr, first.machine, first.commit, first.date
+    );
+    out
+}
+
 /// `value` with three significant digits (no more than the measurement carries).
 fn significant(value: f64) -> String {
     if value >= 100.0 {
@@ -333,7 +431,7 @@ pub fn render_readme(readme: &str, results: &Results) -> Result<String, String> 
         let marker = &rest[start + "<!-- ".len()..open_end];
         let Some((kind, name)) = marker
             .split_once(':')
-            .filter(|(k, _)| matches!(*k, "results" | "curve" | "bench"))
+            .filter(|(k, _)| matches!(*k, "results" | "curve" | "bench" | "rl"))
         else {
             out += &rest[..open_end + " -->".len()];
             rest = &rest[open_end + " -->".len()..];
@@ -349,6 +447,7 @@ pub fn render_readme(readme: &str, results: &Results) -> Result<String, String> 
         out += &match kind {
             "results" => table(&results.lines, name),
             "curve" => curve_table(&results.curves, name),
+            "rl" => rl_table(&results.rl, name),
             _ => bench_table(&results.bench, name),
         };
         out += &closing;
@@ -404,8 +503,8 @@ fn civil_from_days(days: i64) -> (i64, u32, u32) {
     (yoe + era * 400 + i64::from(m <= 2), m, d)
 }
 
-/// Every result file in `dir`: `curves.jsonl`, `bench-*.jsonl`, and every other `*.jsonl`
-/// as evaluated cells, in file-name order.
+/// Every result file in `dir`: `curves.jsonl`, `bench-*.jsonl`, `rl*.jsonl`, and every other
+/// `*.jsonl` as evaluated cells, in file-name order.
 pub fn read_results_dir(dir: &std::path::Path) -> Result<Results, String> {
     let mut files: Vec<_> = std::fs::read_dir(dir)
         .map_err(|e| format!("cannot read {}: {e}", dir.display()))?
@@ -428,6 +527,8 @@ pub fn read_results_dir(dir: &std::path::Path) -> Result<Results, String> {
             results
                 .bench
                 .push((stem, parse_lines(&text).map_err(fail)?));
+        } else if stem.starts_with("rl") {
+            results.rl.extend(parse_lines(&text).map_err(fail)?);
         } else {
             results.lines.extend(parse_lines(&text).map_err(fail)?);
         }
@@ -493,9 +594,88 @@ mod tests {
         assert!(rendered.ends_with("<!-- /results:p2 -->\nend\n"));
         assert!(!rendered.contains("old table"));
         assert!(render_readme("<!-- results:p2 -->", &Results::default()).is_err());
+        let rl = render_readme(
+            "<!-- rl:point -->\nold\n<!-- /rl:point -->",
+            &Results::default(),
+        );
+        assert_eq!(
+            rl.unwrap(),
+            "<!-- rl:point -->\n(no results yet)\n<!-- /rl:point -->"
+        );
         // Other comments are left alone.
         let plain = "<!-- a note -->\n";
         assert_eq!(render_readme(plain, &Results::default()).unwrap(), plain);
+    }
+
+    #[test]
+    fn curves_are_named_by_their_network_or_by_protocol_and_algorithm() {
+        let point = |step: usize, weights: Option<&str>| CurvePoint {
+            algorithm: "fomaml".into(),
+            backbone: "conv4".into(),
+            protocol: "p2".into(),
+            commit: "abc".into(),
+            machine: "m".into(),
+            step,
+            seconds: 60.0 * step as f64,
+            val_accuracy: step as f64 / 10.0,
+            val_ci95: 0.01,
+            val_way: 5,
+            shot: 1,
+            weights: weights.map(String::from),
+        };
+        let curves = [
+            point(1, Some("p2-fomaml.bpk")),
+            point(2, Some("p2-fomaml.bpk")),
+            point(1, Some("p2-anil.bpk")),
+        ];
+        let fomaml = curve_table(&curves, "p2-fomaml");
+        assert!(
+            fomaml.contains("| 2 | 2 | 20.00 ± 1.00 (best) |"),
+            "{fomaml}"
+        );
+        let anil = curve_table(&curves, "p2-anil");
+        assert!(anil.contains("| 1 | 1 | 10.00 ± 1.00 (best) |"), "{anil}");
+        assert!(!anil.contains("| 2 |"), "{anil}");
+        // A run without a network file keeps the protocol-algorithm name.
+        assert_eq!(point(3, None).curve_name(), "p2-fomaml");
+    }
+
+    #[test]
+    fn rl_tables_show_the_last_evaluation_of_each_policy() {
+        let rl = |policy: &str, mean: f64| RlLine {
+            env: "point".into(),
+            policy: policy.into(),
+            algorithm: None,
+            file: None,
+            tasks: 100,
+            trajectories: 20,
+            inner_lr: 0.1,
+            returns: vec![
+                RlPoint { mean, ci95: 1.0 },
+                RlPoint {
+                    mean: mean / 2.0,
+                    ci95: 0.5,
+                },
+            ],
+            training: Some("steps=500".into()),
+            command: "fewshot-lab rl eval".into(),
+            commit: "abc".into(),
+            machine: "m".into(),
+            date: "2026-11-26".into(),
+        };
+        let lines = [rl("maml", -80.0), rl("random", -200.0), rl("maml", -60.0)];
+        let table = rl_table(&lines, "point");
+        assert!(
+            table.starts_with("| policy | 0 updates | 1 update | training |\n"),
+            "{table}"
+        );
+        assert!(
+            table.contains("| maml | -60.00 ± 1.00 | -30.00 ± 0.50 | steps=500 |"),
+            "{table}"
+        );
+        assert!(!table.contains("-80.00"), "{table}");
+        assert!(table.contains("| random | -200.00 ± 1.00 |"), "{table}");
+        assert_eq!(rl_table(&lines, "cart"), "(no results yet)\n");
     }
 
     #[test]

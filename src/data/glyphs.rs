@@ -18,7 +18,8 @@ pub type Strokes = Vec<Vec<(f32, f32)>>;
 /// Side of the canvas symbols are rendered on before preprocessing.
 const CANVAS: usize = 96;
 
-/// A uniform draw from `[low, high)`.
+/// A uniform draw from `[low, high)` (20 random bits: the sequence every seeded style, glyph
+/// and sample set was drawn with).
 pub fn uniform(rng: &mut Rng, low: f32, high: f32) -> f32 {
     low + (high - low) * (rng.below(1 << 20) as f32 / (1 << 20) as f32)
 }

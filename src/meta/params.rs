@@ -113,6 +113,14 @@ impl ParamVec {
         Tensor::cat(products, 0).sum()
     }
 
+    /// Every entry, in order, read back synchronously (the CPU backend only: tests, the CLI).
+    pub fn to_vec(&self) -> Vec<f32> {
+        self.0
+            .iter()
+            .flat_map(|t| t.clone().into_data().iter::<f32>().collect::<Vec<_>>())
+            .collect()
+    }
+
     /// The Euclidean norm, as a one-element tensor (no read-back).
     pub fn norm(&self) -> Tensor<1> {
         let squares: Vec<Tensor<1>> = self

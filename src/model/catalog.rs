@@ -38,13 +38,44 @@ pub struct WeightsEntry {
     pub sha256: String,
 }
 
-/// Every shipped weights file.
+/// A kind of file a catalogue lists: what its entries say beyond the file's name, size and
+/// hash, and the format name of its catalogue.
+pub trait Listed: Clone + Serialize + serde::de::DeserializeOwned {
+    /// Name of the catalogue's format.
+    const FORMAT: &'static str;
+    /// The file's name, relative to the catalogue.
+    fn file(&self) -> &str;
+    /// Its size in bytes and hex SHA-256 as listed.
+    fn listed(&self) -> (u64, &str);
+    /// Lists `file` with its size and hash.
+    fn list(&mut self, file: String, bytes: u64, sha256: String);
+
+    /// Checks that `bytes` are this file as listed.
+    fn verify(&self, bytes: &[u8]) -> Result<(), CatalogError> {
+        let (size, sha256) = self.listed();
+        let hash = sha256_hex(bytes);
+        if bytes.len() as u64 == size && hash == sha256 {
+            Ok(())
+        } else {
+            Err(CatalogError::Mismatch {
+                file: self.file().into(),
+                got: bytes.len() as u64,
+                got_hash: hash,
+                bytes: size,
+                sha256: sha256.into(),
+            })
+        }
+    }
+}
+
+/// Every file of one kind in a folder (`manifest.json` beside them).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Catalog {
-    /// Always [`FORMAT`].
+#[serde(bound = "E: Listed")]
+pub struct Catalog<E = WeightsEntry> {
+    /// Always `E::FORMAT`.
     pub format: String,
     /// The files.
-    pub entries: Vec<WeightsEntry>,
+    pub entries: Vec<E>,
 }
 
 /// Why a catalogue or a weights download was refused.
@@ -71,21 +102,21 @@ pub enum CatalogError {
     },
 }
 
-impl Default for Catalog {
+impl<E: Listed> Default for Catalog<E> {
     fn default() -> Self {
         Self {
-            format: FORMAT.into(),
+            format: E::FORMAT.into(),
             entries: Vec::new(),
         }
     }
 }
 
-impl Catalog {
+impl<E: Listed> Catalog<E> {
     /// Parses and checks a catalogue.
     pub fn parse(text: &str) -> Result<Self, CatalogError> {
         let catalog: Self =
             serde_json::from_str(text).map_err(|e| CatalogError::Invalid(e.to_string()))?;
-        if catalog.format != FORMAT {
+        if catalog.format != E::FORMAT {
             return Err(CatalogError::Invalid(format!(
                 "format {:?}",
                 catalog.format
@@ -100,15 +131,31 @@ impl Catalog {
     }
 
     /// The entry for `file`.
-    pub fn entry(&self, file: &str) -> Option<&WeightsEntry> {
-        self.entries.iter().find(|e| e.file == file)
+    pub fn entry(&self, file: &str) -> Option<&E> {
+        self.entries.iter().find(|e| e.file() == file)
     }
 
     /// Adds `entry`, replacing any entry for the same file.
-    pub fn upsert(&mut self, entry: WeightsEntry) {
-        self.entries.retain(|e| e.file != entry.file);
+    pub fn upsert(&mut self, entry: E) {
+        self.entries.retain(|e| e.file() != entry.file());
         self.entries.push(entry);
-        self.entries.sort_by(|a, b| a.file.cmp(&b.file));
+        self.entries.sort_by(|a, b| a.file().cmp(b.file()));
+    }
+}
+
+impl Listed for WeightsEntry {
+    const FORMAT: &'static str = FORMAT;
+
+    fn file(&self) -> &str {
+        &self.file
+    }
+
+    fn listed(&self) -> (u64, &str) {
+        (self.bytes, &self.sha256)
+    }
+
+    fn list(&mut self, file: String, bytes: u64, sha256: String) {
+        (self.file, self.bytes, self.sha256) = (file, bytes, sha256);
     }
 }
 
@@ -119,40 +166,23 @@ impl WeightsEntry {
             .split_whitespace()
             .find_map(|pair| pair.strip_prefix(key)?.strip_prefix('='))
     }
-
-    /// Checks that `bytes` are this file as listed.
-    pub fn verify(&self, bytes: &[u8]) -> Result<(), CatalogError> {
-        let hash = sha256_hex(bytes);
-        if bytes.len() as u64 == self.bytes && hash == self.sha256 {
-            Ok(())
-        } else {
-            Err(CatalogError::Mismatch {
-                file: self.file.clone(),
-                got: bytes.len() as u64,
-                got_hash: hash,
-                bytes: self.bytes,
-                sha256: self.sha256.clone(),
-            })
-        }
-    }
 }
 
-/// Records `file` (whose contents are `bytes`) in the catalogue next to it, creating the
-/// catalogue if needed; `describe` fills in everything but the size and hash.
+/// Records the file at `path` (whose contents are `bytes`) in the catalogue next to it,
+/// creating the catalogue if needed; `entry` holds everything but the name, size and hash.
 #[cfg(not(target_arch = "wasm32"))]
-pub fn record(path: &std::path::Path, bytes: &[u8], mut entry: WeightsEntry) -> Result<(), String> {
+pub fn record<E: Listed>(path: &std::path::Path, bytes: &[u8], mut entry: E) -> Result<(), String> {
     let dir = path.parent().unwrap_or(std::path::Path::new("."));
     let manifest = dir.join("manifest.json");
     let mut catalog = match std::fs::read_to_string(&manifest) {
-        Ok(text) => Catalog::parse(&text).map_err(|e| e.to_string())?,
+        Ok(text) => Catalog::<E>::parse(&text).map_err(|e| e.to_string())?,
         Err(_) => Catalog::default(),
     };
-    entry.file = path
+    let file = path
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_default();
-    entry.bytes = bytes.len() as u64;
-    entry.sha256 = sha256_hex(bytes);
+    entry.list(file, bytes.len() as u64, sha256_hex(bytes));
     catalog.upsert(entry);
     std::fs::write(&manifest, catalog.to_json())
         .map_err(|e| format!("cannot write {}: {e}", manifest.display()))
@@ -202,12 +232,12 @@ mod tests {
             Err(CatalogError::Mismatch { .. })
         ));
         assert!(matches!(
-            Catalog::parse("[1, 2]"),
+            Catalog::<WeightsEntry>::parse("[1, 2]"),
             Err(CatalogError::Invalid(_))
         ));
         let other = r#"{"format": "x", "entries": []}"#;
         assert!(matches!(
-            Catalog::parse(other),
+            Catalog::<WeightsEntry>::parse(other),
             Err(CatalogError::Invalid(_))
         ));
     }

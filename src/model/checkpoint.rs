@@ -26,11 +26,17 @@ pub enum CheckpointError {
 
 /// Serialises a network's parameters.
 pub fn to_bytes(model: Network) -> Vec<u8> {
-    let bytes = match model {
-        Network::Reference(net) => net.into_record().into_bytes(),
-        Network::Conv4(net) => net.into_record().into_bytes(),
-    };
-    bytes
+    match model {
+        Network::Reference(net) => module_to_bytes(net),
+        Network::Conv4(net) => module_to_bytes(net),
+    }
+}
+
+/// Serialises any module's parameters.
+pub fn module_to_bytes<M: Module>(module: M) -> Vec<u8> {
+    module
+        .into_record()
+        .into_bytes()
         .expect("an in-memory record always serialises")
         .to_vec()
 }
@@ -48,17 +54,18 @@ pub fn from_bytes(
 ) -> Result<Network, CheckpointError> {
     match backbone {
         Backbone::Reference => {
-            load::<ReferenceCnn>(bytes, device, |d| ReferenceCnn::with_classes(classes, d))
+            load_module::<ReferenceCnn>(bytes, device, |d| ReferenceCnn::with_classes(classes, d))
                 .map(Network::Reference)
         }
         Backbone::Conv4 => {
-            load::<Conv4>(bytes, device, |d| Conv4::new(classes, d)).map(Network::Conv4)
+            load_module::<Conv4>(bytes, device, |d| Conv4::new(classes, d)).map(Network::Conv4)
         }
     }
 }
 
-/// Loads `bytes` into the module `build` makes, checked on the CPU, then built on `device`.
-fn load<M: Module>(
+/// Loads `bytes` into the module `build` makes, checked on the CPU (readable, the right
+/// shapes, finite), then built on `device`.
+pub fn load_module<M: Module>(
     bytes: &[u8],
     device: &Device,
     build: impl Fn(&Device) -> M,

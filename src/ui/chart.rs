@@ -2,7 +2,6 @@
 
 use leptos::html::Canvas;
 use leptos::prelude::*;
-use wasm_bindgen::JsCast;
 use web_sys::CanvasRenderingContext2d;
 
 /// One line on a chart.
@@ -14,7 +13,7 @@ pub struct Series {
     pub color: &'static str,
     /// Points `(x, y)`, in increasing x.
     pub points: Vec<(f64, f64)>,
-    /// Draw each point as a dot instead of joining them.
+    /// Mark each point with a dot as well (for series of a few points).
     pub dots: bool,
 }
 
@@ -100,7 +99,8 @@ fn draw(
         for (j, &(x, y)) in s.points.iter().enumerate() {
             if s.dots {
                 ctx.fill_rect(sx(x) - 3.0, sy(y) - 3.0, 6.0, 6.0);
-            } else if j == 0 {
+            }
+            if j == 0 {
                 ctx.move_to(sx(x), sy(y));
             } else {
                 ctx.line_to(sx(x), sy(y));
@@ -132,12 +132,7 @@ pub fn LineChart(
     Effect::new(move |_| {
         let data = series.get();
         let Some(canvas) = canvas.get() else { return };
-        let Some(ctx) = canvas
-            .get_context("2d")
-            .ok()
-            .flatten()
-            .and_then(|c| c.dyn_into::<CanvasRenderingContext2d>().ok())
-        else {
+        let Some(ctx) = super::widgets::context_2d(&canvas) else {
             return;
         };
         draw(&ctx, &data, x_label, y_range);

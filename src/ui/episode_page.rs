@@ -55,10 +55,19 @@ async fn trace_network(
         .inner
         .clone()
         .ok_or_else(|| format!("{} records no inner loop", entry.file))?;
+    let trained = if steps == inner.steps {
+        String::new()
+    } else {
+        format!(
+            " (meta-trained for {} step{})",
+            inner.steps,
+            plural(inner.steps)
+        )
+    };
     let procedure = Procedure::Inner(crate::meta::inner::InnerLoop { steps, ..inner });
     run.update(|r| {
         r.traces[index].title = format!(
-            "{} ({}): {}",
+            "{} ({}): {}{trained}",
             entry.algorithm,
             entry.backbone.name(),
             procedure.describe()
@@ -216,7 +225,8 @@ pub fn EpisodePage(
                 "learned output layer knows nothing of this task until its inner steps change every layer, "
                 "and the prototype-head variant, which starts from the support prototypes and steps its "
                 "output layer only. Each column shows what a network predicts for the query images at that "
-                "step, green when right."
+                "step, green when right. Steps beyond those a network was meta-trained for show what its "
+                "initialisation does with more than it learned to expect."
             </p>
             <SettingNotes notes=notes />
             <form class="settings" on:submit=|ev| ev.prevent_default()>
@@ -297,4 +307,9 @@ fn TraceTable(episode: Episode, run: RwSignal<EpisodeRun>, index: usize) -> impl
             </table>
         </div>
     }
+}
+
+/// "s" unless `count` is one.
+fn plural(count: usize) -> &'static str {
+    if count == 1 { "" } else { "s" }
 }

@@ -3,7 +3,7 @@
 //! `main.rs` only calls [`mount`]. The [`App`] picks a backend (WebGPU, or the CPU with a
 //! notice saying why), and shows the page the URL asks for: the Playground by default,
 //! `?page=train` for the Train page (which streams the MNIST shards), `?page=episode` for one
-//! few-shot episode step by step, `?bench` for the
+//! few-shot episode step by step, `?page=rl` for meta-reinforcement learning, `?bench` for the
 //! benchmark, `?selftest` for the in-browser checks the test suite runs. Components here hold UI state only; all maths lives in the library.
 
 mod backend;
@@ -12,6 +12,7 @@ mod chart;
 mod episode_page;
 mod loader;
 mod playground;
+mod rl_page;
 mod selftest;
 mod train_page;
 mod weights;
@@ -41,6 +42,7 @@ enum Page {
     Playground,
     Train,
     Episode,
+    Rl,
     Bench,
     SelfTest,
 }
@@ -54,6 +56,8 @@ fn requested_page() -> Page {
         Page::Train
     } else if query_param("page").as_deref() == Some("episode") {
         Page::Episode
+    } else if query_param("page").as_deref() == Some("rl") {
+        Page::Rl
     } else {
         Page::Playground
     }
@@ -84,6 +88,7 @@ pub fn App() -> impl IntoView {
             <nav class="pages">
                 <a href="./" class:current=page == Page::Playground>"Playground"</a>
                 <a href="./?page=episode" class:current=page == Page::Episode>"One episode"</a>
+                <a href="./?page=rl" class:current=page == Page::Rl>"Meta-RL"</a>
                 <a href="./?page=train" class:current=page == Page::Train>"Train a CNN"</a>
                 <a href="./?bench" class:current=page == Page::Bench>"Benchmark"</a>
             </nav>
@@ -104,6 +109,7 @@ pub fn App() -> impl IntoView {
                         } />
                     }.into_any(),
                     Page::Episode => view! { <episode_page::EpisodePage backend=backend_now /> }.into_any(),
+                    Page::Rl => view! { <rl_page::RlPage backend=backend_now /> }.into_any(),
                     Page::Bench => view! { <bench_page::BenchPage backend=backend_now /> }.into_any(),
                     Page::SelfTest => view! { <selftest::SelfTest backend=backend_now /> }.into_any(),
                 },

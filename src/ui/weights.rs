@@ -1,6 +1,6 @@
 //! Fetching the shipped weights: the catalogue, then each file, verified against it.
 
-use crate::model::catalog::{Catalog, WeightsEntry};
+use crate::model::catalog::{Catalog, Listed, WeightsEntry};
 use crate::model::{Network, from_bytes};
 use crate::ui::loader::fetch_bytes;
 use burn::tensor::Device;

@@ -111,13 +111,14 @@ impl Ticket {
     }
 }
 
-fn context(canvas: &HtmlCanvasElement) -> Option<CanvasRenderingContext2d> {
+/// The 2-D drawing context of `canvas`, if the browser gives one.
+pub fn context_2d(canvas: &HtmlCanvasElement) -> Option<CanvasRenderingContext2d> {
     canvas.get_context("2d").ok().flatten()?.dyn_into().ok()
 }
 
 /// Paints a 28×28 image (white ink on black, as MNIST is usually shown) on `canvas`.
 fn paint(canvas: &HtmlCanvasElement, pixels: &[u8]) {
-    let Some(ctx) = context(canvas) else {
+    let Some(ctx) = context_2d(canvas) else {
         return;
     };
     let rgba: Vec<u8> = pixels.iter().flat_map(|&v| [v, v, v, 255]).collect();

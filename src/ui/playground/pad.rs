@@ -2,10 +2,10 @@
 //! the MNIST-style 28×28 image the network will see, recomputed after every change.
 
 use crate::playground::preprocess::{DrawingError, to_mnist};
+use crate::ui::widgets::context_2d;
 use leptos::html::Canvas;
 use leptos::prelude::*;
-use wasm_bindgen::JsCast;
-use web_sys::{CanvasRenderingContext2d, HtmlCanvasElement, PointerEvent};
+use web_sys::{CanvasRenderingContext2d, PointerEvent};
 
 /// Side of the drawing canvas in canvas pixels (ten per MNIST pixel).
 pub const PAD_SIDE: u32 = 280;
@@ -33,10 +33,6 @@ impl Default for Pad {
     }
 }
 
-fn context(canvas: &HtmlCanvasElement) -> Option<CanvasRenderingContext2d> {
-    canvas.get_context("2d").ok().flatten()?.dyn_into().ok()
-}
-
 impl Pad {
     /// Number of strokes drawn.
     pub fn stroke_count(&self) -> usize {
@@ -62,7 +58,7 @@ impl Pad {
         let Some(canvas) = self.canvas.get_untracked() else {
             return;
         };
-        let Some(ctx) = context(&canvas) else {
+        let Some(ctx) = context_2d(&canvas) else {
             return;
         };
         let side = f64::from(PAD_SIDE);
@@ -149,7 +145,7 @@ pub fn DrawingPad(pad: Pad) -> impl IntoView {
         if let (Some(canvas), Some(last)) = (
             pad.canvas.get_untracked(),
             pad.strokes.with_untracked(|s| s.last().cloned()),
-        ) && let Some(ctx) = context(&canvas)
+        ) && let Some(ctx) = context_2d(&canvas)
         {
             // Draw just the newest segment while the pointer moves; a full repaint follows.
             ctx.set_line_width(INK_WIDTH);

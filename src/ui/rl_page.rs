@@ -1,0 +1,435 @@
+//! The meta-RL page (`?page=rl`): a policy that adapts to a new goal in a few updates, drawn.
+//!
+//! Click anywhere in an arena to set a goal. Three policies — meta-trained with MAML, pre-trained
+//! on all goals (no meta-learning), and a random initialisation — each take three
+//! policy-gradient updates on their own trajectories towards that goal, the same way; their
+//! trajectories before adaptation and after each update are drawn in their arena, and their
+//! returns per update charted. *Meta-train here* trains a MAML policy on this page, with its
+//! return per meta-step charted live, and puts it in the first arena. A second section does the
+//! same for bandits, with regret curves.
+
+use super::chart::{LineChart, Series};
+use super::loader::fetch_bytes;
+use super::widgets::{context_2d, yield_to_page};
+use crate::backend::Backend;
+use crate::model::catalog::{Catalog, Listed};
+use crate::rl::bandit::Bandit;
+use crate::rl::env::TaskFamily;
+use crate::rl::learn::{RlAlgo, RlConfig, RlTrainer, Round, fresh_policy, rounds};
+use crate::rl::point::PointNav;
+use crate::rl::policy::Policy;
+use crate::rl::{PolicyEntry, policy_from_bytes};
+use crate::rng::Rng;
+use burn::tensor::Device;
+use leptos::html::Canvas;
+use leptos::prelude::*;
+
+/// Where the shipped policies are served from, relative to the page.
+const POLICIES_URL: &str = "static/policies";
+/// Updates after the first round.
+const UPDATES: usize = 3;
+/// Trajectories per round (the updates learn from them).
+const TRAJECTORIES: usize = 20;
+/// Trajectories drawn per round.
+const DRAWN: usize = 4;
+/// Colour of each round: before adaptation, then after 1, 2, 3 updates.
+const ROUND_COLORS: [&str; 4] = ["#adb5bd", "#1c7ed6", "#e8590c", "#2b8a3e"];
+/// Colour of each compared policy in the charts (meta-trained, pre-trained, random), apart from
+/// the round colours.
+const POLICY_COLORS: [&str; 3] = ["#862e9c", "#e64980", "#495057"];
+/// Half-width of the arena, in task units.
+const ARENA: f32 = 0.6;
+/// Side of an arena canvas in pixels.
+const ARENA_PX: f64 = 240.0;
+/// Seed of the random-initialisation policy.
+const RANDOM_SEED: u64 = 77;
+
+/// The compared policies, by name (or why one could not be loaded).
+type Compared = Vec<(String, Result<Policy, String>)>;
+
+/// One policy's run on the current goal.
+#[derive(Debug, Clone, Default, PartialEq)]
+struct Run {
+    /// Its rounds (before adaptation, then after each update).
+    rounds: Vec<Round>,
+    error: Option<String>,
+}
+
+/// Downloads and verifies a shipped policy.
+async fn load_policy<E: TaskFamily>(file: &str, device: &Device) -> Result<Policy, String> {
+    let text = fetch_bytes(&format!("{POLICIES_URL}/manifest.json")).await?;
+    let catalog = Catalog::<PolicyEntry>::parse(&String::from_utf8_lossy(&text))
+        .map_err(|e| e.to_string())?;
+    let entry = catalog
+        .entry(file)
+        .ok_or_else(|| format!("the policy catalogue lists no {file}"))?;
+    let bytes = fetch_bytes(&format!("{POLICIES_URL}/{file}")).await?;
+    entry.verify(&bytes).map_err(|e| e.to_string())?;
+    policy_from_bytes::<E>(&bytes, device).map_err(|e| format!("{file}: {e}"))
+}
+
+/// The three compared policies of family `E`: meta-trained, pre-trained, random.
+async fn policies<E: TaskFamily>(device: &Device) -> Compared {
+    let name = E::NAME;
+    let random = {
+        device.seed(RANDOM_SEED);
+        fresh_policy::<E>(device)
+    };
+    vec![
+        (
+            "meta-trained (MAML)".into(),
+            load_policy::<E>(&format!("{name}-maml.bpk"), device).await,
+        ),
+        (
+            "pre-trained on all tasks".into(),
+            load_policy::<E>(&format!("{name}-pretrained.bpk"), device).await,
+        ),
+        ("random initialisation".into(), Ok(random)),
+    ]
+}
+
+/// Draws the arena: the goal, then every round's first trajectories in its colour.
+fn draw_arena(canvas: &web_sys::HtmlCanvasElement, goal: Option<(f32, f32)>, rounds: &[Round]) {
+    let Some(ctx) = context_2d(canvas) else {
+        return;
+    };
+    let px = |v: f32| f64::from((v + ARENA) / (2.0 * ARENA)) * ARENA_PX;
+    ctx.clear_rect(0.0, 0.0, ARENA_PX, ARENA_PX);
+    ctx.set_stroke_style_str("#dee2e6");
+    ctx.stroke_rect(px(-0.5), px(-0.5), px(0.5) - px(-0.5), px(0.5) - px(-0.5));
+    ctx.set_fill_style_str("#212529");
+    ctx.fill_rect(px(0.0) - 2.0, px(0.0) - 2.0, 4.0, 4.0);
+    for (round, color) in rounds.iter().zip(ROUND_COLORS) {
+        ctx.set_stroke_style_str(color);
+        ctx.set_line_width(1.5);
+        let steps = round.alive.len() / TRAJECTORIES;
+        for trajectory in 0..DRAWN.min(TRAJECTORIES) {
+            ctx.begin_path();
+            ctx.move_to(px(0.0), px(0.0));
+            for t in 0..steps {
+                let at = t * TRAJECTORIES + trajectory;
+                if round.alive[at] < 0.5 {
+                    break;
+                }
+                let (x, y) = (round.observations[2 * at], round.observations[2 * at + 1]);
+                ctx.line_to(px(x), px(y));
+            }
+            ctx.stroke();
+        }
+    }
+    if let Some((x, y)) = goal {
+        ctx.set_fill_style_str("#c92a2a");
+        ctx.begin_path();
+        let _ = ctx.arc(px(x), px(y), 5.0, 0.0, std::f64::consts::TAU);
+        ctx.fill();
+    }
+}
+
+/// One policy's arena: click to set the goal, trajectories drawn per round.
+#[component]
+fn Arena(
+    title: String,
+    index: usize,
+    goal: RwSignal<Option<(f32, f32)>>,
+    run: Signal<Run>,
+) -> impl IntoView {
+    let canvas = NodeRef::<Canvas>::new();
+    Effect::new(move |_| {
+        let (goal, run) = (goal.get(), run.get());
+        if let Some(canvas) = canvas.get() {
+            draw_arena(&canvas, goal, &run.rounds);
+        }
+    });
+    let click = move |ev: web_sys::MouseEvent| {
+        let scale = canvas
+            .get_untracked()
+            .map_or(1.0, |c| ARENA_PX / f64::from(c.client_width().max(1)));
+        let to_task = |p: i32| {
+            let v = (f64::from(p) * scale / ARENA_PX) as f32 * 2.0 * ARENA - ARENA;
+            v.clamp(-0.5, 0.5)
+        };
+        goal.set(Some((to_task(ev.offset_x()), to_task(ev.offset_y()))));
+    };
+    let returns = move || {
+        run.with(|r| {
+            r.rounds
+                .iter()
+                .map(|round| format!("{:.1}", round.mean_return))
+                .collect::<Vec<_>>()
+                .join(" → ")
+        })
+    };
+    let data_returns = move || {
+        run.with(|r| {
+            r.rounds
+                .iter()
+                .map(|round| round.mean_return.to_string())
+                .collect::<Vec<_>>()
+                .join(",")
+        })
+    };
+    view! {
+        <figure class="arena" id=format!("arena-{index}") data-returns=data_returns
+            data-rounds=move || run.with(|r| r.rounds.len())>
+            <figcaption><strong>{title}</strong></figcaption>
+            <canvas node_ref=canvas width=ARENA_PX height=ARENA_PX class="arena-canvas" on:click=click
+                role="img" aria-label="Arena: click to set the goal; trajectories before and after each update"></canvas>
+            <span class="muted">"return: "{returns}</span>
+            {move || run.with(|r| r.error.clone()).map(|e| view! { <span class="error">{e}</span> })}
+        </figure>
+    }
+}
+
+/// The meta-RL page.
+#[component]
+pub fn RlPage(
+    /// Device the policies run on.
+    backend: Backend,
+) -> impl IntoView {
+    let device = StoredValue::new_local(backend.device.clone().autodiff());
+    let goal = RwSignal::new(None::<(f32, f32)>);
+    let compared = StoredValue::new_local(Compared::new());
+    let names = RwSignal::new(Vec::<String>::new());
+    let runs = RwSignal::new(Vec::<Run>::new());
+    let status = RwSignal::new(String::from("Loading the shipped policies…"));
+    let busy = RwSignal::new(true);
+    let generation = StoredValue::new(0u64);
+    leptos::task::spawn_local(async move {
+        let loaded = policies::<PointNav>(&device.get_value()).await;
+        names.set(loaded.iter().map(|(n, _)| n.clone()).collect());
+        runs.set(vec![Run::default(); loaded.len()]);
+        let failed: Vec<String> = loaded
+            .iter()
+            .filter_map(|(n, p)| p.as_ref().err().map(|e| format!("{n}: {e}")))
+            .collect();
+        status.set(if failed.is_empty() {
+            "Click in an arena to set a goal.".into()
+        } else {
+            failed.join("; ")
+        });
+        compared.set_value(loaded);
+        busy.set(false);
+    });
+
+    // A new goal: every policy adapts to it, one after the other.
+    Effect::new(move |_| {
+        let Some((x, y)) = goal.get() else { return };
+        generation.update_value(|g| *g += 1);
+        let mine = generation.get_value();
+        busy.set(true);
+        runs.update(|r| r.iter_mut().for_each(|run| *run = Run::default()));
+        leptos::task::spawn_local(async move {
+            let count = compared.with_value(Vec::len);
+            for index in 0..count {
+                let policy = compared.with_value(|c| c[index].1.clone());
+                let outcome = match policy {
+                    Ok(policy) => {
+                        let mut rng = Rng::new(mine);
+                        let lr = PointNav::INNER_LR;
+                        rounds::<PointNav>(&policy, &[x, y], UPDATES, TRAJECTORIES, lr, &mut rng)
+                            .await
+                    }
+                    Err(e) => Err(e),
+                };
+                if generation.get_value() != mine {
+                    return; // a newer goal took over
+                }
+                runs.update(|r| {
+                    r[index] = match outcome {
+                        Ok(rounds) => Run {
+                            rounds,
+                            error: None,
+                        },
+                        Err(e) => Run {
+                            rounds: Vec::new(),
+                            error: Some(e),
+                        },
+                    }
+                });
+                yield_to_page().await;
+            }
+            busy.set(false);
+        });
+    });
+
+    let chart = Signal::derive(move || {
+        names.with(|names| {
+            runs.with(|runs| {
+                names
+                    .iter()
+                    .zip(runs)
+                    .zip(POLICY_COLORS)
+                    .map(|((name, run), color)| Series {
+                        name: name.clone(),
+                        color,
+                        points: run
+                            .rounds
+                            .iter()
+                            .enumerate()
+                            .map(|(u, r)| (u as f64, f64::from(r.mean_return)))
+                            .collect(),
+                        dots: false,
+                    })
+                    .collect()
+            })
+        })
+    });
+
+    view! {
+        <section class="page rl">
+            <h2>"Meta-reinforcement learning: reach a goal you cannot see"</h2>
+            <p class="explain">
+                "A point starts in the middle and is rewarded for being close to a goal it cannot see "
+                "(MAML's 2-D navigation). Click in an arena to set a goal: each policy then takes "
+                "three policy-gradient updates on 20 of its own trajectories, the same way. Drawn: "
+                "four trajectories before adapting (grey), after one (blue), two (orange) and three "
+                "(green) updates."
+            </p>
+            <p id="rl-status" class="muted" role="status">
+                {move || busy.get().then(|| view! { <progress class="busy"></progress>" " })}
+                {move || status.get()}
+            </p>
+            <div class="arenas">
+                {move || names.get().into_iter().enumerate().map(|(index, title)| {
+                    let run = Signal::derive(move || runs.with(|r| r.get(index).cloned().unwrap_or_default()));
+                    view! { <Arena title=title index=index goal=goal run=run /> }
+                }).collect_view()}
+            </div>
+            <LineChart series=chart x_label="updates" title="mean return after each update, per policy" />
+            <MetaTrainHere device=device compared=compared names=names />
+            <BanditRegret device=device />
+        </section>
+    }
+}
+
+/// Meta-trains a MAML policy on this page and puts it in the first arena.
+#[component]
+fn MetaTrainHere(
+    device: StoredValue<Device, LocalStorage>,
+    compared: StoredValue<Compared, LocalStorage>,
+    names: RwSignal<Vec<String>>,
+) -> impl IntoView {
+    const STEPS: usize = 30;
+    let curve = RwSignal::new(Vec::<(f64, f64)>::new());
+    let running = RwSignal::new(false);
+    let start = move |_| {
+        running.set(true);
+        curve.set(Vec::new());
+        leptos::task::spawn_local(async move {
+            let device = device.get_value();
+            device.seed(5);
+            let config = RlConfig::for_family::<PointNav>()
+                .with_meta_batch(10)
+                .with_trajectories(10)
+                .with_outer_lr(1e-2);
+            let mut trainer =
+                RlTrainer::new(RlAlgo::Fomaml, fresh_policy::<PointNav>(&device), config, 5);
+            for step in 1..=STEPS {
+                let value = trainer.step::<PointNav>().into_data_async().await;
+                let Ok(value) = value else { break };
+                let value = value.iter::<f32>().next().unwrap_or(f32::NAN);
+                curve.update(|c| c.push((step as f64, f64::from(value))));
+                yield_to_page().await;
+            }
+            compared.update_value(|c| {
+                if let Some(first) = c.first_mut() {
+                    *first = (
+                        "meta-trained here (FOMAML)".into(),
+                        Ok(trainer.policy().clone()),
+                    );
+                }
+            });
+            names.update(|n| {
+                if let Some(first) = n.first_mut() {
+                    *first = "meta-trained here (FOMAML)".into();
+                }
+            });
+            running.set(false);
+        });
+    };
+    let series = Signal::derive(move || {
+        vec![Series {
+            name: "return after one update".into(),
+            color: POLICY_COLORS[0],
+            points: curve.get(),
+            dots: false,
+        }]
+    });
+    view! {
+        <h3>"Meta-train here"</h3>
+        <p class="muted">{format!(
+            "{STEPS} first-order MAML steps (10 goals × 10 trajectories each) on this page; the result \
+             replaces the shipped meta-trained policy in the first arena. The shipped one had 500 \
+             second-order steps of 20 goals × 20 trajectories."
+        )}</p>
+        <div class="controls">
+            <button id="rl-train-button" class="primary" on:click=start disabled=move || running.get()>"Meta-train here"</button>
+        </div>
+        <LineChart series=series x_label="meta-step" title="return after one update during meta-training on this page" />
+    }
+}
+
+/// Regret per update on bandits, for the three policies.
+#[component]
+fn BanditRegret(device: StoredValue<Device, LocalStorage>) -> impl IntoView {
+    const TASKS: usize = 20;
+    let series = RwSignal::new(Vec::<Series>::new());
+    let status = RwSignal::new(String::from("Measuring regret on 20 bandits…"));
+    leptos::task::spawn_local(async move {
+        let device = device.get_value();
+        let compared = policies::<Bandit>(&device).await;
+        let mut rng = Rng::new(31);
+        let tasks: Vec<Vec<f32>> = (0..TASKS).map(|_| Bandit::sample_task(&mut rng)).collect();
+        for ((name, policy), color) in compared.into_iter().zip(POLICY_COLORS) {
+            let Ok(policy) = policy else {
+                status.set(format!("{name}: could not be loaded"));
+                continue;
+            };
+            let mut regret = [0.0f64; UPDATES + 1];
+            for task in &tasks {
+                let best = task.iter().copied().fold(0.0f32, f32::max);
+                match rounds::<Bandit>(
+                    &policy,
+                    task,
+                    UPDATES,
+                    TRAJECTORIES,
+                    Bandit::INNER_LR,
+                    &mut rng,
+                )
+                .await
+                {
+                    Ok(rounds) => {
+                        for (slot, round) in regret.iter_mut().zip(&rounds) {
+                            *slot += f64::from(best - round.mean_return) / TASKS as f64;
+                        }
+                    }
+                    Err(e) => status.set(e),
+                }
+                yield_to_page().await;
+            }
+            series.update(|s| {
+                s.push(Series {
+                    name,
+                    color,
+                    points: regret
+                        .iter()
+                        .enumerate()
+                        .map(|(u, r)| (u as f64, *r))
+                        .collect(),
+                    dots: false,
+                })
+            });
+        }
+        status.set(
+            "Regret: how much less than the best arm each pull earns, averaged over 20 bandits."
+                .into(),
+        );
+    });
+    view! {
+        <h3>"Bandits: regret per update"</h3>
+        <p id="bandit-status" class="muted">{move || status.get()}</p>
+        <div id="bandit-regret" data-series=move || series.with(Vec::len)>
+            <LineChart series=Signal::derive(move || series.get()) x_label="updates" title="mean regret after each update, per policy" />
+        </div>
+    }
+}
