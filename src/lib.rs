@@ -7,6 +7,7 @@
 //! - [`model`]: network architectures and their checkpoints;
 //! - [`train`]: classic supervised training, as a steppable run both front-ends drive;
 //! - [`meta`]: few-shot learners — meta-learning algorithms and the baselines they must beat;
+//! - [`evolve`]: an evolutionary search over the learner itself (meta-optimisation);
 //! - [`backend`]: which device the maths runs on;
 //! - [`bench`]: throughput and latency measurements printed as JSON lines;
 //! - [`playground`]: the canvas Playground's logic (drawings, galleries, adaptation, samples);
@@ -17,6 +18,7 @@
 pub mod backend;
 pub mod bench;
 pub mod data;
+pub mod evolve;
 pub mod meta;
 pub mod model;
 pub mod params;

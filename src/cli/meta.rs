@@ -87,7 +87,7 @@ pub enum ProtocolName {
 
 impl ProtocolName {
     /// The name on the command line, in the catalogue and in result files (`style-shift`).
-    fn name(self) -> String {
+    pub fn name(self) -> String {
         clap::ValueEnum::to_possible_value(&self).map_or_else(String::new, |v| v.get_name().into())
     }
 }
@@ -129,7 +129,7 @@ pub struct TaskArgs {
     /// Meta-SGD: keep the Hessian terms in the meta-gradient (MAML always does, FOMAML never).
     #[arg(long)]
     pub second_order: bool,
-    /// Outer-loop Adam learning rate of MAML and Meta-SGD.
+    /// Outer-loop Adam learning rate of MAML, Meta-SGD and ProtoNet.
     #[arg(long, default_value_t = 1e-3)]
     pub outer_lr: f64,
     /// Reptile's outer interpolation step ε.
@@ -267,9 +267,6 @@ fn load_weights(algo: Algo, args: &TaskArgs, path: &Path) -> Result<Weights, Str
     })
 }
 
-/// Adam learning rate of prototypical networks and of pre-training.
-const FEATURE_LR: f64 = 1e-3;
-
 /// Adam steps the scratch baseline takes on each support set.
 const SCRATCH_STEPS: usize = 50;
 
@@ -313,8 +310,10 @@ fn learner(
             let rates = w.rates.ok_or("Meta-SGD needs its learning-rate file")?;
             Box::new(MetaSgd::from_parts(w.model, rates, maml(w.inner), &device))
         }
-        (Algo::Protonet, None) => Box::new(ProtoNet::new(backbone, FEATURE_LR, &device)),
-        (Algo::Protonet, Some(w)) => Box::new(ProtoNet::from_model(w.model, FEATURE_LR, &device)),
+        (Algo::Protonet, None) => Box::new(ProtoNet::new(backbone, args.outer_lr, &device)),
+        (Algo::Protonet, Some(w)) => {
+            Box::new(ProtoNet::from_model(w.model, args.outer_lr, &device))
+        }
         (Algo::Pretrained, None) => Box::new(Pretrained::new(backbone, pool_classes, &device)),
         (Algo::Pretrained, Some(w)) => {
             Box::new(Pretrained::from_model(w.model, pool_classes, &device))
@@ -372,6 +371,20 @@ pub struct MetaTrainArgs {
     /// Append one JSON line per validation (the learning curve) to this file.
     #[arg(long)]
     pub curve: Option<PathBuf>,
+    /// After training, evaluate the best network on this many test tasks (0: none).
+    #[arg(long, default_value_t = 0)]
+    pub test_episodes: usize,
+}
+
+/// What a meta-training run reached.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Trained {
+    /// The best validation accuracy (the kept network's).
+    pub validation: Accuracy,
+    /// That network's accuracy on test tasks, when asked for.
+    pub test: Option<Accuracy>,
+    /// Minutes of the whole run.
+    pub minutes: f64,
 }
 
 /// Appends `line` to the file at `path` (created if missing).
@@ -392,8 +405,8 @@ const SPEC: EpisodeSpec = EpisodeSpec {
 };
 
 /// Meta-trains `algo` on the chosen protocol with validation and early stopping; saves the
-/// best validated network.
-pub fn meta_train(algo: Algo, args: &TaskArgs, run: &MetaTrainArgs) -> Result<(), String> {
+/// best validated network and, when asked, tests it.
+pub fn meta_train(algo: Algo, args: &TaskArgs, run: &MetaTrainArgs) -> Result<Trained, String> {
     let protocol = args.protocol(
         ExtraClasses {
             rotations: run.rotations,
@@ -560,7 +573,35 @@ pub fn meta_train(algo: Algo, args: &TaskArgs, run: &MetaTrainArgs) -> Result<()
             super::save_weights(&rates_path(path), rates, entry)?;
         }
     }
-    Ok(())
+    let test = match run.test_episodes {
+        0 => None,
+        episodes => {
+            let weights = Weights {
+                model: best.model.clone(),
+                rates: best.rates.clone(),
+                inner: training
+                    .learner()
+                    .inner_loop()
+                    .cloned()
+                    .unwrap_or_else(|| args.inner()),
+            };
+            let tested = self::learner(algo, args, Some(weights), 1)?;
+            let tasks = training.protocol().test_tasks(args.spec());
+            let accuracy =
+                pollster::block_on(evaluate(tested.as_ref(), tasks, episodes, args.seed))
+                    .map_err(|e| e.to_string())?;
+            println!(
+                "test_accuracy={:.4} ci95={:.4} episodes={episodes}",
+                accuracy.mean, accuracy.ci95
+            );
+            Some(accuracy)
+        }
+    };
+    Ok(Trained {
+        validation: best.accuracy,
+        test,
+        minutes: seconds / 60.0,
+    })
 }
 
 /// One method to evaluate: `ALGO` or `ALGO=WEIGHTS`.

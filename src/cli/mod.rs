@@ -4,6 +4,7 @@
 //! code the browser runs, shows a progress bar, and ends with `key=value` lines that scripts
 //! can read. Errors reach the user as one sentence naming the file or setting at fault.
 
+mod evolve;
 mod meta;
 pub mod results;
 mod rl;
@@ -119,6 +120,9 @@ enum Command {
         #[command(flatten)]
         eval: meta::EvalArgs,
     },
+    /// Evolutionary search over the learner's settings (algorithm, inner rate and steps, outer
+    /// rate, meta-batch, head-only), each meta-trained for the same budget.
+    Evolve(evolve::EvolveArgs),
     /// Meta-reinforcement learning: meta-train or evaluate policies on a task family.
     Rl {
         #[command(subcommand)]
@@ -206,11 +210,12 @@ pub fn run() -> i32 {
                 .with_backbone(backbone),
             save,
         ),
-        Command::MetaTrain { algo, task, run } => meta::meta_train(algo, &task, &run),
+        Command::MetaTrain { algo, task, run } => meta::meta_train(algo, &task, &run).map(|_| ()),
         Command::Eval { task, eval } => meta::eval(&task, &eval),
         Command::Results { dir, readme } => render_results(&dir, &readme),
         Command::Samples { data, out } => write_samples(&data, &out),
         Command::Rl { command } => rl::run(&command),
+        Command::Evolve(args) => evolve::evolve(&args),
         Command::Bench {
             train_steps,
             forward_repeats,

@@ -4,9 +4,10 @@
 //! [`ResultLine`]: what was evaluated, how it was trained, the accuracy, and the commit,
 //! machine and date of the run); `meta-train --curve FILE` one [`CurvePoint`] per validation;
 //! `bench --results FILE` one [`BenchLine`] per figure; `rl eval --results FILE` one
-//! [`RlLine`] per policy. `fewshot-lab results` renders them into the README between markers
-//! — `<!-- results:PROTOCOL -->`, `<!-- curve:PROTOCOL-ALGO -->`, `<!-- bench:FILE-STEM -->`,
-//! `<!-- rl:ENV -->`, each closed by the same marker with a `/` — and a test
+//! [`RlLine`] per policy; `evolve --results FILE` one [`EvolveLine`] per search.
+//! `fewshot-lab results` renders them into the README between markers —
+//! `<!-- results:PROTOCOL -->`, `<!-- curve:PROTOCOL-ALGO -->`, `<!-- bench:FILE-STEM -->`,
+//! `<!-- rl:ENV -->`, `<!-- evolve:PROTOCOL -->`, each closed by the same marker with a `/` — and a test
 //! renders them again and fails when the README differs. When a cell was measured more than
 //! once, the last line wins.
 
@@ -206,6 +207,8 @@ pub struct Results {
     pub bench: Vec<(String, Vec<BenchLine>)>,
     /// Reinforcement-learning evaluations (`rl*.jsonl`).
     pub rl: Vec<RlLine>,
+    /// Evolutionary searches (`evolve*.jsonl`).
+    pub evolve: Vec<EvolveLine>,
 }
 
 /// Parses JSON lines (blank lines are skipped).
@@ -372,7 +375,7 @@ pub fn bench_table(bench: &[(String, Vec<BenchLine>)], name: &str) -> String {
 /// column per number of updates, mean return ± 95 % CI.
 pub fn rl_table(lines: &[RlLine], env: &str) -> String {
     let lines: Vec<&RlLine> = lines.iter().filter(|l| l.env == env).collect();
-    let Some(first) = lines.first() else {
+    let Some(last) = lines.last() else {
         return "(no results yet)\n".into();
     };
     let updates = lines.iter().map(|l| l.returns.len()).max().unwrap_or(0);
@@ -406,9 +409,93 @@ pub fn rl_table(lines: &[RlLine], env: &str) -> String {
     }
     out += &format!(
         "\n{} held-out tasks, {} trajectories per task and update, updates at {}; {}, commit {}, {}.\n",
-        first.tasks, first.trajectories, first.inner_lr, first.machine, first.commit, first.date
+        last.tasks, last.trajectories, last.inner_lr, last.machine, last.commit, last.date
     );
     out
+}
+
+/// One learner of an evolutionary search, meta-trained again and tested.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct EvolveEntry {
+    /// Its `meta-train` flags.
+    pub settings: String,
+    /// Its fitness: validation accuracy after the budget.
+    pub validation: f64,
+    /// Test accuracy (5-way 1-shot unless the command said otherwise).
+    pub test: f64,
+    /// Half-width of its 95 % confidence interval.
+    pub test_ci95: f64,
+}
+
+/// The outcome of `fewshot-lab evolve`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct EvolveLine {
+    /// Protocol searched on.
+    pub protocol: String,
+    /// Meta-training tasks per individual.
+    pub budget: usize,
+    /// Individuals per generation.
+    pub population: usize,
+    /// Generations.
+    pub generations: usize,
+    /// Individuals meta-trained.
+    pub evaluated: usize,
+    /// Best fitness per generation.
+    pub best_per_generation: Vec<f64>,
+    /// The fittest individual.
+    pub best: EvolveEntry,
+    /// The fittest of the hand-picked defaults (one per algorithm, in the first generation).
+    pub default: EvolveEntry,
+    /// Test tasks behind each test accuracy.
+    pub test_episodes: usize,
+    /// Minutes the whole search took.
+    pub minutes: f64,
+    /// The command that reproduces it.
+    pub command: String,
+    /// Commit of the binary.
+    pub commit: String,
+    /// Machine and backend.
+    pub machine: String,
+    /// Date of the run.
+    pub date: String,
+}
+
+/// The last search on `protocol`: the evolved settings beside the best hand-picked default.
+pub fn evolve_table(lines: &[EvolveLine], protocol: &str) -> String {
+    let Some(line) = lines.iter().rev().find(|l| l.protocol == protocol) else {
+        return "(no results yet)\n".into();
+    };
+    let row = |name: &str, e: &EvolveEntry| {
+        format!(
+            "| {name} | `{}` | {:.2} | {:.2} ± {:.2} |\n",
+            e.settings,
+            100.0 * e.validation,
+            100.0 * e.test,
+            100.0 * e.test_ci95
+        )
+    };
+    let history: Vec<String> = line
+        .best_per_generation
+        .iter()
+        .map(|f| format!("{:.1}", 100.0 * f))
+        .collect();
+    format!(
+        "| learner | settings | validation % (fitness) | test % ({} tasks) |\n|---|---|---|---|\n{}{}\n\
+         Budget {} meta-training tasks per learner; {} generations of {} ({} learners trained, {:.0} \
+         minutes); best validation per generation {}. {}, commit {}, {}.\n",
+        line.test_episodes,
+        row("evolved", &line.best),
+        row("best hand-picked default", &line.default),
+        line.budget,
+        line.generations,
+        line.population,
+        line.evaluated,
+        line.minutes,
+        history.join(" → "),
+        line.machine,
+        line.commit,
+        line.date
+    )
 }
 
 /// `value` with three significant digits (no more than the measurement carries).
@@ -431,7 +518,7 @@ pub fn render_readme(readme: &str, results: &Results) -> Result<String, String> 
         let marker = &rest[start + "<!-- ".len()..open_end];
         let Some((kind, name)) = marker
             .split_once(':')
-            .filter(|(k, _)| matches!(*k, "results" | "curve" | "bench" | "rl"))
+            .filter(|(k, _)| matches!(*k, "results" | "curve" | "bench" | "rl" | "evolve"))
         else {
             out += &rest[..open_end + " -->".len()];
             rest = &rest[open_end + " -->".len()..];
@@ -448,6 +535,7 @@ pub fn render_readme(readme: &str, results: &Results) -> Result<String, String> 
             "results" => table(&results.lines, name),
             "curve" => curve_table(&results.curves, name),
             "rl" => rl_table(&results.rl, name),
+            "evolve" => evolve_table(&results.evolve, name),
             _ => bench_table(&results.bench, name),
         };
         out += &closing;
@@ -527,6 +615,8 @@ pub fn read_results_dir(dir: &std::path::Path) -> Result<Results, String> {
             results
                 .bench
                 .push((stem, parse_lines(&text).map_err(fail)?));
+        } else if stem.starts_with("evolve") {
+            results.evolve.extend(parse_lines(&text).map_err(fail)?);
         } else if stem.starts_with("rl") {
             results.rl.extend(parse_lines(&text).map_err(fail)?);
         } else {

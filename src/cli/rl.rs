@@ -68,10 +68,13 @@ pub struct MetaTrainArgs {
     /// Tasks per outer step.
     #[arg(long, default_value_t = RlConfig::for_family::<PointNav>().meta_batch)]
     meta_batch: usize,
-    /// Adam learning rate of the outer loop.
+    /// Adam learning rate of the outer loop (MAML, FOMAML, pretrained).
     #[arg(long, default_value_t = RlConfig::for_family::<PointNav>().outer_lr)]
     outer_lr: f64,
-    /// Policy-gradient steps of the inner loop.
+    /// Reptile's outer step ε: the fraction of the way to the adapted policies' mean.
+    #[arg(long, default_value_t = RlConfig::for_family::<PointNav>().reptile_step)]
+    outer_step: f64,
+    /// Policy-gradient steps of the inner loop (1 for MAML and FOMAML).
     #[arg(long, default_value_t = RlConfig::for_family::<PointNav>().inner_steps)]
     inner_steps: usize,
     /// Save the policy here (and list it in the `manifest.json` beside it).
@@ -122,12 +125,13 @@ fn run_on<E: TaskFamily>(command: &RlCommand) -> Result<(), String> {
 }
 
 fn meta_train<E: TaskFamily>(args: &MetaTrainArgs) -> Result<(), String> {
-    if args.steps == 0 || args.meta_batch == 0 || args.shared.trajectories == 0 {
-        return Err("steps, meta-batch and trajectories must be at least 1".into());
+    if args.steps == 0 {
+        return Err("steps must be at least 1".into());
     }
     let config = RlConfig::new(args.shared.inner_lr.unwrap_or(E::INNER_LR))
         .with_inner_steps(args.inner_steps)
         .with_outer_lr(args.outer_lr)
+        .with_reptile_step(args.outer_step)
         .with_meta_batch(args.meta_batch)
         .with_trajectories(args.shared.trajectories);
     let device = super::backend().device.clone().autodiff();
@@ -137,7 +141,7 @@ fn meta_train<E: TaskFamily>(args: &MetaTrainArgs) -> Result<(), String> {
         fresh_policy::<E>(&device),
         config.clone(),
         args.shared.seed,
-    );
+    )?;
     let bar = ProgressBar::new(args.steps as u64).with_style(
         ProgressStyle::with_template("[{bar:30}] {pos}/{len} steps  eta {eta}  {msg}")
             .expect("the template is valid")
@@ -203,6 +207,7 @@ fn catalogued(path: &Path) -> Option<PolicyEntry> {
 fn eval<E: TaskFamily>(args: &EvalArgs) -> Result<(), String> {
     let config = RlConfig::new(args.shared.inner_lr.unwrap_or(E::INNER_LR))
         .with_trajectories(args.shared.trajectories);
+    config.check_adaptation()?;
     let device = super::backend().device.clone().autodiff();
     let mut rng = Rng::new(HELD_OUT_SEED);
     let tasks: Vec<Vec<f32>> = (0..args.tasks).map(|_| E::sample_task(&mut rng)).collect();
@@ -235,6 +240,20 @@ fn eval<E: TaskFamily>(args: &EvalArgs) -> Result<(), String> {
             &config,
             args.shared.seed,
         ))?;
+        if let Some(update) = returns.iter().position(|r| !r.mean.is_finite()) {
+            return Err(format!(
+                "policy {name} diverged after {update} update(s) at inner rate {}: try a \
+                 smaller --inner-lr (nothing was written)",
+                config.inner_lr
+            ));
+        }
+        let trained = file.as_deref().and_then(catalogued);
+        if let Some(entry) = trained.as_ref().filter(|e| e.inner_lr != config.inner_lr) {
+            println!(
+                "note: {name} was meta-trained for updates at {}, evaluated at {}",
+                entry.inner_lr, config.inner_lr
+            );
+        }
         let shown: Vec<String> = returns
             .iter()
             .map(|r| format!("{:.3}±{:.3}", r.mean, r.ci95))
@@ -246,7 +265,6 @@ fn eval<E: TaskFamily>(args: &EvalArgs) -> Result<(), String> {
             shown.join(",")
         );
         if let Some(path) = &args.results {
-            let trained = file.as_deref().and_then(catalogued);
             let line = RlLine {
                 env: E::NAME.into(),
                 policy: name.clone(),
@@ -289,4 +307,63 @@ fn eval<E: TaskFamily>(args: &EvalArgs) -> Result<(), String> {
         println!("{name:<12} {}", cells.join(" "));
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::Parser;
+
+    /// `rl …` as typed on the command line.
+    #[derive(Debug, Parser)]
+    struct Line {
+        #[command(subcommand)]
+        command: RlCommand,
+    }
+
+    fn run_line(args: &str) -> Result<(), String> {
+        let line = Line::try_parse_from(std::iter::once("rl").chain(args.split_whitespace()))
+            .map_err(|e| e.to_string())?;
+        run(&line.command)
+    }
+
+    #[test]
+    fn settings_that_cannot_learn_are_refused_with_a_message() {
+        for (args, expected) in [
+            (
+                "meta-train --algo reptile --inner-steps 0 --steps 1",
+                "inner steps",
+            ),
+            (
+                "meta-train --algo maml --inner-steps 2 --steps 1",
+                "one inner step",
+            ),
+            ("meta-train --trajectories 1 --steps 1", "2 trajectories"),
+            ("meta-train --inner-lr=-1 --steps 1", "inner rate"),
+            (
+                "eval --policy random --trajectories 1 --tasks 2",
+                "2 trajectories",
+            ),
+            ("eval --policy random --inner-lr 0 --tasks 2", "inner rate"),
+        ] {
+            let error = run_line(args).expect_err(args);
+            assert!(error.contains(expected), "{args}: {error}");
+        }
+    }
+
+    /// A rate that makes the policy diverge is reported, and nothing is written.
+    #[test]
+    fn a_diverging_evaluation_writes_no_result() {
+        let dir = std::env::temp_dir().join(format!("rl-diverge-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let results = dir.join("rl.jsonl");
+        let error = run_line(&format!(
+            "eval --policy random --inner-lr 1e30 --tasks 2 --updates 2 --trajectories 4 --results {}",
+            results.display()
+        ))
+        .expect_err("a rate of 1e30 diverges");
+        assert!(error.contains("diverged"), "{error}");
+        assert!(!results.exists(), "a result line was written");
+        std::fs::remove_dir_all(dir).unwrap();
+    }
 }

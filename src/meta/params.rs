@@ -114,6 +114,7 @@ impl ParamVec {
     }
 
     /// Every entry, in order, read back synchronously (the CPU backend only: tests, the CLI).
+    #[cfg(test)]
     pub fn to_vec(&self) -> Vec<f32> {
         self.0
             .iter()

@@ -170,6 +170,11 @@ impl MetaTrainRun {
         self.learner.as_ref()
     }
 
+    /// The protocol it runs on.
+    pub fn protocol(&self) -> &Protocol {
+        &self.protocol
+    }
+
     /// The best validated network so far.
     pub fn best(&self) -> Option<&Best> {
         self.best.as_ref()

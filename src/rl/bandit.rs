@@ -4,7 +4,7 @@
 //! and updating its preferences; the *regret* — how much less it earns per pull than the best
 //! arm — measures how well it has found that arm.
 
-use super::env::{Space, TaskFamily};
+use super::env::{Space, TaskFamily, usable_action};
 use crate::rng::Rng;
 use burn::rl::{Environment, StepResult};
 use burn::tensor::{Device, Int, Tensor};
@@ -30,7 +30,7 @@ impl Environment for Bandit {
 
     fn step(&mut self, action: Vec<f32>) -> StepResult<Vec<f32>> {
         let noise = self.rng.uniform();
-        self.step_with_noise(action, noise)
+        self.step_with_noise(usable_action::<Self>(&action), noise)
     }
 
     fn reset(&mut self) {}
@@ -64,10 +64,6 @@ impl TaskFamily for Bandit {
             probabilities: task.to_vec(),
             rng: Rng::new(seed),
         }
-    }
-
-    fn task(&self) -> Vec<f32> {
-        self.probabilities.clone()
     }
 
     fn step_with_noise(&mut self, action: Vec<f32>, noise: f32) -> StepResult<Vec<f32>> {

@@ -6,7 +6,7 @@
 //! task read from the reward can concern a *rate*, not a place, and the state must carry the
 //! velocity for the policy to control it.
 
-use super::env::{Space, TaskFamily};
+use super::env::{Space, TaskFamily, usable_action};
 use crate::rng::Rng;
 use burn::rl::{Environment, StepResult};
 use burn::tensor::Tensor;
@@ -35,7 +35,7 @@ impl Environment for CartVelocity {
     }
 
     fn step(&mut self, action: Vec<f32>) -> StepResult<Vec<f32>> {
-        self.step_with_noise(action, 0.0)
+        self.step_with_noise(usable_action::<Self>(&action), 0.0)
     }
 
     fn reset(&mut self) {
@@ -75,10 +75,6 @@ impl TaskFamily for CartVelocity {
             speed: 0.0,
             steps: 0,
         }
-    }
-
-    fn task(&self) -> Vec<f32> {
-        vec![self.goal_speed]
     }
 
     fn step_with_noise(&mut self, action: Vec<f32>, _noise: f32) -> StepResult<Vec<f32>> {

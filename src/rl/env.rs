@@ -95,10 +95,9 @@ pub trait TaskFamily: Environment<State = Vec<f32>, Action = Vec<f32>> + Sized {
     fn sample_task(rng: &mut Rng) -> Vec<f32>;
     /// The environment for `task`, reset, with its randomness (if any) seeded by `seed`.
     fn with_task(task: &[f32], seed: u64) -> Self;
-    /// The task it runs.
-    fn task(&self) -> Vec<f32>;
     /// [`Environment::step`] with `noise` (uniform in `[0, 1)`) as its randomness, if it has
-    /// any; `step` draws the noise from the environment's seeded generator.
+    /// any, for an action within the action space; `step` draws the noise from the
+    /// environment's seeded generator and makes any action usable ([`usable_action`]).
     fn step_with_noise(&mut self, action: Vec<f32>, noise: f32) -> StepResult<Vec<f32>>;
 
     /// Initial states `[n, STATE_DIM]` of `n` trajectories: at rest at the origin unless a
@@ -121,6 +120,18 @@ pub trait TaskFamily: Environment<State = Vec<f32>, Action = Vec<f32>> + Sized {
         tasks: Tensor<2>,
         noise: Tensor<2>,
     ) -> (Tensor<2>, Tensor<1>, Tensor<1>);
+}
+
+/// `action` as the environments' `step` uses it: clipped into the action space or, when
+/// malformed (wrong length, NaN), the neutral action (zero force, the first arm) — burn's
+/// [`Environment::step`] has no way to refuse one; [`checked_step`] says what is wrong.
+pub fn usable_action<E: TaskFamily>(action: &[f32]) -> Vec<f32> {
+    let space = E::action_space();
+    space.clip(action).unwrap_or_else(|_| {
+        space
+            .clip(&vec![0.0; space.dim()])
+            .expect("zeros have the space's length")
+    })
 }
 
 /// [`Environment::step`] after checking `action` and clipping it into the action space.
@@ -155,6 +166,29 @@ pub(crate) mod tests {
         );
         assert_eq!(Space::Discrete(4).clip(&[7.2]), Ok(vec![3.0]));
         assert_eq!(Space::Discrete(4).clip(&[-1.0]), Ok(vec![0.0]));
+    }
+
+    /// `Environment::step` has no way to refuse an action: a malformed one (empty, too long,
+    /// NaN) must neither panic nor poison the state.
+    fn plain_steps_survive<E: TaskFamily>() {
+        let mut env = E::with_task(&E::sample_task(&mut Rng::new(1)), 1);
+        let too_long = vec![0.5; E::action_space().dim() + 3];
+        for action in [vec![], vec![f32::NAN; E::action_space().dim()], too_long] {
+            let result = env.step(action);
+            assert!(result.reward.is_finite(), "{} reward", E::NAME);
+            assert!(
+                result.next_state.iter().all(|v| v.is_finite()),
+                "{} state",
+                E::NAME
+            );
+        }
+    }
+
+    #[test]
+    fn plain_steps_survive_malformed_actions() {
+        plain_steps_survive::<crate::rl::point::PointNav>();
+        plain_steps_survive::<crate::rl::cart::CartVelocity>();
+        plain_steps_survive::<crate::rl::bandit::Bandit>();
     }
 
     /// The Gym-style episode and the batched tensor dynamics give the same rewards, states and

@@ -53,7 +53,9 @@ impl RlAlgo {
 /// Settings of meta-training and of adaptation.
 #[derive(Config, Debug, PartialEq)]
 pub struct RlConfig {
-    /// Policy-gradient steps of the inner loop (and per adaptation update).
+    /// Policy-gradient steps of the inner loop in meta-training (one for MAML and FOMAML: more
+    /// would reuse the pre-update trajectories off-policy). Adaptation at evaluation takes one
+    /// step per update, each on fresh trajectories.
     #[config(default = 1)]
     pub inner_steps: usize,
     /// SGD learning rate of a policy-gradient step (a family's [`TaskFamily::INNER_LR`]).
@@ -67,7 +69,7 @@ pub struct RlConfig {
     /// Trajectories sampled per task and policy.
     #[config(default = 20)]
     pub trajectories: usize,
-    /// Reptile's interpolation step ε.
+    /// Reptile's interpolation step ε (Reptile's outer step; it uses no Adam).
     #[config(default = 1.0)]
     pub reptile_step: f64,
 }
@@ -76,6 +78,50 @@ impl RlConfig {
     /// The default settings for family `E` (its own policy-gradient rate).
     pub fn for_family<E: TaskFamily>() -> Self {
         Self::new(E::INNER_LR)
+    }
+
+    /// Refuses settings `algo` cannot run with, or that would learn nothing.
+    pub fn check(&self, algo: RlAlgo) -> Result<(), String> {
+        if self.inner_steps == 0 || self.meta_batch == 0 {
+            return Err("inner steps and meta-batch must be at least 1".into());
+        }
+        if matches!(algo, RlAlgo::Maml | RlAlgo::Fomaml) && self.inner_steps > 1 {
+            return Err(
+                "MAML and FOMAML take one inner step here: a second would reuse the pre-update \
+                 trajectories off-policy"
+                    .into(),
+            );
+        }
+        self.check_adaptation()?;
+        for (name, rate) in [
+            ("outer rate", self.outer_lr),
+            ("Reptile step", self.reptile_step),
+        ] {
+            if !(rate.is_finite() && rate > 0.0) {
+                return Err(format!("the {name} must be a positive number, not {rate}"));
+            }
+        }
+        Ok(())
+    }
+
+    /// Refuses adaptation settings that would learn nothing: fewer than 2 trajectories (the
+    /// baseline is their mean, so one trajectory has no advantage) or a rate that is not a
+    /// positive number.
+    pub fn check_adaptation(&self) -> Result<(), String> {
+        if self.trajectories < 2 {
+            return Err(format!(
+                "at least 2 trajectories per task, not {}: each is judged against the others' \
+                 mean return",
+                self.trajectories
+            ));
+        }
+        if !(self.inner_lr.is_finite() && self.inner_lr > 0.0) {
+            return Err(format!(
+                "the inner rate must be a positive number, not {}",
+                self.inner_lr
+            ));
+        }
+        Ok(())
     }
 }
 
@@ -103,15 +149,17 @@ pub struct RlTrainer {
 }
 
 impl RlTrainer {
-    /// Starts from `policy` (moved to an autodiff device), sampling with `seed`.
-    pub fn new(algo: RlAlgo, policy: Policy, config: RlConfig, seed: u64) -> Self {
-        Self {
+    /// Starts from `policy` (moved to an autodiff device), sampling with `seed`; refuses
+    /// settings `algo` cannot run with ([`RlConfig::check`]).
+    pub fn new(algo: RlAlgo, policy: Policy, config: RlConfig, seed: u64) -> Result<Self, String> {
+        config.check(algo)?;
+        Ok(Self {
             algo,
             policy: policy.train(),
             optim: AdamConfig::new().init(),
             config,
             rng: Rng::new(seed),
-        }
+        })
     }
 
     /// The policy as it is now.
@@ -120,7 +168,8 @@ impl RlTrainer {
     }
 
     /// One outer step on a fresh meta-batch of tasks; returns the mean return of the
-    /// trajectories it learned from last (after adaptation, for the meta-learners).
+    /// trajectories it learned from last: after adaptation for MAML and FOMAML, over every inner
+    /// step's trajectories for Reptile, of the policy itself when pre-training.
     pub fn step<E: TaskFamily>(&mut self) -> Tensor<1> {
         let tasks: Vec<Vec<f32>> = (0..self.config.meta_batch)
             .map(|_| E::sample_task(&mut self.rng))
@@ -307,7 +356,7 @@ mod tests {
         let policy = fresh_policy::<PointNav>(&device);
         let before =
             pollster::block_on(evaluate::<PointNav>(&policy, &goals, 1, &config, 5)).unwrap();
-        let mut trainer = RlTrainer::new(RlAlgo::Fomaml, policy, config.clone(), 3);
+        let mut trainer = RlTrainer::new(RlAlgo::Fomaml, policy, config.clone(), 3).unwrap();
         for _ in 0..20 {
             trainer.step::<PointNav>();
         }

@@ -4,7 +4,7 @@
 //! the move; an episode ends within 0.01 of the goal or after 100 steps. The goal shows only
 //! through the rewards, so a policy must learn it from its own rollouts.
 
-use super::env::{Space, TaskFamily};
+use super::env::{Space, TaskFamily, usable_action};
 use crate::rng::Rng;
 use burn::rl::{Environment, StepResult};
 use burn::tensor::Tensor;
@@ -32,7 +32,7 @@ impl Environment for PointNav {
     }
 
     fn step(&mut self, action: Vec<f32>) -> StepResult<Vec<f32>> {
-        self.step_with_noise(action, 0.0)
+        self.step_with_noise(usable_action::<Self>(&action), 0.0)
     }
 
     fn reset(&mut self) {
@@ -74,10 +74,6 @@ impl TaskFamily for PointNav {
             position: [0.0, 0.0],
             steps: 0,
         }
-    }
-
-    fn task(&self) -> Vec<f32> {
-        self.goal.to_vec()
     }
 
     fn step_with_noise(&mut self, action: Vec<f32>, _noise: f32) -> StepResult<Vec<f32>> {

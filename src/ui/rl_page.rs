@@ -4,8 +4,9 @@
 //! on all goals (no meta-learning), and a random initialisation — each take three
 //! policy-gradient updates on their own trajectories towards that goal, the same way; their
 //! trajectories before adaptation and after each update are drawn in their arena, and their
-//! returns per update charted. *Meta-train here* trains a MAML policy on this page, with its
-//! return per meta-step charted live, and puts it in the first arena. A second section does the
+//! returns per update charted. *Meta-train here* trains a first-order MAML policy on this page,
+//! with its return per meta-step charted live, and puts it in the first arena (re-run on the
+//! current goal). A second section does the
 //! same for bandits, with regret curves.
 
 use super::chart::{LineChart, Series};
@@ -55,11 +56,18 @@ struct Run {
     error: Option<String>,
 }
 
-/// Downloads and verifies a shipped policy.
-async fn load_policy<E: TaskFamily>(file: &str, device: &Device) -> Result<Policy, String> {
+/// The catalogue of the shipped policies.
+async fn policy_catalog() -> Result<Catalog<PolicyEntry>, String> {
     let text = fetch_bytes(&format!("{POLICIES_URL}/manifest.json")).await?;
-    let catalog = Catalog::<PolicyEntry>::parse(&String::from_utf8_lossy(&text))
-        .map_err(|e| e.to_string())?;
+    Catalog::<PolicyEntry>::parse(&String::from_utf8_lossy(&text)).map_err(|e| e.to_string())
+}
+
+/// Downloads a shipped policy and checks it against its catalogue entry.
+async fn load_policy<E: TaskFamily>(
+    catalog: &Catalog<PolicyEntry>,
+    file: &str,
+    device: &Device,
+) -> Result<Policy, String> {
     let entry = catalog
         .entry(file)
         .ok_or_else(|| format!("the policy catalogue lists no {file}"))?;
@@ -70,22 +78,25 @@ async fn load_policy<E: TaskFamily>(file: &str, device: &Device) -> Result<Polic
 
 /// The three compared policies of family `E`: meta-trained, pre-trained, random.
 async fn policies<E: TaskFamily>(device: &Device) -> Compared {
-    let name = E::NAME;
     let random = {
         device.seed(RANDOM_SEED);
         fresh_policy::<E>(device)
     };
-    vec![
-        (
-            "meta-trained (MAML)".into(),
-            load_policy::<E>(&format!("{name}-maml.bpk"), device).await,
-        ),
-        (
-            "pre-trained on all tasks".into(),
-            load_policy::<E>(&format!("{name}-pretrained.bpk"), device).await,
-        ),
-        ("random initialisation".into(), Ok(random)),
-    ]
+    let catalog = policy_catalog().await;
+    let mut compared = Compared::new();
+    for (title, algorithm) in [
+        ("meta-trained (MAML)", "maml"),
+        ("pre-trained on all tasks", "pretrained"),
+    ] {
+        let file = format!("{}-{algorithm}.bpk", E::NAME);
+        let policy = match &catalog {
+            Ok(catalog) => load_policy::<E>(catalog, &file, device).await,
+            Err(e) => Err(e.clone()),
+        };
+        compared.push((title.into(), policy));
+    }
+    compared.push(("random initialisation".into(), Ok(random)));
+    compared
 }
 
 /// Draws the arena: the goal, then every round's first trajectories in its colour.
@@ -211,8 +222,11 @@ pub fn RlPage(
         busy.set(false);
     });
 
-    // A new goal: every policy adapts to it, one after the other.
+    // Bumped when a compared policy is replaced, so the arenas adapt again.
+    let replaced = RwSignal::new(0u64);
+    // A new goal (or policy): every policy adapts to it, one after the other.
     Effect::new(move |_| {
+        replaced.track();
         let Some((x, y)) = goal.get() else { return };
         generation.update_value(|g| *g += 1);
         let mine = generation.get_value();
@@ -296,54 +310,75 @@ pub fn RlPage(
                 }).collect_view()}
             </div>
             <LineChart series=chart x_label="updates" title="mean return after each update, per policy" />
-            <MetaTrainHere device=device compared=compared names=names />
+            <MetaTrainHere device=device compared=compared names=names replaced=replaced />
             <BanditRegret device=device />
         </section>
     }
 }
 
-/// Meta-trains a MAML policy on this page and puts it in the first arena.
+/// Steps of meta-training on the page.
+const STEPS_HERE: usize = 30;
+/// Name of the policy meta-trained on the page.
+const TRAINED_HERE: &str = "meta-trained here (FOMAML)";
+
+/// Meta-trains a point-navigation policy with FOMAML on `device`, charting the return of
+/// each meta-step into `curve`; stops with a message on a read failure or divergence.
+async fn train_here(device: &Device, curve: RwSignal<Vec<(f64, f64)>>) -> Result<Policy, String> {
+    device.seed(5);
+    let config = RlConfig::for_family::<PointNav>()
+        .with_meta_batch(10)
+        .with_trajectories(10)
+        .with_outer_lr(1e-2);
+    let mut trainer = RlTrainer::new(RlAlgo::Fomaml, fresh_policy::<PointNav>(device), config, 5)?;
+    for step in 1..=STEPS_HERE {
+        let value = trainer
+            .step::<PointNav>()
+            .into_data_async()
+            .await
+            .map_err(|e| format!("reading from the device failed at step {step}: {e:?}"))?;
+        let value = value.iter::<f32>().next().unwrap_or(f32::NAN);
+        if !value.is_finite() {
+            return Err(format!("meta-training diverged at step {step}"));
+        }
+        curve.update(|c| c.push((step as f64, f64::from(value))));
+        yield_to_page().await;
+    }
+    Ok(trainer.policy().clone())
+}
+
+/// Meta-trains a policy on this page and puts it in the first arena (bumping `replaced`, so the
+/// arenas adapt to the current goal again); on failure the arenas keep their policies and the reason is shown.
 #[component]
 fn MetaTrainHere(
     device: StoredValue<Device, LocalStorage>,
     compared: StoredValue<Compared, LocalStorage>,
     names: RwSignal<Vec<String>>,
+    replaced: RwSignal<u64>,
 ) -> impl IntoView {
-    const STEPS: usize = 30;
     let curve = RwSignal::new(Vec::<(f64, f64)>::new());
     let running = RwSignal::new(false);
+    let failure = RwSignal::new(None::<String>);
     let start = move |_| {
         running.set(true);
         curve.set(Vec::new());
+        failure.set(None);
         leptos::task::spawn_local(async move {
-            let device = device.get_value();
-            device.seed(5);
-            let config = RlConfig::for_family::<PointNav>()
-                .with_meta_batch(10)
-                .with_trajectories(10)
-                .with_outer_lr(1e-2);
-            let mut trainer =
-                RlTrainer::new(RlAlgo::Fomaml, fresh_policy::<PointNav>(&device), config, 5);
-            for step in 1..=STEPS {
-                let value = trainer.step::<PointNav>().into_data_async().await;
-                let Ok(value) = value else { break };
-                let value = value.iter::<f32>().next().unwrap_or(f32::NAN);
-                curve.update(|c| c.push((step as f64, f64::from(value))));
-                yield_to_page().await;
+            match train_here(&device.get_value(), curve).await {
+                Ok(policy) => {
+                    compared.update_value(|c| {
+                        if let Some(first) = c.first_mut() {
+                            *first = (TRAINED_HERE.into(), Ok(policy));
+                        }
+                    });
+                    names.update(|n| {
+                        if let Some(first) = n.first_mut() {
+                            *first = TRAINED_HERE.into();
+                        }
+                    });
+                    replaced.update(|n| *n += 1);
+                }
+                Err(e) => failure.set(Some(format!("{e}; the arenas keep their policies."))),
             }
-            compared.update_value(|c| {
-                if let Some(first) = c.first_mut() {
-                    *first = (
-                        "meta-trained here (FOMAML)".into(),
-                        Ok(trainer.policy().clone()),
-                    );
-                }
-            });
-            names.update(|n| {
-                if let Some(first) = n.first_mut() {
-                    *first = "meta-trained here (FOMAML)".into();
-                }
-            });
             running.set(false);
         });
     };
@@ -358,76 +393,86 @@ fn MetaTrainHere(
     view! {
         <h3>"Meta-train here"</h3>
         <p class="muted">{format!(
-            "{STEPS} first-order MAML steps (10 goals × 10 trajectories each) on this page; the result \
-             replaces the shipped meta-trained policy in the first arena. The shipped one had 500 \
-             second-order steps of 20 goals × 20 trajectories."
+            "{STEPS_HERE} first-order MAML steps (10 goals × 10 trajectories each) on this page; the \
+             result replaces the shipped meta-trained policy in the first arena. The shipped one had \
+             500 second-order steps of 20 goals × 20 trajectories."
         )}</p>
         <div class="controls">
             <button id="rl-train-button" class="primary" on:click=start disabled=move || running.get()>"Meta-train here"</button>
         </div>
+        {move || failure.get().map(|e| view! { <p id="rl-train-error" class="error" role="alert">{e}</p> })}
         <LineChart series=series x_label="meta-step" title="return after one update during meta-training on this page" />
     }
 }
 
-/// Regret per update on bandits, for the three policies.
+/// Bandits the regret is averaged over.
+const BANDITS: usize = 20;
+/// Seed of the bandits and of every policy's pulls (the same for each policy).
+const BANDIT_SEED: u64 = 31;
+
+/// Mean regret of `policy` over `tasks` before and after each update: how much less than the
+/// best arm each pull earns.
+async fn bandit_regret(policy: &Policy, tasks: &[Vec<f32>]) -> Result<[f64; UPDATES + 1], String> {
+    let mut rng = Rng::new(BANDIT_SEED);
+    let mut regret = [0.0f64; UPDATES + 1];
+    for task in tasks {
+        let best = task.iter().copied().fold(0.0f32, f32::max);
+        let lr = Bandit::INNER_LR;
+        let rounds = rounds::<Bandit>(policy, task, UPDATES, TRAJECTORIES, lr, &mut rng).await?;
+        for (slot, round) in regret.iter_mut().zip(&rounds) {
+            *slot += f64::from(best - round.mean_return) / tasks.len() as f64;
+        }
+        yield_to_page().await;
+    }
+    Ok(regret)
+}
+
+/// Regret per update on bandits, for the three policies (each on the same bandits and pulls).
 #[component]
 fn BanditRegret(device: StoredValue<Device, LocalStorage>) -> impl IntoView {
-    const TASKS: usize = 20;
     let series = RwSignal::new(Vec::<Series>::new());
-    let status = RwSignal::new(String::from("Measuring regret on 20 bandits…"));
+    let status = RwSignal::new(format!("Measuring regret on {BANDITS} bandits…"));
     leptos::task::spawn_local(async move {
         let device = device.get_value();
         let compared = policies::<Bandit>(&device).await;
-        let mut rng = Rng::new(31);
-        let tasks: Vec<Vec<f32>> = (0..TASKS).map(|_| Bandit::sample_task(&mut rng)).collect();
+        let mut rng = Rng::new(BANDIT_SEED);
+        let tasks: Vec<Vec<f32>> = (0..BANDITS)
+            .map(|_| Bandit::sample_task(&mut rng))
+            .collect();
+        let mut missing = Vec::new();
         for ((name, policy), color) in compared.into_iter().zip(POLICY_COLORS) {
-            let Ok(policy) = policy else {
-                status.set(format!("{name}: could not be loaded"));
-                continue;
+            let regret = match policy {
+                Ok(policy) => bandit_regret(&policy, &tasks).await,
+                Err(e) => Err(e),
             };
-            let mut regret = [0.0f64; UPDATES + 1];
-            for task in &tasks {
-                let best = task.iter().copied().fold(0.0f32, f32::max);
-                match rounds::<Bandit>(
-                    &policy,
-                    task,
-                    UPDATES,
-                    TRAJECTORIES,
-                    Bandit::INNER_LR,
-                    &mut rng,
-                )
-                .await
-                {
-                    Ok(rounds) => {
-                        for (slot, round) in regret.iter_mut().zip(&rounds) {
-                            *slot += f64::from(best - round.mean_return) / TASKS as f64;
-                        }
-                    }
-                    Err(e) => status.set(e),
-                }
-                yield_to_page().await;
+            match regret {
+                Ok(regret) => series.update(|s| {
+                    s.push(Series {
+                        name,
+                        color,
+                        points: regret
+                            .iter()
+                            .enumerate()
+                            .map(|(u, r)| (u as f64, *r))
+                            .collect(),
+                        dots: false,
+                    })
+                }),
+                Err(e) => missing.push(format!("{name}: {e}")),
             }
-            series.update(|s| {
-                s.push(Series {
-                    name,
-                    color,
-                    points: regret
-                        .iter()
-                        .enumerate()
-                        .map(|(u, r)| (u as f64, *r))
-                        .collect(),
-                    dots: false,
-                })
-            });
         }
-        status.set(
-            "Regret: how much less than the best arm each pull earns, averaged over 20 bandits."
-                .into(),
+        let explained = format!(
+            "Regret: how much less than the best arm each pull earns, averaged over {BANDITS} bandits."
         );
+        status.set(if missing.is_empty() {
+            explained
+        } else {
+            format!("{explained} Not shown — {}", missing.join("; "))
+        });
     });
     view! {
         <h3>"Bandits: regret per update"</h3>
-        <p id="bandit-status" class="muted">{move || status.get()}</p>
+        <p id="bandit-status" class="muted" role="status">{move || status.get()}</p>
         <div id="bandit-regret" data-series=move || series.with(Vec::len)>
             <LineChart series=Signal::derive(move || series.get()) x_label="updates" title="mean regret after each update, per policy" />
         </div>

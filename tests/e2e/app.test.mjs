@@ -505,6 +505,20 @@ test('the meta-RL page adapts three policies to clicked goals and draws their tr
   const { before, after } = await adaptToGoals(page, [[200, 60], [50, 190]]);
   assert.ok(after > before, `one update improves the meta-trained policy: ${before} -> ${after}`);
   await page.locator('#bandit-regret[data-series="3"]').waitFor({ timeout: 120_000 });
+  assert.doesNotMatch(await page.textContent('#bandit-status'), /Not shown/);
+  // Meta-training on the page puts its policy in the first arena, adapted to the current goal.
+  const shipped = await page.getAttribute('#arena-0', 'data-returns');
+  await page.click('#rl-train-button');
+  await page.locator('#arena-0 figcaption', { hasText: 'meta-trained here' }).waitFor({ timeout: 300_000 });
+  await page.waitForFunction(
+    (old) => {
+      const arena = document.querySelector('#arena-0');
+      return arena?.dataset.rounds === '4' && arena.dataset.returns !== old;
+    },
+    shipped,
+    { timeout: 120_000 },
+  );
+  assert.equal(await page.locator('#rl-train-error').count(), 0);
   await page.screenshot({ path: join(OUTPUT, 'rl.png'), fullPage: true });
   assert.deepEqual(errors, []);
   await context.close();

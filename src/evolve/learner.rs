@@ -1,0 +1,159 @@
+//! The genome of a few-shot learner: which algorithm, its inner loop, its outer rate and its
+//! meta-batch — decoded into the `meta-train` settings that run it.
+
+use super::genome::{Gene, GeneKind, Genome, Space};
+use crate::meta::inner::InnerLoop;
+
+/// Algorithms the search chooses among, by gene value.
+pub const ALGORITHMS: [&str; 4] = ["fomaml", "maml", "meta-sgd", "protonet"];
+
+/// Outer rate and meta-batch of the hand-picked defaults (`meta-train`'s own).
+const DEFAULT_OUTER_LR: f64 = 1e-3;
+const DEFAULT_META_BATCH: usize = 4;
+
+/// A learner's settings, as a genome describes them.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LearnerSettings {
+    /// One of [`ALGORITHMS`].
+    pub algorithm: &'static str,
+    /// The inner loop (unused by ProtoNet, which has none).
+    pub inner: InnerLoop,
+    /// Adam learning rate of the outer loop (ProtoNet's only rate).
+    pub outer_lr: f64,
+    /// Tasks per meta-step.
+    pub meta_batch: usize,
+}
+
+/// The genes of a learner.
+pub fn learner_space() -> Space {
+    let gene = |name: &str, kind| Gene {
+        name: name.into(),
+        kind,
+    };
+    vec![
+        gene("algorithm", GeneKind::Choice(ALGORITHMS.len())),
+        gene(
+            "inner-lr",
+            GeneKind::Log {
+                low: 0.003,
+                high: 1.0,
+            },
+        ),
+        gene("inner-steps", GeneKind::Int { low: 1, high: 5 }),
+        gene(
+            "outer-lr",
+            GeneKind::Log {
+                low: 1e-4,
+                high: 1e-2,
+            },
+        ),
+        gene("meta-batch", GeneKind::Int { low: 1, high: 8 }),
+        gene("head-only", GeneKind::Choice(2)),
+    ]
+}
+
+impl LearnerSettings {
+    /// The settings `genome` (of [`learner_space`]) describes.
+    pub fn decode(genome: &[f64]) -> Self {
+        let int = |i: usize| genome[i].round().max(1.0) as usize;
+        Self {
+            algorithm: ALGORITHMS[(genome[0].round().max(0.0) as usize).min(ALGORITHMS.len() - 1)],
+            inner: InnerLoop::new()
+                .with_lr(genome[1])
+                .with_steps(int(2))
+                .with_head_only(genome[5] >= 0.5),
+            outer_lr: genome[3],
+            meta_batch: int(4),
+        }
+    }
+
+    /// `meta-train`'s own settings for `algorithm` (the hand-picked defaults).
+    pub fn defaults(algorithm: &'static str) -> Self {
+        Self {
+            algorithm,
+            inner: InnerLoop::new(),
+            outer_lr: DEFAULT_OUTER_LR,
+            meta_batch: DEFAULT_META_BATCH,
+        }
+    }
+
+    /// The genome of these settings.
+    pub fn encode(&self) -> Genome {
+        let algorithm = ALGORITHMS
+            .iter()
+            .position(|a| *a == self.algorithm)
+            .unwrap_or(0);
+        vec![
+            algorithm as f64,
+            self.inner.lr,
+            self.inner.steps as f64,
+            self.outer_lr,
+            self.meta_batch as f64,
+            if self.inner.head_only { 1.0 } else { 0.0 },
+        ]
+    }
+
+    /// The `meta-train` flags that run these settings.
+    pub fn flags(&self) -> Vec<String> {
+        let mut flags = vec![
+            "--algo".into(),
+            self.algorithm.into(),
+            "--outer-lr".into(),
+            format!("{:.3e}", self.outer_lr),
+            "--meta-batch".into(),
+            self.meta_batch.to_string(),
+        ];
+        if self.algorithm != "protonet" {
+            flags.extend([
+                "--inner-lr".into(),
+                format!("{:.3e}", self.inner.lr),
+                "--inner-steps".into(),
+                self.inner.steps.to_string(),
+            ]);
+            if self.inner.head_only {
+                flags.push("--head-only".into());
+            }
+        }
+        flags
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::genome::{in_bounds, random_genome};
+    use super::*;
+    use crate::rng::Rng;
+
+    #[test]
+    fn the_defaults_are_in_bounds_and_survive_a_round_trip() {
+        for algorithm in ALGORITHMS {
+            let settings = LearnerSettings::defaults(algorithm);
+            let genome = settings.encode();
+            assert!(in_bounds(&learner_space(), &genome), "{algorithm}");
+            assert_eq!(LearnerSettings::decode(&genome), settings);
+        }
+        let mut rng = Rng::new(2);
+        for _ in 0..200 {
+            let genome = random_genome(&learner_space(), &mut rng);
+            let settings = LearnerSettings::decode(&genome);
+            assert!((1..=5).contains(&settings.inner.steps));
+            assert!((1..=8).contains(&settings.meta_batch));
+            assert_eq!(settings.encode(), genome);
+        }
+    }
+
+    #[test]
+    fn flags_name_only_what_the_algorithm_uses() {
+        let protonet = LearnerSettings::defaults("protonet").flags().join(" ");
+        assert_eq!(
+            protonet,
+            "--algo protonet --outer-lr 1.000e-3 --meta-batch 4"
+        );
+        let mut anil = LearnerSettings::defaults("fomaml");
+        anil.inner.head_only = true;
+        assert_eq!(
+            anil.flags().join(" "),
+            "--algo fomaml --outer-lr 1.000e-3 --meta-batch 4 --inner-lr 1.000e-1 --inner-steps 5 --head-only"
+        );
+    }
+}
