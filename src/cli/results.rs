@@ -673,6 +673,40 @@ mod tests {
     }
 
     #[test]
+    fn evolve_tables_show_the_last_search_beside_the_best_default() {
+        let entry = |settings: &str, test: f64| EvolveEntry {
+            settings: settings.into(),
+            validation: 0.9,
+            test,
+            test_ci95: 0.006,
+        };
+        let search = |test: f64| EvolveLine {
+            protocol: "p2".into(),
+            budget: 400,
+            population: 8,
+            generations: 4,
+            evaluated: 26,
+            best_per_generation: vec![0.9, 0.93],
+            best: entry("--algo protonet --meta-batch 1", test),
+            default: entry("--algo protonet --meta-batch 4", 0.88),
+            test_episodes: 600,
+            minutes: 25.0,
+            command: "fewshot-lab evolve".into(),
+            commit: "abc".into(),
+            machine: "test".into(),
+            date: "2026-11-27".into(),
+        };
+        let table = evolve_table(&[search(0.5), search(0.91)], "p2");
+        assert!(
+            table.contains("| evolved | `--algo protonet --meta-batch 1` | 90.00 | 91.00 ± 0.60 |"),
+            "{table}"
+        );
+        assert!(table.contains("| best hand-picked default |"), "{table}");
+        assert!(table.contains("90.0 → 93.0"), "{table}");
+        assert_eq!(evolve_table(&[search(0.9)], "p1"), "(no results yet)\n");
+    }
+
+    #[test]
     fn readme_sections_are_replaced_between_markers() {
         let readme = "intro\n<!-- results:p2 -->\nold table\n<!-- /results:p2 -->\nend\n";
         let results = Results {

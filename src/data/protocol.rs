@@ -25,6 +25,7 @@ use super::{IMAGE_PIXELS, IMAGE_SIDE, ImageSet};
 use crate::rng::Rng;
 
 /// Class pools and the classes each phase may draw tasks from.
+#[derive(Clone)]
 pub struct Protocol {
     /// Pool of meta-training images.
     pub train_pool: ClassPool,

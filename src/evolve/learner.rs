@@ -2,7 +2,16 @@
 //! meta-batch — decoded into the `meta-train` settings that run it.
 
 use super::genome::{Gene, GeneKind, Genome, Space};
+use crate::data::episode::EpisodeSpec;
+use crate::data::protocol::Protocol;
+use crate::meta::MetaLearner;
 use crate::meta::inner::InnerLoop;
+use crate::meta::maml::{Maml, MamlConfig};
+use crate::meta::meta_sgd::MetaSgd;
+use crate::meta::protonet::ProtoNet;
+use crate::meta::run::{MetaTrainConfig, MetaTrainRun};
+use crate::model::Backbone;
+use burn::tensor::Device;
 
 /// Algorithms the search chooses among, by gene value.
 pub const ALGORITHMS: [&str; 4] = ["fomaml", "maml", "meta-sgd", "protonet"];
@@ -10,6 +19,17 @@ pub const ALGORITHMS: [&str; 4] = ["fomaml", "maml", "meta-sgd", "protonet"];
 /// Outer rate and meta-batch of the hand-picked defaults (`meta-train`'s own).
 const DEFAULT_OUTER_LR: f64 = 1e-3;
 const DEFAULT_META_BATCH: usize = 4;
+
+/// How long a meta-training run goes and how often it is validated.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Schedule {
+    /// Meta-steps.
+    pub steps: usize,
+    /// Meta-steps between validations.
+    pub validate_every: usize,
+    /// Validation tasks.
+    pub val_episodes: usize,
+}
 
 /// A learner's settings, as a genome describes them.
 #[derive(Debug, Clone, PartialEq)]
@@ -93,6 +113,65 @@ impl LearnerSettings {
         ]
     }
 
+    /// A fresh learner with these settings for `way`-way tasks.
+    pub fn learner(&self, backbone: Backbone, way: usize, device: &Device) -> Box<dyn MetaLearner> {
+        let maml = MamlConfig::new(way, self.inner.clone())
+            .with_outer_lr(self.outer_lr)
+            .with_second_order(self.algorithm == "maml");
+        match self.algorithm {
+            "protonet" => Box::new(ProtoNet::new(backbone, self.outer_lr, device)),
+            "meta-sgd" => Box::new(MetaSgd::new(backbone, maml, device)),
+            _ => Box::new(Maml::new(backbone, maml, device)),
+        }
+    }
+
+    /// A meta-training run of a fresh learner on `protocol`'s `spec` tasks for `budget` tasks
+    /// (meta-steps × meta-batch), validated once at the end on `val_episodes` tasks: its best
+    /// validation accuracy is the learner's fitness.
+    pub fn budget_run(
+        &self,
+        protocol: Protocol,
+        spec: EpisodeSpec,
+        budget: usize,
+        val_episodes: usize,
+        seed: u64,
+        device: &Device,
+    ) -> Result<MetaTrainRun, String> {
+        let steps = (budget / self.meta_batch).max(1);
+        let schedule = Schedule {
+            steps,
+            validate_every: steps,
+            val_episodes,
+        };
+        self.run(protocol, spec, schedule, seed, device)
+    }
+
+    /// A meta-training run of a fresh learner with these settings on `protocol`'s `spec` tasks,
+    /// validated as `schedule` says, without early stopping.
+    pub fn run(
+        &self,
+        protocol: Protocol,
+        spec: EpisodeSpec,
+        schedule: Schedule,
+        seed: u64,
+        device: &Device,
+    ) -> Result<MetaTrainRun, String> {
+        device.seed(seed);
+        let config = MetaTrainConfig::new(spec)
+            .with_max_steps(schedule.steps)
+            .with_meta_batch(self.meta_batch)
+            .with_validate_every(schedule.validate_every)
+            .with_val_episodes(schedule.val_episodes)
+            .with_patience(0)
+            .with_seed(seed);
+        MetaTrainRun::new(
+            config,
+            self.learner(Backbone::Conv4, spec.way, device),
+            protocol,
+        )
+        .map_err(|e| e.to_string())
+    }
+
     /// The `meta-train` flags that run these settings.
     pub fn flags(&self) -> Vec<String> {
         let mut flags = vec![
@@ -139,6 +218,15 @@ mod tests {
             assert!((1..=5).contains(&settings.inner.steps));
             assert!((1..=8).contains(&settings.meta_batch));
             assert_eq!(settings.encode(), genome);
+        }
+    }
+
+    #[test]
+    fn each_algorithm_gene_builds_its_learner() {
+        let device = crate::backend::cpu_device();
+        for algorithm in ALGORITHMS {
+            let learner = LearnerSettings::defaults(algorithm).learner(Backbone::Conv4, 5, &device);
+            assert_eq!(learner.name(), algorithm);
         }
     }
 

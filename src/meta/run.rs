@@ -229,14 +229,22 @@ impl MetaTrainRun {
         })
     }
 
-    async fn validate(&mut self) -> Result<MetaEvent, MetaTrainError> {
-        let accuracy = evaluate(
+    /// The learner's accuracy as it is now on the validation tasks (the same tasks every
+    /// validation uses), not recorded: before the first meta-step, the accuracy of the same
+    /// learner without meta-training.
+    pub async fn accuracy_now(&self) -> Result<Accuracy, MetaTrainError> {
+        evaluate(
             self.learner.as_ref(),
             self.protocol.val_tasks(self.config.spec),
             self.config.val_episodes,
             VALIDATION_SEED,
         )
-        .await?;
+        .await
+        .map_err(MetaTrainError::from)
+    }
+
+    async fn validate(&mut self) -> Result<MetaEvent, MetaTrainError> {
+        let accuracy = self.accuracy_now().await?;
         self.validated_at = self.step;
         let best = self
             .best

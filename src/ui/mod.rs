@@ -3,14 +3,18 @@
 //! `main.rs` only calls [`mount`]. The [`App`] picks a backend (WebGPU, or the CPU with a
 //! notice saying why), and shows the page the URL asks for: the Playground by default,
 //! `?page=train` for the Train page (which streams the MNIST shards), `?page=episode` for one
-//! few-shot episode step by step, `?page=rl` for meta-reinforcement learning, `?bench` for the
-//! benchmark, `?selftest` for the in-browser checks the test suite runs. Components here hold UI state only; all maths lives in the library.
+//! few-shot episode step by step, `?page=rl` for meta-reinforcement learning,
+//! `?page=meta-train` for meta-training in the page, `?page=evolve` for the evolutionary search, `?bench` for the benchmark, `?selftest` for the in-browser
+//! checks the test suite runs. Components here hold UI state only; all maths lives in the
+//! library.
 
 mod backend;
 mod bench_page;
 mod chart;
 mod episode_page;
+mod evolve_page;
 mod loader;
+mod meta_train_page;
 mod playground;
 mod rl_page;
 mod selftest;
@@ -43,6 +47,8 @@ enum Page {
     Train,
     Episode,
     Rl,
+    Evolve,
+    MetaTrain,
     Bench,
     SelfTest,
 }
@@ -58,6 +64,10 @@ fn requested_page() -> Page {
         Page::Episode
     } else if query_param("page").as_deref() == Some("rl") {
         Page::Rl
+    } else if query_param("page").as_deref() == Some("evolve") {
+        Page::Evolve
+    } else if query_param("page").as_deref() == Some("meta-train") {
+        Page::MetaTrain
     } else {
         Page::Playground
     }
@@ -89,6 +99,8 @@ pub fn App() -> impl IntoView {
                 <a href="./" class:current=page == Page::Playground>"Playground"</a>
                 <a href="./?page=episode" class:current=page == Page::Episode>"One episode"</a>
                 <a href="./?page=rl" class:current=page == Page::Rl>"Meta-RL"</a>
+                <a href="./?page=meta-train" class:current=page == Page::MetaTrain>"Meta-train"</a>
+                <a href="./?page=evolve" class:current=page == Page::Evolve>"Evolution"</a>
                 <a href="./?page=train" class:current=page == Page::Train>"Train a CNN"</a>
                 <a href="./?bench" class:current=page == Page::Bench>"Benchmark"</a>
             </nav>
@@ -110,6 +122,8 @@ pub fn App() -> impl IntoView {
                     }.into_any(),
                     Page::Episode => view! { <episode_page::EpisodePage backend=backend_now /> }.into_any(),
                     Page::Rl => view! { <rl_page::RlPage backend=backend_now /> }.into_any(),
+                    Page::Evolve => view! { <evolve_page::EvolvePage backend=backend_now /> }.into_any(),
+                    Page::MetaTrain => view! { <meta_train_page::MetaTrainPage backend=backend_now /> }.into_any(),
                     Page::Bench => view! { <bench_page::BenchPage backend=backend_now /> }.into_any(),
                     Page::SelfTest => view! { <selftest::SelfTest backend=backend_now /> }.into_any(),
                 },

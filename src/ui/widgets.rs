@@ -1,21 +1,26 @@
 //! Widgets and helpers every page shares: checked number fields and URL settings, 28×28 image
-//! thumbnails, a cancellation token for long async work, and yielding to the page between
-//! steps of it.
+//! thumbnails, a cancellation token for long async work, yielding to the page between steps of
+//! it, and file downloads.
 
 use crate::data::IMAGE_SIDE;
 use crate::params::{Number, Reading, read};
 use leptos::html::Canvas;
 use leptos::prelude::*;
 use std::ops::RangeInclusive;
-use wasm_bindgen::{Clamped, JsCast};
+use wasm_bindgen::{Clamped, JsCast, JsValue};
 use wasm_bindgen_futures::JsFuture;
 use web_sys::{CanvasRenderingContext2d, HtmlCanvasElement};
 
 /// Lets the browser run other work (input, painting) before the next step.
 pub async fn yield_to_page() {
+    sleep_ms(0).await;
+}
+
+/// Waits `ms` milliseconds without blocking the page.
+pub async fn sleep_ms(ms: i32) {
     let promise = js_sys::Promise::new(&mut |resolve, _| {
         if let Some(window) = web_sys::window() {
-            let _ = window.set_timeout_with_callback_and_timeout_and_arguments_0(&resolve, 0);
+            let _ = window.set_timeout_with_callback_and_timeout_and_arguments_0(&resolve, ms);
         }
     });
     let _ = JsFuture::from(promise).await;
@@ -109,6 +114,29 @@ impl Ticket {
     pub fn live(&self) -> bool {
         self.token.get_value() == self.id
     }
+}
+
+/// Offers `content` (a string or a `Uint8Array`) as a file download named `file_name`.
+pub fn offer_download(content: &JsValue, mime: &str, file_name: &str) -> Result<(), String> {
+    let document = web_sys::window()
+        .and_then(|w| w.document())
+        .ok_or("no document")?;
+    let options = web_sys::BlobPropertyBag::new();
+    options.set_type(mime);
+    let blob =
+        web_sys::Blob::new_with_blob_sequence_and_options(&js_sys::Array::of1(content), &options)
+            .map_err(|e| format!("cannot make the file: {e:?}"))?;
+    let url = web_sys::Url::create_object_url_with_blob(&blob)
+        .map_err(|e| format!("cannot make the file: {e:?}"))?;
+    let link: web_sys::HtmlAnchorElement = document
+        .create_element("a")
+        .map_err(|e| format!("{e:?}"))?
+        .unchecked_into();
+    link.set_href(&url);
+    link.set_download(file_name);
+    link.click();
+    let _ = web_sys::Url::revoke_object_url(&url);
+    Ok(())
 }
 
 /// The 2-D drawing context of `canvas`, if the browser gives one.

@@ -533,3 +533,85 @@ test('the meta-RL page works on WebGPU', async () => {
   assert.deepEqual(errors, []);
   await context.close();
 });
+
+/** Types `value` into the number field `selector` and commits it, as a person would. */
+async function setNumber(page, selector, value) {
+  await page.fill(selector, String(value));
+  await page.press(selector, 'Tab');
+}
+
+test('the evolution page shows the command-line search and runs, pauses and resets one here', async () => {
+  const { page, errors, context } = await open(plainBrowser, '?page=evolve&backend=cpu');
+  await page.waitForFunction(() => Number(document.querySelector('#committed-search')?.dataset.measured) >= 8, null, {
+    timeout: 60_000,
+  });
+  assert.ok((await page.locator('#committed-search ol.lineage li').count()) >= 1);
+  assert.match(await page.textContent('#committed-search pre.command'), /^fewshot-lab meta-train --algo \S+ .*--protocol p2/);
+  assert.match(await page.getAttribute('#committed-search a.meta-train-link', 'href'), /^\.\/\?page=meta-train&protocol=p2&algo=/);
+  await setNumber(page, '#evolve-population', 2);
+  await setNumber(page, '#evolve-generations', 2);
+  await setNumber(page, '#evolve-budget', 40);
+  await setNumber(page, '#evolve-val', 5);
+  await page.locator('#evolve-start:enabled').waitFor({ timeout: 120_000 });
+  await page.click('#evolve-start');
+  await page.locator('#evolve-status', { hasText: 'meta-step' }).waitFor({ timeout: 60_000 });
+  // Paused, the search makes no progress; resumed, it goes on.
+  await page.click('#evolve-pause');
+  await page.locator('#evolve-status[data-phase="paused"]').waitFor();
+  const paused = await page.textContent('#evolve-status');
+  await page.waitForTimeout(1500);
+  assert.equal(await page.textContent('#evolve-status'), paused);
+  await page.click('#evolve-pause');
+  await page.locator('#evolve-status[data-phase="done"]').waitFor({ timeout: 300_000 });
+  // Two defaults in the first generation, one child in the second (one elite carried over).
+  assert.equal(await page.getAttribute('#search-here', 'data-measured'), '3');
+  assert.equal(await page.locator('.evolve .error').count(), 0);
+  await page.screenshot({ path: join(OUTPUT, 'evolve.png'), fullPage: true });
+  await page.click('#evolve-reset');
+  assert.equal(await page.getAttribute('#search-here', 'data-measured'), '0');
+  assert.deepEqual(errors, []);
+  await context.close();
+});
+
+test('the evolution page draws the command-line search on WebGPU', async () => {
+  const { page, errors, context } = await open(webgpuBrowser, '?page=evolve&backend=webgpu');
+  await page.waitForFunction(() => Number(document.querySelector('#committed-search')?.dataset.measured) >= 8, null, {
+    timeout: 60_000,
+  });
+  assert.equal(await page.getAttribute('#backend', 'data-backend'), 'webgpu');
+  await page.locator('#evolve-start:enabled').waitFor({ timeout: 120_000 });
+  await page.screenshot({ path: join(OUTPUT, 'evolve-webgpu.png'), fullPage: true });
+  assert.deepEqual(errors, []);
+  await context.close();
+});
+
+test('the meta-train page trains, pauses, resumes, offers the network and resets', async () => {
+  const { page, errors, context } = await open(
+    plainBrowser,
+    '?page=meta-train&backend=cpu&algo=protonet&meta_batch=2&steps=100&inner_steps=0',
+  );
+  assert.match(await page.textContent('.setting-notes'), /inner_steps = 0 is outside/);
+  await setNumber(page, '#mt-validate-every', 50);
+  await setNumber(page, '#mt-val', 5);
+  await page.locator('#mt-start:enabled').waitFor({ timeout: 120_000 });
+  await page.click('#mt-start');
+  await page.waitForFunction(() => Number(document.querySelector('#mt-status')?.dataset.steps) >= 1, null, { timeout: 60_000 });
+  await page.click('#mt-pause');
+  await page.locator('#mt-status[data-phase="paused"]').waitFor();
+  const steps = await page.getAttribute('#mt-status', 'data-steps');
+  await page.waitForTimeout(1500);
+  assert.equal(await page.getAttribute('#mt-status', 'data-steps'), steps, 'no meta-step while paused');
+  await page.click('#mt-pause');
+  await page.locator('#mt-status[data-phase="done"]').waitFor({ timeout: 120_000 });
+  assert.equal(await page.getAttribute('#mt-status', 'data-steps'), '100');
+  assert.equal(await page.getAttribute('#mt-status', 'data-validations'), '2');
+  assert.equal(await page.locator('.meta-train .error').count(), 0);
+  await page.screenshot({ path: join(OUTPUT, 'meta-train.png'), fullPage: true });
+  const [download] = await Promise.all([page.waitForEvent('download'), page.click('#mt-download')]);
+  assert.equal(download.suggestedFilename(), 'p2-protonet.bpk');
+  await page.click('#mt-reset');
+  await page.locator('#mt-status[data-phase="idle"]').waitFor();
+  assert.equal(await page.getAttribute('#mt-status', 'data-steps'), '0');
+  assert.deepEqual(errors, []);
+  await context.close();
+});

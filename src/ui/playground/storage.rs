@@ -1,7 +1,7 @@
 //! Keeping a person's galleries: browser storage across reloads, and export / import as a file.
 
+use super::super::widgets::offer_download;
 use crate::playground::gallery::{Gallery, GalleryError, MAX_FILE_BYTES};
-use wasm_bindgen::JsCast;
 use wasm_bindgen_futures::JsFuture;
 
 /// Storage key of the gallery of `mode`.
@@ -29,25 +29,7 @@ pub fn save(mode: &str, gallery: &Gallery) -> Result<(), String> {
 
 /// Offers `gallery` as a JSON file download.
 pub fn export(gallery: &Gallery, file_name: &str) -> Result<(), String> {
-    let document = web_sys::window()
-        .and_then(|w| w.document())
-        .ok_or("no document")?;
-    let parts = js_sys::Array::of1(&gallery.to_json().into());
-    let options = web_sys::BlobPropertyBag::new();
-    options.set_type("application/json");
-    let blob = web_sys::Blob::new_with_str_sequence_and_options(&parts, &options)
-        .map_err(|e| format!("cannot make the file: {e:?}"))?;
-    let url = web_sys::Url::create_object_url_with_blob(&blob)
-        .map_err(|e| format!("cannot make the file: {e:?}"))?;
-    let link: web_sys::HtmlAnchorElement = document
-        .create_element("a")
-        .map_err(|e| format!("{e:?}"))?
-        .unchecked_into();
-    link.set_href(&url);
-    link.set_download(file_name);
-    link.click();
-    let _ = web_sys::Url::revoke_object_url(&url);
-    Ok(())
+    offer_download(&gallery.to_json().into(), "application/json", file_name)
 }
 
 /// Reads the file chosen in `input` as a gallery.

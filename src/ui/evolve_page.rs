@@ -1,0 +1,450 @@
+//! The evolution page (`?page=evolve`): an evolutionary search over the learner itself.
+//!
+//! It shows the searches run from the command line (`scripts/evolve-results`): every learner's
+//! fitness in the order they were trained, coloured by generation, the best so far, the best
+//! learner's settings and its lineage, and the command that meta-trains with them. *Search here*
+//! runs a small search of the same kind in the page, on two-digit classes (P2), meta-training
+//! each learner in slices between which the page stays responsive; it can be paused, resumed and
+//! reset.
+
+use super::chart::{LineChart, Series};
+use super::loader::{self, DataPool, fetch_bytes};
+use super::widgets::{Cancel, NumberField, Ticket, sleep_ms, yield_to_page};
+use crate::backend::Backend;
+use crate::data::episode::EpisodeSpec;
+use crate::data::protocol::{ExtraClasses, Protocol, p2};
+use crate::evolve::learner::{ALGORITHMS, LearnerSettings, learner_space};
+use crate::evolve::search::{Individual, Search, SearchConfig};
+use crate::meta::run::MetaEvent;
+use leptos::prelude::*;
+
+/// Where the command line's searches are served from.
+const SEARCHES_URL: &str = "static/evolve";
+/// Colours of successive generations.
+const GENERATION_COLORS: [&str; 6] = [
+    "#adb5bd", "#1c7ed6", "#e8590c", "#2b8a3e", "#862e9c", "#e64980",
+];
+/// Tasks of the searches in the page: 5-way 1-shot, 5 queries per class.
+const SPEC: EpisodeSpec = EpisodeSpec {
+    way: 5,
+    shot: 1,
+    query: 5,
+};
+
+/// Fitness of every learner in the order trained (one series per generation) and the best
+/// fitness so far, in percent.
+fn fitness_series(search: &Search) -> Vec<Series> {
+    let mut series: Vec<Series> = search
+        .generations
+        .iter()
+        .enumerate()
+        .map(|(g, ids)| {
+            let mut points: Vec<(f64, f64)> = ids
+                .iter()
+                .map(|&id| &search.individuals[id])
+                .filter(|ind| ind.generation == g)
+                .filter_map(|ind| ind.fitness.map(|f| (ind.id as f64 + 1.0, 100.0 * f)))
+                .collect();
+            points.sort_by(|a, b| a.0.total_cmp(&b.0));
+            Series {
+                name: format!("generation {g}"),
+                color: GENERATION_COLORS[g % GENERATION_COLORS.len()],
+                points,
+                dots: true,
+            }
+        })
+        .collect();
+    let mut best = f64::NEG_INFINITY;
+    let best_so_far = search
+        .individuals
+        .iter()
+        .filter_map(|ind| ind.fitness.map(|f| (ind.id, f)))
+        .map(|(id, f)| {
+            best = best.max(f);
+            (id as f64 + 1.0, 100.0 * best)
+        })
+        .collect();
+    series.push(Series {
+        name: "best so far".into(),
+        color: "#212529",
+        points: best_so_far,
+        dots: false,
+    });
+    series
+}
+
+/// `individual` and its ancestors, nearest first (each once).
+fn lineage<'a>(search: &'a Search, individual: &'a Individual) -> Vec<&'a Individual> {
+    let mut line = vec![individual];
+    let mut next = 0;
+    while next < line.len() {
+        for &parent in &line[next].parents {
+            let parent = &search.individuals[parent];
+            if !line.iter().any(|i| i.id == parent.id) {
+                line.push(parent);
+            }
+        }
+        next += 1;
+    }
+    line
+}
+
+/// One learner in a list: its number, generation, fitness and settings.
+fn describe(individual: &Individual) -> String {
+    let fitness = individual
+        .fitness
+        .map_or("not yet measured".into(), |f| format!("{:.1} %", 100.0 * f));
+    let parents = match individual.parents.as_slice() {
+        [] => String::new(),
+        ids => format!(
+            ", child of {}",
+            ids.iter()
+                .map(|id| format!("#{}", id + 1))
+                .collect::<Vec<_>>()
+                .join(" and ")
+        ),
+    };
+    format!(
+        "#{} (generation {}{parents}): {fitness} — {}",
+        individual.id + 1,
+        individual.generation,
+        LearnerSettings::decode(&individual.genome)
+            .flags()
+            .join(" ")
+    )
+}
+
+/// A search drawn: fitness chart, the best learner, its lineage and how to meta-train with it.
+#[component]
+fn SearchView(
+    /// The search (none yet while loading).
+    search: Signal<Option<Search>>,
+    /// Protocol name for the command line.
+    #[prop(into)]
+    protocol: Signal<&'static str>,
+    /// Element id.
+    id: &'static str,
+) -> impl IntoView {
+    let series = Signal::derive(move || {
+        search
+            .with(|s| s.as_ref().map(fitness_series))
+            .unwrap_or_default()
+    });
+    let measured = move || {
+        search.with(|s| {
+            s.as_ref().map_or(0, |s| {
+                s.individuals.iter().filter(|i| i.fitness.is_some()).count()
+            })
+        })
+    };
+    let best = move || {
+        search.with(|s| {
+            let s = s.as_ref()?;
+            let best = s.best()?;
+            let ancestors: Vec<String> = lineage(s, best).into_iter().map(describe).collect();
+            let settings = LearnerSettings::decode(&best.genome);
+            let command = format!(
+                "fewshot-lab meta-train {} --protocol {} --backbone conv4",
+                settings.flags().join(" "),
+                protocol.get()
+            );
+            let here = super::meta_train_page::link(&settings, protocol.get());
+            Some(view! {
+                <h4>"Best learner and its lineage"</h4>
+                <ol class="lineage">{ancestors.into_iter().map(|a| view! { <li>{a}</li> }).collect_view()}</ol>
+                <p>"Meta-train with this genome: "<a class="meta-train-link" href=here>"in this browser"</a>", or from the command line:"</p>
+                <pre class="command"><code>{command}</code></pre>
+            })
+        })
+    };
+    view! {
+        <div id=id class="search" data-measured=measured>
+            <LineChart series=series x_label="learner (in the order trained)" title="validation accuracy (%) of every learner, by generation, and the best so far" />
+            {best}
+        </div>
+    }
+}
+
+/// The searches run from the command line.
+#[component]
+fn CommittedSearches() -> impl IntoView {
+    let protocol = RwSignal::new("p2");
+    let search = RwSignal::new(None::<Search>);
+    let error = RwSignal::new(None::<String>);
+    Effect::new(move |_| {
+        let name = protocol.get();
+        search.set(None);
+        error.set(None);
+        leptos::task::spawn_local(async move {
+            let loaded = fetch_bytes(&format!("{SEARCHES_URL}/{name}-search.json"))
+                .await
+                .and_then(|bytes| Search::from_json(&String::from_utf8_lossy(&bytes)));
+            match loaded {
+                Ok(loaded) => search.set(Some(loaded)),
+                Err(e) => error.set(Some(format!("the {name} search could not be loaded: {e}"))),
+            }
+        });
+    });
+    let choice = move |name: &'static str, label: &'static str| {
+        view! {
+            <button class:primary=move || protocol.get() == name aria-pressed=move || (protocol.get() == name).to_string()
+                on:click=move |_| protocol.set(name)>{label}</button>
+        }
+    };
+    view! {
+        <h3>"Searches run from the command line"</h3>
+        <p class="muted">
+            "8 learners per generation, 4 generations, each meta-trained on 400 tasks and judged "
+            "by its accuracy on 100 validation tasks; the first generation holds the hand-picked "
+            "defaults of each algorithm. The README compares the winner with the best default on "
+            "600 test tasks."
+        </p>
+        <div class="controls">
+            {choice("p2", "Two-digit classes (P2)")}
+            {choice("p1", "Novel digits (P1)")}
+        </div>
+        {move || error.get().map(|e| view! { <p class="error" role="alert">{e}</p> })}
+        <SearchView search=search.into() protocol=protocol id="committed-search" />
+    }
+}
+
+/// Where a search in the page stands.
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum Phase {
+    Idle,
+    Running,
+    Paused,
+    Done,
+}
+
+/// What a search in the page trains on.
+struct SearchJob {
+    protocol: Protocol,
+    budget: usize,
+    val_episodes: usize,
+    backend: Backend,
+}
+
+/// The page's view of a search in the page.
+#[derive(Clone, Copy)]
+struct SearchSignals {
+    search: RwSignal<Option<Search>>,
+    phase: RwSignal<Phase>,
+    progress: RwSignal<String>,
+}
+
+/// Runs the search in `signals` until done, cancelled, or failed: meta-trains each pending
+/// learner step by step (yielding to the page between steps, idling while paused) and breeds.
+async fn run_search(job: SearchJob, signals: SearchSignals, ticket: Ticket) -> Result<(), String> {
+    let SearchSignals {
+        search,
+        phase,
+        progress,
+    } = signals;
+    let SearchJob {
+        protocol,
+        budget,
+        val_episodes,
+        backend,
+    } = job;
+    loop {
+        let pending = search.with_untracked(|s| s.as_ref().and_then(|s| s.pending().cloned()));
+        let Some(individual) = pending else {
+            let bred = search
+                .try_update(|s| s.as_mut().is_some_and(Search::breed))
+                .unwrap_or(false);
+            if bred {
+                continue;
+            }
+            return Ok(());
+        };
+        let settings = LearnerSettings::decode(&individual.genome);
+        let mut run = settings.budget_run(
+            protocol.clone(),
+            SPEC,
+            budget,
+            val_episodes,
+            1,
+            &backend.device,
+        )?;
+        let total = search.with_untracked(|s| {
+            s.as_ref().map_or(0, |s| {
+                s.config.population
+                    + (s.config.generations - 1) * (s.config.population - s.config.elites)
+            })
+        });
+        let fitness = loop {
+            while phase.get_untracked() == Phase::Paused && ticket.live() {
+                sleep_ms(100).await;
+            }
+            if !ticket.live() {
+                return Ok(());
+            }
+            match run.advance().await.map_err(|e| e.to_string())? {
+                MetaEvent::Step { step, .. } => progress.set(format!(
+                    "Learner {} of {total} ({}): meta-step {step} of {}",
+                    individual.id + 1,
+                    settings.algorithm,
+                    (budget / settings.meta_batch).max(1)
+                )),
+                MetaEvent::Validated { .. } => {}
+                MetaEvent::Finished(_) => {
+                    break run
+                        .best()
+                        .map(|b| b.accuracy.mean)
+                        .ok_or("no validation was run")?;
+                }
+            }
+            yield_to_page().await;
+        };
+        search.update(|s| {
+            if let Some(s) = s {
+                s.record(individual.id, Ok(fitness));
+            }
+        });
+    }
+}
+
+/// A small search run in the page, on P2.
+#[component]
+fn SearchHere(backend: Backend) -> impl IntoView {
+    let pool = DataPool::default();
+    loader::start(pool);
+    let population = RwSignal::new(4usize);
+    let generations = RwSignal::new(2usize);
+    let budget = RwSignal::new(20usize);
+    let val_episodes = RwSignal::new(20usize);
+    let search = RwSignal::new(None::<Search>);
+    let phase = RwSignal::new(Phase::Idle);
+    let progress = RwSignal::new(String::new());
+    let error = RwSignal::new(None::<String>);
+    let cancel = Cancel::default();
+    let ready = move || pool.progress.with(|p| p.is_complete());
+    let start = move |_| {
+        let config = SearchConfig {
+            population: population.get_untracked(),
+            generations: generations.get_untracked(),
+            elites: 1,
+            tournament: 2,
+            mutation_rate: 0.3,
+            seed: 1,
+        };
+        let defaults: Vec<_> = ALGORITHMS
+            .iter()
+            .map(|a| LearnerSettings::defaults(a).encode())
+            .collect();
+        error.set(None);
+        match Search::new(learner_space(), config, &defaults) {
+            Ok(fresh) => search.set(Some(fresh)),
+            Err(e) => {
+                error.set(Some(e));
+                return;
+            }
+        }
+        let protocol = pool.train.with_value(|train| {
+            pool.test
+                .with_value(|test| p2(train, test, ExtraClasses::default()))
+        });
+        let ticket = cancel.begin();
+        phase.set(Phase::Running);
+        let (budget, val_episodes, backend) = (
+            budget.get_untracked(),
+            val_episodes.get_untracked(),
+            backend.clone(),
+        );
+        leptos::task::spawn_local(async move {
+            let job = SearchJob {
+                protocol,
+                budget,
+                val_episodes,
+                backend,
+            };
+            let signals = SearchSignals {
+                search,
+                phase,
+                progress,
+            };
+            let outcome = run_search(job, signals, ticket).await;
+            if !ticket.live() {
+                return;
+            }
+            match outcome {
+                Ok(()) => progress.set("Done.".into()),
+                Err(e) => error.set(Some(format!(
+                    "The search stopped: {e}. Learners measured so far are kept."
+                ))),
+            }
+            phase.set(Phase::Done);
+        });
+    };
+    let reset = move |_| {
+        cancel.cancel();
+        search.set(None);
+        progress.set(String::new());
+        error.set(None);
+        phase.set(Phase::Idle);
+    };
+    let toggle_pause = move |_| {
+        phase.update(|p| {
+            *p = match *p {
+                Phase::Running => Phase::Paused,
+                Phase::Paused => Phase::Running,
+                other => other,
+            }
+        })
+    };
+    let running = move || matches!(phase.get(), Phase::Running | Phase::Paused);
+    view! {
+        <h3>"Search here"</h3>
+        <p class="muted">
+            "A small search of the same kind in this page, on two-digit classes (P2, 5-way 1-shot): "
+            "the first generation holds the hand-picked defaults of each algorithm, the rest are "
+            "bred. Every learner is meta-trained on the same number of tasks and judged on the "
+            "same validation tasks."
+        </p>
+        <div class="controls settings">
+            <NumberField label="learners per generation" id="evolve-population" value=population range=2..=12 />
+            <NumberField label="generations" id="evolve-generations" value=generations range=1..=6 />
+            <NumberField label="meta-training tasks per learner" id="evolve-budget" value=budget range=1..=2000 />
+            <NumberField label="validation tasks" id="evolve-val" value=val_episodes range=5..=200 />
+        </div>
+        <div class="controls">
+            <button id="evolve-start" class="primary" on:click=start disabled=move || running() || !ready()>"Start the search"</button>
+            <button id="evolve-pause" on:click=toggle_pause disabled=move || !running()>
+                {move || if phase.get() == Phase::Paused { "Resume" } else { "Pause" }}
+            </button>
+            <button id="evolve-reset" on:click=reset disabled=move || phase.get() == Phase::Idle>"Reset"</button>
+        </div>
+        <p id="evolve-status" class="muted" role="status" data-phase=move || format!("{:?}", phase.get()).to_lowercase()>
+            {move || (!ready()).then(|| "Loading the MNIST shards…".to_string())}
+            {move || pool.progress.with(|p| p.error.clone())}
+            {move || running().then(|| view! { <progress class="busy"></progress>" " })}
+            {move || progress.get()}
+        </p>
+        {move || error.get().map(|e| view! { <p class="error" role="alert">{e}</p> })}
+        <SearchView search=search.into() protocol=Signal::stored("p2") id="search-here" />
+    }
+}
+
+/// The evolution page.
+#[component]
+pub fn EvolvePage(
+    /// Device the learners meta-train on.
+    backend: Backend,
+) -> impl IntoView {
+    view! {
+        <section class="page evolve">
+            <h2>"Evolving the learner"</h2>
+            <p class="explain">
+                "Meta-learning tunes a network's starting point; here evolution tunes the learner "
+                "itself — which algorithm, its inner learning rate and steps, its outer rate, how "
+                "many tasks per meta-step, whether the inner loop adapts every layer or only the "
+                "output layer. Each learner is meta-trained on the same number of tasks; its fitness "
+                "is its accuracy on validation tasks. The fittest are kept, parents are picked by "
+                "tournament, their settings mixed and mutated."
+            </p>
+            <CommittedSearches />
+            <SearchHere backend=backend />
+        </section>
+    }
+}

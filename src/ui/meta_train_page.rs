@@ -1,0 +1,396 @@
+//! The meta-train page (`?page=meta-train`): meta-train a learner in the browser.
+//!
+//! Pick the protocol, the algorithm and its settings (or arrive with them in the URL, as the
+//! Evolution page's "meta-train with this genome" link does), then watch the query loss per
+//! meta-step and the validation accuracy, drawn against the same learner's accuracy before any
+//! meta-training. The run goes step by step between which the page stays responsive; it can be
+//! paused, resumed and reset, and the best validated network downloaded.
+
+use super::chart::{LineChart, Series};
+use super::loader::{self, DataPool};
+use super::query_param;
+use super::widgets::{
+    Cancel, NumberField, SettingNotes, Ticket, offer_download, sleep_ms, url_number, yield_to_page,
+};
+use crate::backend::Backend;
+use crate::bench::now_ms;
+use crate::data::episode::EpisodeSpec;
+use crate::data::protocol::{ExtraClasses, Protocol, p1, p2};
+use crate::evolve::learner::{ALGORITHMS, LearnerSettings, Schedule};
+use crate::meta::inner::InnerLoop;
+use crate::meta::run::{MetaEvent, MetaTrainRun};
+use crate::model::to_bytes;
+use leptos::prelude::*;
+
+/// Tasks meta-trained on: 5-way 1-shot, 5 queries per class.
+const SPEC: EpisodeSpec = EpisodeSpec {
+    way: 5,
+    shot: 1,
+    query: 5,
+};
+
+/// Where a run stands.
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum Phase {
+    Idle,
+    Running,
+    Paused,
+    Done,
+}
+
+/// What the charts and the status line show.
+#[derive(Debug, Clone, Default, PartialEq)]
+struct Progress {
+    /// Query loss per meta-step.
+    losses: Vec<(f64, f64)>,
+    /// Validation accuracy (%) per validation.
+    accuracy: Vec<(f64, f64)>,
+    /// Validation accuracy (%) before any meta-step.
+    before: Option<f64>,
+    /// Meta-steps done.
+    step: usize,
+    /// Milliseconds per meta-step, averaged.
+    ms_per_step: f64,
+}
+
+/// The settings a run starts from, as the fields hold them.
+#[derive(Clone, Copy)]
+struct Fields {
+    algorithm: RwSignal<&'static str>,
+    inner_lr: RwSignal<f64>,
+    inner_steps: RwSignal<usize>,
+    outer_lr: RwSignal<f64>,
+    meta_batch: RwSignal<usize>,
+    head_only: RwSignal<bool>,
+    steps: RwSignal<usize>,
+    validate_every: RwSignal<usize>,
+    val_episodes: RwSignal<usize>,
+}
+
+impl Fields {
+    /// The fields, from the URL where it sets them; notes on any value it had to change.
+    fn from_url() -> (Self, Vec<String>) {
+        let algorithm = query_param("algo")
+            .and_then(|a| ALGORITHMS.iter().copied().find(|known| *known == a))
+            .unwrap_or("fomaml");
+        let defaults = InnerLoop::new();
+        let readings = (
+            url_number("inner_lr", defaults.lr, 0.001..=2.0),
+            url_number("inner_steps", defaults.steps, 1..=10),
+            url_number("outer_lr", 1e-3, 1e-5..=0.1),
+            url_number("meta_batch", 4usize, 1..=16),
+            url_number("steps", 200usize, 1..=5000),
+        );
+        let mut notes: Vec<String> = [
+            readings.0.message.clone(),
+            readings.1.message.clone(),
+            readings.2.message.clone(),
+            readings.3.message.clone(),
+            readings.4.message.clone(),
+        ]
+        .into_iter()
+        .flatten()
+        .collect();
+        if let Some(asked) = query_param("algo").filter(|a| !ALGORITHMS.contains(&a.as_str())) {
+            notes.push(format!(
+                "algo = {asked} is not one of {}; using fomaml",
+                ALGORITHMS.join(", ")
+            ));
+        }
+        let fields = Self {
+            algorithm: RwSignal::new(algorithm),
+            inner_lr: RwSignal::new(readings.0.value),
+            inner_steps: RwSignal::new(readings.1.value),
+            outer_lr: RwSignal::new(readings.2.value),
+            meta_batch: RwSignal::new(readings.3.value),
+            head_only: RwSignal::new(query_param("head_only").is_some_and(|v| v == "1")),
+            steps: RwSignal::new(readings.4.value),
+            validate_every: RwSignal::new(20),
+            val_episodes: RwSignal::new(20),
+        };
+        (fields, notes)
+    }
+
+    fn settings(&self) -> LearnerSettings {
+        LearnerSettings {
+            algorithm: self.algorithm.get_untracked(),
+            inner: InnerLoop::new()
+                .with_lr(self.inner_lr.get_untracked())
+                .with_steps(self.inner_steps.get_untracked())
+                .with_head_only(self.head_only.get_untracked()),
+            outer_lr: self.outer_lr.get_untracked(),
+            meta_batch: self.meta_batch.get_untracked(),
+        }
+    }
+
+    fn schedule(&self) -> Schedule {
+        Schedule {
+            steps: self.steps.get_untracked(),
+            validate_every: self.validate_every.get_untracked(),
+            val_episodes: self.val_episodes.get_untracked(),
+        }
+    }
+}
+
+/// The page address that opens the meta-train page with `settings`.
+pub fn link(settings: &LearnerSettings, protocol: &str) -> String {
+    format!(
+        "./?page=meta-train&protocol={protocol}&algo={}&inner_lr={}&inner_steps={}&outer_lr={}&meta_batch={}&head_only={}",
+        settings.algorithm,
+        settings.inner.lr,
+        settings.inner.steps,
+        settings.outer_lr,
+        settings.meta_batch,
+        u8::from(settings.inner.head_only)
+    )
+}
+
+/// Runs `run` to its end unless cancelled, recording into `progress`, idling while paused, and
+/// keeping the best network in `best`.
+async fn drive(
+    mut run: MetaTrainRun,
+    phase: RwSignal<Phase>,
+    progress: RwSignal<Progress>,
+    best: StoredValue<Option<Vec<u8>>, LocalStorage>,
+    ticket: Ticket,
+) -> Result<(), String> {
+    let before = run.accuracy_now().await.map_err(|e| e.to_string())?;
+    progress.update(|p| p.before = Some(100.0 * before.mean));
+    let mut training_ms = 0.0;
+    loop {
+        while phase.get_untracked() == Phase::Paused && ticket.live() {
+            sleep_ms(100).await;
+        }
+        if !ticket.live() {
+            return Ok(());
+        }
+        let started = now_ms();
+        match run.advance().await.map_err(|e| e.to_string())? {
+            MetaEvent::Step { step, loss } => {
+                training_ms += now_ms() - started;
+                progress.update(|p| {
+                    p.step = step;
+                    p.losses.push((step as f64, f64::from(loss)));
+                    p.ms_per_step = training_ms / step as f64;
+                });
+            }
+            MetaEvent::Validated {
+                step,
+                accuracy,
+                best: is_best,
+            } => {
+                progress.update(|p| p.accuracy.push((step as f64, 100.0 * accuracy.mean)));
+                if is_best {
+                    best.set_value(run.best().map(|b| to_bytes(b.model.clone())));
+                }
+            }
+            MetaEvent::Finished(_) => return Ok(()),
+        }
+        yield_to_page().await;
+    }
+}
+
+/// The meta-train page.
+#[component]
+pub fn MetaTrainPage(
+    /// Device to meta-train on.
+    backend: Backend,
+) -> impl IntoView {
+    let pool = DataPool::default();
+    loader::start(pool);
+    let (fields, notes) = Fields::from_url();
+    let protocol_name = RwSignal::new(if query_param("protocol").as_deref() == Some("p1") {
+        "p1"
+    } else {
+        "p2"
+    });
+    let phase = RwSignal::new(Phase::Idle);
+    let progress = RwSignal::new(Progress::default());
+    let error = RwSignal::new(None::<String>);
+    let best = StoredValue::new_local(None::<Vec<u8>>);
+    let cancel = Cancel::default();
+    let ready = move || pool.progress.with(|p| p.is_complete());
+    let start = move |_| {
+        let protocol: Protocol = pool.train.with_value(|train| {
+            pool.test
+                .with_value(|test| match protocol_name.get_untracked() {
+                    "p1" => p1(train, test, ExtraClasses::default()),
+                    _ => p2(train, test, ExtraClasses::default()),
+                })
+        });
+        error.set(None);
+        progress.set(Progress::default());
+        best.set_value(None);
+        let run = match fields
+            .settings()
+            .run(protocol, SPEC, fields.schedule(), 1, &backend.device)
+        {
+            Ok(run) => run,
+            Err(e) => {
+                error.set(Some(e));
+                return;
+            }
+        };
+        let ticket = cancel.begin();
+        phase.set(Phase::Running);
+        leptos::task::spawn_local(async move {
+            let outcome = drive(run, phase, progress, best, ticket).await;
+            if !ticket.live() {
+                return;
+            }
+            if let Err(e) = outcome {
+                error.set(Some(format!(
+                    "Meta-training stopped: {e}. The best network so far can still be downloaded."
+                )));
+            }
+            phase.set(Phase::Done);
+        });
+    };
+    let reset = move |_| {
+        cancel.cancel();
+        progress.set(Progress::default());
+        best.set_value(None);
+        error.set(None);
+        phase.set(Phase::Idle);
+    };
+    let toggle_pause = move |_| {
+        phase.update(|p| {
+            *p = match *p {
+                Phase::Running => Phase::Paused,
+                Phase::Paused => Phase::Running,
+                other => other,
+            }
+        })
+    };
+    let download = move |_| {
+        let Some(bytes) = best.get_value() else {
+            error.set(Some("No network has been validated yet.".into()));
+            return;
+        };
+        let name = format!(
+            "{}-{}.bpk",
+            protocol_name.get_untracked(),
+            fields.algorithm.get_untracked()
+        );
+        if let Err(e) = offer_download(
+            &js_sys::Uint8Array::from(bytes.as_slice()).into(),
+            "application/octet-stream",
+            &name,
+        ) {
+            error.set(Some(e));
+        }
+    };
+    let running = move || matches!(phase.get(), Phase::Running | Phase::Paused);
+    let status = move || {
+        let p = progress.get();
+        let total = fields.steps.get();
+        match phase.get() {
+            Phase::Idle if !ready() => "Loading the MNIST shards…".to_string(),
+            Phase::Idle => "Ready.".into(),
+            Phase::Done => format!("Done: {} meta-steps.", p.step),
+            _ if p.before.is_none() => "Measuring the learner before meta-training…".into(),
+            running => {
+                let left = (total.saturating_sub(p.step)) as f64 * p.ms_per_step / 1e3;
+                format!(
+                    "{}meta-step {} of {total} · {:.0} ms per step · about {left:.0} s left",
+                    if running == Phase::Paused {
+                        "Paused at "
+                    } else {
+                        ""
+                    },
+                    p.step,
+                    p.ms_per_step
+                )
+            }
+        }
+    };
+    let loss_series = Signal::derive(move || {
+        vec![Series {
+            name: "query loss".into(),
+            color: "#1c7ed6",
+            points: progress.with(|p| p.losses.clone()),
+            dots: false,
+        }]
+    });
+    let accuracy_series = Signal::derive(move || {
+        progress.with(|p| {
+            let mut series = vec![Series {
+                name: "validation accuracy (%)".into(),
+                color: "#2b8a3e",
+                points: p.accuracy.clone(),
+                dots: true,
+            }];
+            if let (Some(before), Some(&(last, _))) = (p.before, p.accuracy.last()) {
+                series.push(Series {
+                    name: "the same learner before meta-training".into(),
+                    color: "#adb5bd",
+                    points: vec![(0.0, before), (last, before)],
+                    dots: false,
+                });
+            }
+            series
+        })
+    });
+    let algorithm_choice = move |name: &'static str| {
+        view! { <option value=name selected=move || fields.algorithm.get() == name>{name}</option> }
+    };
+    view! {
+        <section class="page meta-train">
+            <h2>"Meta-train a learner"</h2>
+            <p class="explain">
+                "Meta-train a conv-4 learner on 5-way 1-shot tasks, here in the browser. The "
+                "validation accuracy is drawn against the same learner before any meta-training "
+                "(same settings, same validation tasks), so the gap is what meta-training did."
+            </p>
+            <SettingNotes notes=notes />
+            <div class="controls settings">
+                <label class="field" for="mt-protocol"><span>"protocol"</span>
+                    <select id="mt-protocol" on:change=move |ev| protocol_name.set(if event_target_value(&ev) == "p1" { "p1" } else { "p2" })>
+                        <option value="p2" selected=move || protocol_name.get() == "p2">"two-digit classes (P2)"</option>
+                        <option value="p1" selected=move || protocol_name.get() == "p1">"novel digits (P1)"</option>
+                    </select>
+                </label>
+                <label class="field" for="mt-algo"><span>"algorithm"</span>
+                    <select id="mt-algo" on:change=move |ev| {
+                        let chosen = event_target_value(&ev);
+                        if let Some(known) = ALGORITHMS.iter().copied().find(|a| *a == chosen) {
+                            fields.algorithm.set(known);
+                        }
+                    }>
+                        {ALGORITHMS.map(algorithm_choice).to_vec()}
+                    </select>
+                </label>
+                <NumberField label="inner rate" id="mt-inner-lr" value=fields.inner_lr range=0.001..=2.0 />
+                <NumberField label="inner steps" id="mt-inner-steps" value=fields.inner_steps range=1..=10 />
+                <NumberField label="outer rate" id="mt-outer-lr" value=fields.outer_lr range=1e-5..=0.1 />
+                <NumberField label="meta-batch" id="mt-meta-batch" value=fields.meta_batch range=1..=16 />
+                <NumberField label="meta-steps" id="mt-steps" value=fields.steps range=1..=5000 />
+                <NumberField label="validate every" id="mt-validate-every" value=fields.validate_every range=1..=500 />
+                <NumberField label="validation tasks" id="mt-val" value=fields.val_episodes range=5..=200 />
+                <label class="field" for="mt-head-only"><span>"inner loop on the output layer only"</span>
+                    <input id="mt-head-only" type="checkbox" prop:checked=move || fields.head_only.get()
+                        on:change=move |ev| fields.head_only.set(event_target_checked(&ev)) />
+                </label>
+            </div>
+            <div class="controls">
+                <button id="mt-start" class="primary" on:click=start disabled=move || running() || !ready()>"Start"</button>
+                <button id="mt-pause" on:click=toggle_pause disabled=move || !running()>
+                    {move || if phase.get() == Phase::Paused { "Resume" } else { "Pause" }}
+                </button>
+                <button id="mt-reset" on:click=reset disabled=move || phase.get() == Phase::Idle>"Reset"</button>
+                <button id="mt-download" on:click=download disabled=move || progress.with(|p| p.accuracy.is_empty())>"Download the best network"</button>
+            </div>
+            <p id="mt-status" class="muted" role="status" data-phase=move || format!("{:?}", phase.get()).to_lowercase()
+                data-steps=move || progress.with(|p| p.step) data-validations=move || progress.with(|p| p.accuracy.len())>
+                {move || running().then(|| view! { <progress class="busy"></progress>" " })}
+                {status}
+                {move || pool.progress.with(|p| p.error.clone()).map(|e| format!(" {e}"))}
+            </p>
+            {move || error.get().map(|e| view! { <p class="error" role="alert">{e}</p> })}
+            <div class="charts">
+                <LineChart series=loss_series x_label="meta-step" title="query loss per meta-step" />
+                <LineChart series=accuracy_series x_label="meta-step" title="validation accuracy (%) and the same learner before meta-training" />
+            </div>
+        </section>
+    }
+}
