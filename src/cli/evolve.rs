@@ -128,7 +128,7 @@ pub fn evolve(args: &EvolveArgs) -> Result<(), String> {
     let config = search.config.clone();
     let total = config.population + (config.generations - 1) * (config.population - config.elites);
     let started = crate::bench::now_ms();
-    let fitness = |individual: &Individual| {
+    let fitness = |search: &Search, individual: &Individual| {
         let settings = LearnerSettings::decode(&individual.genome);
         println!(
             "\nindividual {} of {total} (generation {}): {}",
@@ -136,6 +136,11 @@ pub fn evolve(args: &EvolveArgs) -> Result<(), String> {
             individual.generation,
             settings.flags().join(" ")
         );
+        if let Some(fitness) = search.twin_fitness(individual, LearnerSettings::same_learner) {
+            // Training is deterministic: the same settings and seed give the same network.
+            println!("fitness={fitness:.4} (the same learner was trained before)");
+            return Ok(fitness);
+        }
         let trained = args.train(&settings, false)?;
         println!("fitness={:.4}", trained.validation.mean);
         Ok(trained.validation.mean)

@@ -172,6 +172,12 @@ impl LearnerSettings {
         .map_err(|e| e.to_string())
     }
 
+    /// Whether genomes `a` and `b` stand for the same learner (they may differ in genes their
+    /// algorithm ignores, such as ProtoNet's inner loop).
+    pub fn same_learner(a: &[f64], b: &[f64]) -> bool {
+        Self::decode(a).flags() == Self::decode(b).flags()
+    }
+
     /// The `meta-train` flags that run these settings.
     pub fn flags(&self) -> Vec<String> {
         let mut flags = vec![
@@ -228,6 +234,18 @@ mod tests {
             let learner = LearnerSettings::defaults(algorithm).learner(Backbone::Conv4, 5, &device);
             assert_eq!(learner.name(), algorithm);
         }
+    }
+
+    #[test]
+    fn protonets_differing_only_in_inner_genes_are_the_same_learner() {
+        let protonet = LearnerSettings::defaults("protonet").encode();
+        let mut other_inner = protonet.clone();
+        (other_inner[1], other_inner[2]) = (0.5, 2.0);
+        assert!(LearnerSettings::same_learner(&protonet, &other_inner));
+        let fomaml = LearnerSettings::defaults("fomaml").encode();
+        let mut other_rate = fomaml.clone();
+        other_rate[1] = 0.5;
+        assert!(!LearnerSettings::same_learner(&fomaml, &other_rate));
     }
 
     #[test]

@@ -232,16 +232,30 @@ impl Search {
         true
     }
 
+    /// The fitness already measured for an earlier individual that `same` judges the same
+    /// learner as `individual` (genomes can differ in genes a learner ignores).
+    pub fn twin_fitness(
+        &self,
+        individual: &Individual,
+        same: impl Fn(&[f64], &[f64]) -> bool,
+    ) -> Option<f64> {
+        self.individuals
+            .iter()
+            .filter(|other| other.id != individual.id && other.failure.is_none())
+            .find(|other| other.fitness.is_some() && same(&other.genome, &individual.genome))
+            .and_then(|other| other.fitness)
+    }
+
     /// Evaluates and breeds until done, calling `saved` after every evaluation (to save the
-    /// search) and stopping with its error.
+    /// search) and stopping with its error. `fitness` sees the search so far.
     pub fn run(
         &mut self,
-        mut fitness: impl FnMut(&Individual) -> Result<f64, String>,
+        mut fitness: impl FnMut(&Self, &Individual) -> Result<f64, String>,
         mut saved: impl FnMut(&Self) -> Result<(), String>,
     ) -> Result<(), String> {
         loop {
             if let Some(individual) = self.pending().cloned() {
-                let value = fitness(&individual);
+                let value = fitness(self, &individual);
                 self.record(individual.id, value);
                 saved(self)?;
             } else if !self.breed() {
@@ -308,7 +322,7 @@ mod tests {
     }
 
     /// A fitness with a known best genome: rate 0.01, 4 steps, algorithm 2, flag 1.
-    fn known_optimum(ind: &Individual) -> Result<f64, String> {
+    fn known_optimum(_: &Search, ind: &Individual) -> Result<f64, String> {
         let g = &ind.genome;
         Ok(10.0 - (g[0] / 0.01).ln().powi(2) - (g[1] - 4.0).powi(2)
             + if g[2] == 2.0 { 3.0 } else { 0.0 }
@@ -338,6 +352,31 @@ mod tests {
                 assert_ne!(a.genome, b.genome, "{} copies {}", a.id, b.id);
             }
         }
+    }
+
+    #[test]
+    fn a_twin_learner_finds_the_fitness_already_measured() {
+        let mut search = Search::new(every_kind(), config(4, 1, 3), &[]).unwrap();
+        search.record(0, Ok(0.7));
+        search.record(1, Err("diverged".into()));
+        let probe = |genome: Vec<f64>| Individual {
+            id: 99,
+            generation: 0,
+            genome,
+            parents: Vec::new(),
+            fitness: None,
+            failure: None,
+        };
+        // The same learner when only the first gene matters; a failed twin is not reused.
+        let first_gene = |a: &[f64], b: &[f64]| a[0] == b[0];
+        let twin = probe(vec![search.individuals[0].genome[0], 5.0, 3.0, 1.0]);
+        assert_eq!(search.twin_fitness(&twin, first_gene), Some(0.7));
+        let failed_twin = probe(search.individuals[1].genome.clone());
+        assert_eq!(search.twin_fitness(&failed_twin, first_gene), None);
+        assert_eq!(
+            search.twin_fitness(&probe(vec![0.5, 1.0, 0.0, 0.0]), first_gene),
+            None
+        );
     }
 
     #[test]

@@ -54,6 +54,17 @@ impl ParamVec {
         Self(collect.0)
     }
 
+    /// A vector from one flat tensor per parameter, in a module's visiting order.
+    pub fn from_parts(parts: Vec<Tensor<1>>) -> Self {
+        Self(parts)
+    }
+
+    /// One flat tensor per parameter, in the module's visiting order (for Conv-4: the first
+    /// convolution's weights first).
+    pub fn parts(&self) -> &[Tensor<1>] {
+        &self.0
+    }
+
     /// The mean of `vectors` (at least one).
     pub fn mean(vectors: Vec<Self>) -> Self {
         let count = vectors.len() as f64;

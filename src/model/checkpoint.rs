@@ -6,6 +6,7 @@
 
 use super::{Backbone, Conv4, Network, ReferenceCnn};
 use crate::backend::cpu_device;
+use crate::meta::params::ParamVec;
 use burn::module::{Module, ModuleVisitor, Param};
 use burn::store::ModuleRecord;
 use burn::tensor::{Bytes, Device, Tensor};
@@ -30,6 +31,24 @@ pub fn to_bytes(model: Network) -> Vec<u8> {
         Network::Reference(net) => module_to_bytes(net),
         Network::Conv4(net) => module_to_bytes(net),
     }
+}
+
+/// Serialises a network's parameters wherever it lives: its parameters are read back
+/// asynchronously (a GPU in a browser refuses synchronous reads) into a copy on the CPU.
+pub async fn to_bytes_async(model: &Network) -> Result<Vec<u8>, String> {
+    let cpu = cpu_device();
+    let mut parts = Vec::new();
+    for part in ParamVec::values(model).parts() {
+        let data = part
+            .clone()
+            .into_data_async()
+            .await
+            .map_err(|e| format!("reading from the device failed: {e:?}"))?;
+        parts.push(Tensor::<1>::from_data(data, &cpu));
+    }
+    let copy =
+        ParamVec::from_parts(parts).assign(Network::new(model.backbone(), model.classes(), &cpu));
+    Ok(to_bytes(copy))
 }
 
 /// Serialises any module's parameters.
@@ -100,6 +119,19 @@ impl ModuleVisitor for FiniteCheck {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_asynchronous_copy_serialises_the_same_weights() {
+        let device = cpu_device();
+        device.seed(3);
+        let model = Network::new(Backbone::Conv4, 5, &device);
+        let copied = pollster::block_on(to_bytes_async(&model)).unwrap();
+        let loaded = from_bytes(&copied, Backbone::Conv4, 5, &device).unwrap();
+        assert_eq!(
+            ParamVec::values(&loaded).to_vec(),
+            ParamVec::values(&model).to_vec()
+        );
+    }
     use burn::module::ModuleMapper;
 
     #[test]

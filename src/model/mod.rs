@@ -12,7 +12,9 @@ mod checkpoint;
 mod conv4;
 mod reference;
 
-pub use checkpoint::{CheckpointError, from_bytes, load_module, module_to_bytes, to_bytes};
+pub use checkpoint::{
+    CheckpointError, from_bytes, load_module, module_to_bytes, to_bytes, to_bytes_async,
+};
 pub use conv4::Conv4;
 pub use reference::{FLAT_FEATURES, ReferenceCnn};
 

@@ -9,7 +9,7 @@
 
 use super::chart::{LineChart, Series};
 use super::loader::{self, DataPool, fetch_bytes};
-use super::widgets::{Cancel, NumberField, Ticket, sleep_ms, yield_to_page};
+use super::widgets::{Cancel, NumberField, RunPhase, Ticket, go_on, yield_to_page};
 use crate::backend::Backend;
 use crate::data::episode::EpisodeSpec;
 use crate::data::protocol::{ExtraClasses, Protocol, p2};
@@ -208,15 +208,6 @@ fn CommittedSearches() -> impl IntoView {
     }
 }
 
-/// Where a search in the page stands.
-#[derive(Debug, Clone, Copy, PartialEq)]
-enum Phase {
-    Idle,
-    Running,
-    Paused,
-    Done,
-}
-
 /// What a search in the page trains on.
 struct SearchJob {
     protocol: Protocol,
@@ -229,7 +220,7 @@ struct SearchJob {
 #[derive(Clone, Copy)]
 struct SearchSignals {
     search: RwSignal<Option<Search>>,
-    phase: RwSignal<Phase>,
+    phase: RwSignal<RunPhase>,
     progress: RwSignal<String>,
 }
 
@@ -258,6 +249,19 @@ async fn run_search(job: SearchJob, signals: SearchSignals, ticket: Ticket) -> R
             }
             return Ok(());
         };
+        let twin = search.with_untracked(|s| {
+            s.as_ref()
+                .and_then(|s| s.twin_fitness(&individual, LearnerSettings::same_learner))
+        });
+        if let Some(fitness) = twin {
+            // The same settings and seed were trained before: the same network, the same fitness.
+            search.update(|s| {
+                if let Some(s) = s {
+                    s.record(individual.id, Ok(fitness));
+                }
+            });
+            continue;
+        }
         let settings = LearnerSettings::decode(&individual.genome);
         let mut run = settings.budget_run(
             protocol.clone(),
@@ -274,10 +278,7 @@ async fn run_search(job: SearchJob, signals: SearchSignals, ticket: Ticket) -> R
             })
         });
         let fitness = loop {
-            while phase.get_untracked() == Phase::Paused && ticket.live() {
-                sleep_ms(100).await;
-            }
-            if !ticket.live() {
+            if !go_on(phase, ticket).await {
                 return Ok(());
             }
             match run.advance().await.map_err(|e| e.to_string())? {
@@ -315,7 +316,7 @@ fn SearchHere(backend: Backend) -> impl IntoView {
     let budget = RwSignal::new(20usize);
     let val_episodes = RwSignal::new(20usize);
     let search = RwSignal::new(None::<Search>);
-    let phase = RwSignal::new(Phase::Idle);
+    let phase = RwSignal::new(RunPhase::Idle);
     let progress = RwSignal::new(String::new());
     let error = RwSignal::new(None::<String>);
     let cancel = Cancel::default();
@@ -346,7 +347,7 @@ fn SearchHere(backend: Backend) -> impl IntoView {
                 .with_value(|test| p2(train, test, ExtraClasses::default()))
         });
         let ticket = cancel.begin();
-        phase.set(Phase::Running);
+        phase.set(RunPhase::Running);
         let (budget, val_episodes, backend) = (
             budget.get_untracked(),
             val_episodes.get_untracked(),
@@ -374,7 +375,7 @@ fn SearchHere(backend: Backend) -> impl IntoView {
                     "The search stopped: {e}. Learners measured so far are kept."
                 ))),
             }
-            phase.set(Phase::Done);
+            phase.set(RunPhase::Done);
         });
     };
     let reset = move |_| {
@@ -382,18 +383,10 @@ fn SearchHere(backend: Backend) -> impl IntoView {
         search.set(None);
         progress.set(String::new());
         error.set(None);
-        phase.set(Phase::Idle);
+        phase.set(RunPhase::Idle);
     };
-    let toggle_pause = move |_| {
-        phase.update(|p| {
-            *p = match *p {
-                Phase::Running => Phase::Paused,
-                Phase::Paused => Phase::Running,
-                other => other,
-            }
-        })
-    };
-    let running = move || matches!(phase.get(), Phase::Running | Phase::Paused);
+    let toggle_pause = move |_| phase.update(|p| *p = p.toggled());
+    let running = move || phase.get().active();
     view! {
         <h3>"Search here"</h3>
         <p class="muted">
@@ -411,11 +404,11 @@ fn SearchHere(backend: Backend) -> impl IntoView {
         <div class="controls">
             <button id="evolve-start" class="primary" on:click=start disabled=move || running() || !ready()>"Start the search"</button>
             <button id="evolve-pause" on:click=toggle_pause disabled=move || !running()>
-                {move || if phase.get() == Phase::Paused { "Resume" } else { "Pause" }}
+                {move || if phase.get() == RunPhase::Paused { "Resume" } else { "Pause" }}
             </button>
-            <button id="evolve-reset" on:click=reset disabled=move || phase.get() == Phase::Idle>"Reset"</button>
+            <button id="evolve-reset" on:click=reset disabled=move || phase.get() == RunPhase::Idle>"Reset"</button>
         </div>
-        <p id="evolve-status" class="muted" role="status" data-phase=move || format!("{:?}", phase.get()).to_lowercase()>
+        <p id="evolve-status" class="muted" role="status" data-phase=move || phase.get().name()>
             {move || (!ready()).then(|| "Loading the MNIST shards…".to_string())}
             {move || pool.progress.with(|p| p.error.clone())}
             {move || running().then(|| view! { <progress class="busy"></progress>" " })}

@@ -4,13 +4,16 @@
 //! Evolution page's "meta-train with this genome" link does), then watch the query loss per
 //! meta-step and the validation accuracy, drawn against the same learner's accuracy before any
 //! meta-training. The run goes step by step between which the page stays responsive; it can be
-//! paused, resumed and reset, and the best validated network downloaded.
+//! paused, resumed and reset, and the best validated network downloaded. Below, what the outer
+//! loop learned: the first-layer filters before and after, and Meta-SGD's learned rates.
 
 use super::chart::{LineChart, Series};
+use super::learned::{Learned, first_filters, mean_rates};
 use super::loader::{self, DataPool};
 use super::query_param;
 use super::widgets::{
-    Cancel, NumberField, SettingNotes, Ticket, offer_download, sleep_ms, url_number, yield_to_page,
+    Cancel, LongTasks, NumberField, RunPhase, SettingNotes, Ticket, go_on, offer_download,
+    url_number, yield_to_page,
 };
 use crate::backend::Backend;
 use crate::bench::now_ms;
@@ -19,7 +22,7 @@ use crate::data::protocol::{ExtraClasses, Protocol, p1, p2};
 use crate::evolve::learner::{ALGORITHMS, LearnerSettings, Schedule};
 use crate::meta::inner::InnerLoop;
 use crate::meta::run::{MetaEvent, MetaTrainRun};
-use crate::model::to_bytes;
+use crate::model::{Network, to_bytes_async};
 use leptos::prelude::*;
 
 /// Tasks meta-trained on: 5-way 1-shot, 5 queries per class.
@@ -28,15 +31,6 @@ const SPEC: EpisodeSpec = EpisodeSpec {
     shot: 1,
     query: 5,
 };
-
-/// Where a run stands.
-#[derive(Debug, Clone, Copy, PartialEq)]
-enum Phase {
-    Idle,
-    Running,
-    Paused,
-    Done,
-}
 
 /// What the charts and the status line show.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -51,6 +45,12 @@ struct Progress {
     step: usize,
     /// Milliseconds per meta-step, averaged.
     ms_per_step: f64,
+    /// First-layer filters before the first meta-step.
+    filters_before: Vec<f32>,
+    /// First-layer filters of the best validated network.
+    filters_after: Vec<f32>,
+    /// Meta-SGD's mean learned rate per parameter tensor, at the best validation.
+    rates: Vec<f64>,
 }
 
 /// The settings a run starts from, as the fields hold them.
@@ -149,19 +149,20 @@ pub fn link(settings: &LearnerSettings, protocol: &str) -> String {
 /// keeping the best network in `best`.
 async fn drive(
     mut run: MetaTrainRun,
-    phase: RwSignal<Phase>,
+    phase: RwSignal<RunPhase>,
     progress: RwSignal<Progress>,
-    best: StoredValue<Option<Vec<u8>>, LocalStorage>,
+    best: StoredValue<Option<Network>, LocalStorage>,
     ticket: Ticket,
 ) -> Result<(), String> {
     let before = run.accuracy_now().await.map_err(|e| e.to_string())?;
-    progress.update(|p| p.before = Some(100.0 * before.mean));
+    let filters = first_filters(run.learner().model()).await?;
+    progress.update(|p| {
+        p.before = Some(100.0 * before.mean);
+        p.filters_before = filters;
+    });
     let mut training_ms = 0.0;
     loop {
-        while phase.get_untracked() == Phase::Paused && ticket.live() {
-            sleep_ms(100).await;
-        }
-        if !ticket.live() {
+        if !go_on(phase, ticket).await {
             return Ok(());
         }
         let started = now_ms();
@@ -180,8 +181,19 @@ async fn drive(
                 best: is_best,
             } => {
                 progress.update(|p| p.accuracy.push((step as f64, 100.0 * accuracy.mean)));
-                if is_best {
-                    best.set_value(run.best().map(|b| to_bytes(b.model.clone())));
+                if let Some(kept) = run.best().filter(|_| is_best) {
+                    best.set_value(Some(kept.model.clone()));
+                    // The kept network is the learner as it is now: read it from the learner.
+                    let learner = run.learner();
+                    let filters = first_filters(learner.model()).await?;
+                    let rates = match learner.rates() {
+                        Some(rates) => mean_rates(rates).await?,
+                        None => Vec::new(),
+                    };
+                    progress.update(|p| {
+                        p.filters_after = filters;
+                        p.rates = rates;
+                    });
                 }
             }
             MetaEvent::Finished(_) => return Ok(()),
@@ -204,10 +216,12 @@ pub fn MetaTrainPage(
     } else {
         "p2"
     });
-    let phase = RwSignal::new(Phase::Idle);
+    let phase = RwSignal::new(RunPhase::Idle);
     let progress = RwSignal::new(Progress::default());
     let error = RwSignal::new(None::<String>);
-    let best = StoredValue::new_local(None::<Vec<u8>>);
+    let best = StoredValue::new_local(None::<Network>);
+    let longest_task = RwSignal::new(0.0f64);
+    let watch = StoredValue::new_local(None::<LongTasks>);
     let cancel = Cancel::default();
     let ready = move || pool.progress.with(|p| p.is_complete());
     let start = move |_| {
@@ -232,9 +246,12 @@ pub fn MetaTrainPage(
             }
         };
         let ticket = cancel.begin();
-        phase.set(Phase::Running);
+        phase.set(RunPhase::Running);
+        longest_task.set(0.0);
+        watch.set_value(LongTasks::watch(longest_task));
         leptos::task::spawn_local(async move {
             let outcome = drive(run, phase, progress, best, ticket).await;
+            watch.set_value(None);
             if !ticket.live() {
                 return;
             }
@@ -243,27 +260,21 @@ pub fn MetaTrainPage(
                     "Meta-training stopped: {e}. The best network so far can still be downloaded."
                 )));
             }
-            phase.set(Phase::Done);
+            phase.set(RunPhase::Done);
         });
     };
     let reset = move |_| {
         cancel.cancel();
+        watch.set_value(None);
+        longest_task.set(0.0);
         progress.set(Progress::default());
         best.set_value(None);
         error.set(None);
-        phase.set(Phase::Idle);
+        phase.set(RunPhase::Idle);
     };
-    let toggle_pause = move |_| {
-        phase.update(|p| {
-            *p = match *p {
-                Phase::Running => Phase::Paused,
-                Phase::Paused => Phase::Running,
-                other => other,
-            }
-        })
-    };
+    let toggle_pause = move |_| phase.update(|p| *p = p.toggled());
     let download = move |_| {
-        let Some(bytes) = best.get_value() else {
+        let Some(model) = best.get_value() else {
             error.set(Some("No network has been validated yet.".into()));
             return;
         };
@@ -272,28 +283,30 @@ pub fn MetaTrainPage(
             protocol_name.get_untracked(),
             fields.algorithm.get_untracked()
         );
-        if let Err(e) = offer_download(
-            &js_sys::Uint8Array::from(bytes.as_slice()).into(),
-            "application/octet-stream",
-            &name,
-        ) {
-            error.set(Some(e));
-        }
+        leptos::task::spawn_local(async move {
+            let offered = to_bytes_async(&model).await.and_then(|bytes| {
+                let content = js_sys::Uint8Array::from(bytes.as_slice()).into();
+                offer_download(&content, "application/octet-stream", &name)
+            });
+            if let Err(e) = offered {
+                error.set(Some(format!("The download failed: {e}")));
+            }
+        });
     };
-    let running = move || matches!(phase.get(), Phase::Running | Phase::Paused);
+    let running = move || phase.get().active();
     let status = move || {
         let p = progress.get();
         let total = fields.steps.get();
         match phase.get() {
-            Phase::Idle if !ready() => "Loading the MNIST shards…".to_string(),
-            Phase::Idle => "Ready.".into(),
-            Phase::Done => format!("Done: {} meta-steps.", p.step),
+            RunPhase::Idle if !ready() => "Loading the MNIST shards…".to_string(),
+            RunPhase::Idle => "Ready.".into(),
+            RunPhase::Done => format!("Done: {} meta-steps.", p.step),
             _ if p.before.is_none() => "Measuring the learner before meta-training…".into(),
             running => {
                 let left = (total.saturating_sub(p.step)) as f64 * p.ms_per_step / 1e3;
                 format!(
                     "{}meta-step {} of {total} · {:.0} ms per step · about {left:.0} s left",
-                    if running == Phase::Paused {
+                    if running == RunPhase::Paused {
                         "Paused at "
                     } else {
                         ""
@@ -375,22 +388,32 @@ pub fn MetaTrainPage(
             <div class="controls">
                 <button id="mt-start" class="primary" on:click=start disabled=move || running() || !ready()>"Start"</button>
                 <button id="mt-pause" on:click=toggle_pause disabled=move || !running()>
-                    {move || if phase.get() == Phase::Paused { "Resume" } else { "Pause" }}
+                    {move || if phase.get() == RunPhase::Paused { "Resume" } else { "Pause" }}
                 </button>
-                <button id="mt-reset" on:click=reset disabled=move || phase.get() == Phase::Idle>"Reset"</button>
+                <button id="mt-reset" on:click=reset disabled=move || phase.get() == RunPhase::Idle>"Reset"</button>
                 <button id="mt-download" on:click=download disabled=move || progress.with(|p| p.accuracy.is_empty())>"Download the best network"</button>
             </div>
-            <p id="mt-status" class="muted" role="status" data-phase=move || format!("{:?}", phase.get()).to_lowercase()
+            <p id="mt-status" class="muted" role="status" data-phase=move || phase.get().name()
                 data-steps=move || progress.with(|p| p.step) data-validations=move || progress.with(|p| p.accuracy.len())>
                 {move || running().then(|| view! { <progress class="busy"></progress>" " })}
                 {status}
                 {move || pool.progress.with(|p| p.error.clone()).map(|e| format!(" {e}"))}
+            </p>
+            <p id="mt-long-tasks" class="muted" data-longest=move || longest_task.get().round().to_string()>
+                {move || (phase.get() != RunPhase::Idle).then(|| match longest_task.get() {
+                    0.0 => "No main-thread task over 50 ms so far.".to_string(),
+                    ms => format!("Longest main-thread task so far: {ms:.0} ms (the page stays usable between meta-steps; a step on the CPU backend runs in one piece)."),
+                })}
             </p>
             {move || error.get().map(|e| view! { <p class="error" role="alert">{e}</p> })}
             <div class="charts">
                 <LineChart series=loss_series x_label="meta-step" title="query loss per meta-step" />
                 <LineChart series=accuracy_series x_label="meta-step" title="validation accuracy (%) and the same learner before meta-training" />
             </div>
+            <Learned before=Signal::derive(move || progress.with(|p| p.filters_before.clone()))
+                after=Signal::derive(move || progress.with(|p| p.filters_after.clone()))
+                rates=Signal::derive(move || progress.with(|p| p.rates.clone()))
+                start_rate=Signal::derive(move || fields.inner_lr.get()) />
         </section>
     }
 }

@@ -13,6 +13,7 @@ mod bench_page;
 mod chart;
 mod episode_page;
 mod evolve_page;
+mod learned;
 mod loader;
 mod meta_train_page;
 mod playground;

@@ -1,12 +1,13 @@
 //! Widgets and helpers every page shares: checked number fields and URL settings, 28×28 image
 //! thumbnails, a cancellation token for long async work, yielding to the page between steps of
-//! it, and file downloads.
+//! it, file downloads, and a watch on long main-thread tasks.
 
 use crate::data::IMAGE_SIDE;
 use crate::params::{Number, Reading, read};
 use leptos::html::Canvas;
 use leptos::prelude::*;
 use std::ops::RangeInclusive;
+use wasm_bindgen::closure::Closure;
 use wasm_bindgen::{Clamped, JsCast, JsValue};
 use wasm_bindgen_futures::JsFuture;
 use web_sys::{CanvasRenderingContext2d, HtmlCanvasElement};
@@ -137,6 +138,91 @@ pub fn offer_download(content: &JsValue, mime: &str, file_name: &str) -> Result<
     link.click();
     let _ = web_sys::Url::revoke_object_url(&url);
     Ok(())
+}
+
+/// Where long work started from a page (meta-training, a search) stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RunPhase {
+    /// Not started, or reset.
+    Idle,
+    /// Working.
+    Running,
+    /// Paused by the person; resumes where it stopped.
+    Paused,
+    /// Finished (or stopped by an error).
+    Done,
+}
+
+impl RunPhase {
+    /// Pause ↔ resume; other phases stay as they are.
+    pub fn toggled(self) -> Self {
+        match self {
+            Self::Running => Self::Paused,
+            Self::Paused => Self::Running,
+            other => other,
+        }
+    }
+
+    /// Whether work is under way (running or paused).
+    pub fn active(self) -> bool {
+        matches!(self, Self::Running | Self::Paused)
+    }
+
+    /// Lower-case name, for data attributes.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Idle => "idle",
+            Self::Running => "running",
+            Self::Paused => "paused",
+            Self::Done => "done",
+        }
+    }
+}
+
+/// Waits while `phase` is paused; returns whether the work may go on (`ticket` still live).
+pub async fn go_on(phase: RwSignal<RunPhase>, ticket: Ticket) -> bool {
+    while phase.get_untracked() == RunPhase::Paused && ticket.live() {
+        sleep_ms(100).await;
+    }
+    ticket.live()
+}
+
+/// Watches the page's long main-thread tasks (over 50 ms: the browser's Long Tasks API) while it
+/// lives, keeping the longest in a signal.
+pub struct LongTasks {
+    observer: web_sys::PerformanceObserver,
+    _callback: Closure<dyn FnMut(web_sys::PerformanceObserverEntryList)>,
+}
+
+impl LongTasks {
+    /// Starts watching, writing the longest task so far (ms) into `longest`; `None` where the
+    /// browser does not report long tasks.
+    pub fn watch(longest: RwSignal<f64>) -> Option<Self> {
+        let callback = Closure::<dyn FnMut(web_sys::PerformanceObserverEntryList)>::new(
+            move |list: web_sys::PerformanceObserverEntryList| {
+                for entry in list.get_entries().iter() {
+                    let duration = entry
+                        .unchecked_into::<web_sys::PerformanceEntry>()
+                        .duration();
+                    longest.update(|l| *l = l.max(duration));
+                }
+            },
+        );
+        let observer = web_sys::PerformanceObserver::new(callback.as_ref().unchecked_ref()).ok()?;
+        let types = js_sys::Array::of1(&JsValue::from_str("longtask"));
+        let options = web_sys::PerformanceObserverInit::new(&types);
+        observer.observe(&options);
+        Some(Self {
+            observer,
+            _callback: callback,
+        })
+    }
+}
+
+impl Drop for LongTasks {
+    fn drop(&mut self) {
+        self.observer.disconnect();
+    }
 }
 
 /// The 2-D drawing context of `canvas`, if the browser gives one.

@@ -606,12 +606,51 @@ test('the meta-train page trains, pauses, resumes, offers the network and resets
   assert.equal(await page.getAttribute('#mt-status', 'data-steps'), '100');
   assert.equal(await page.getAttribute('#mt-status', 'data-validations'), '2');
   assert.equal(await page.locator('.meta-train .error').count(), 0);
+  assert.match(await page.textContent('#mt-long-tasks'), /main-thread task/);
+  // What the outer loop learned: 64 first-layer filters before, and after (they moved).
+  await page.locator('#filters-before[data-filters="64"]').waitFor();
+  await page.locator('#filters-after[data-filters="64"]').waitFor();
+  const [before, after] = await Promise.all(
+    ['#filters-before', '#filters-after'].map((id) => page.locator(id).evaluate((c) => c.toDataURL())),
+  );
+  assert.notEqual(before, after);
+  console.log(`longest main-thread task during meta-training (CPU): ${await page.getAttribute('#mt-long-tasks', 'data-longest')} ms`);
   await page.screenshot({ path: join(OUTPUT, 'meta-train.png'), fullPage: true });
   const [download] = await Promise.all([page.waitForEvent('download'), page.click('#mt-download')]);
   assert.equal(download.suggestedFilename(), 'p2-protonet.bpk');
   await page.click('#mt-reset');
   await page.locator('#mt-status[data-phase="idle"]').waitFor();
   assert.equal(await page.getAttribute('#mt-status', 'data-steps'), '0');
+  assert.deepEqual(errors, []);
+  await context.close();
+});
+
+/** Runs the meta-train page's settings from the URL, validating every 2 steps on 5 tasks, to the end. */
+async function metaTrainBriefly(page) {
+  await setNumber(page, '#mt-validate-every', 2);
+  await setNumber(page, '#mt-val', 5);
+  await page.locator('#mt-start:enabled').waitFor({ timeout: 120_000 });
+  await page.click('#mt-start');
+  await page.locator('#mt-status[data-phase="done"]').waitFor({ timeout: 300_000 });
+}
+
+test('the meta-train page meta-trains on WebGPU', async () => {
+  const { page, errors, context } = await open(webgpuBrowser, '?page=meta-train&backend=webgpu&algo=protonet&meta_batch=1&steps=4');
+  await metaTrainBriefly(page);
+  assert.equal(await page.getAttribute('#backend', 'data-backend'), 'webgpu');
+  assert.equal(await page.getAttribute('#mt-status', 'data-validations'), '2');
+  assert.equal(await page.locator('.meta-train .error').count(), 0);
+  console.log(`longest main-thread task during meta-training (WebGPU, software adapter): ${await page.getAttribute('#mt-long-tasks', 'data-longest')} ms`);
+  await page.screenshot({ path: join(OUTPUT, 'meta-train-webgpu.png'), fullPage: true });
+  assert.deepEqual(errors, []);
+  await context.close();
+});
+
+test('the meta-train page charts the rates Meta-SGD learned', async () => {
+  const { page, errors, context } = await open(plainBrowser, '?page=meta-train&backend=cpu&algo=meta-sgd&meta_batch=1&steps=2&inner_steps=1');
+  await metaTrainBriefly(page);
+  await page.locator('canvas[aria-label^="Meta-SGD\'s learned inner rates"]').waitFor();
+  assert.equal(await page.locator('.meta-train .error').count(), 0);
   assert.deepEqual(errors, []);
   await context.close();
 });
