@@ -126,7 +126,7 @@ pub fn evolve(args: &EvolveArgs) -> Result<(), String> {
         }
     };
     let config = search.config.clone();
-    let total = config.population + (config.generations - 1) * (config.population - config.elites);
+    let total = config.learners();
     let started = crate::bench::now_ms();
     let fitness = |search: &Search, individual: &Individual| {
         let settings = LearnerSettings::decode(&individual.genome);

@@ -33,6 +33,11 @@ pub struct SearchConfig {
 }
 
 impl SearchConfig {
+    /// Learners a whole search trains: the first generation, then the children of the others.
+    pub fn learners(&self) -> usize {
+        self.population + (self.generations - 1) * (self.population - self.elites)
+    }
+
     /// Refuses settings a search cannot run with.
     pub fn check(&self) -> Result<(), String> {
         if self.population < 2 || self.generations == 0 || self.tournament == 0 {
@@ -341,6 +346,7 @@ mod tests {
             best.genome
         );
         assert_eq!(search.individuals.len(), 16 + 24 * (16 - 2));
+        assert_eq!(search.individuals.len(), search.config.learners());
     }
 
     #[test]

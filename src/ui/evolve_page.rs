@@ -9,7 +9,7 @@
 
 use super::chart::{LineChart, Series};
 use super::loader::{self, DataPool, fetch_bytes};
-use super::widgets::{Cancel, NumberField, RunPhase, Ticket, go_on, yield_to_page};
+use super::widgets::{Cancel, NumberField, RunButtons, RunPhase, Ticket, go_on, yield_to_page};
 use crate::backend::Backend;
 use crate::data::episode::EpisodeSpec;
 use crate::data::protocol::{ExtraClasses, Protocol, p2};
@@ -271,12 +271,7 @@ async fn run_search(job: SearchJob, signals: SearchSignals, ticket: Ticket) -> R
             1,
             &backend.device,
         )?;
-        let total = search.with_untracked(|s| {
-            s.as_ref().map_or(0, |s| {
-                s.config.population
-                    + (s.config.generations - 1) * (s.config.population - s.config.elites)
-            })
-        });
+        let total = search.with_untracked(|s| s.as_ref().map_or(0, |s| s.config.learners()));
         let fitness = loop {
             if !go_on(phase, ticket).await {
                 return Ok(());
@@ -385,7 +380,6 @@ fn SearchHere(backend: Backend) -> impl IntoView {
         error.set(None);
         phase.set(RunPhase::Idle);
     };
-    let toggle_pause = move |_| phase.update(|p| *p = p.toggled());
     let running = move || phase.get().active();
     view! {
         <h3>"Search here"</h3>
@@ -401,13 +395,7 @@ fn SearchHere(backend: Backend) -> impl IntoView {
             <NumberField label="meta-training tasks per learner" id="evolve-budget" value=budget range=1..=2000 />
             <NumberField label="validation tasks" id="evolve-val" value=val_episodes range=5..=200 />
         </div>
-        <div class="controls">
-            <button id="evolve-start" class="primary" on:click=start disabled=move || running() || !ready()>"Start the search"</button>
-            <button id="evolve-pause" on:click=toggle_pause disabled=move || !running()>
-                {move || if phase.get() == RunPhase::Paused { "Resume" } else { "Pause" }}
-            </button>
-            <button id="evolve-reset" on:click=reset disabled=move || phase.get() == RunPhase::Idle>"Reset"</button>
-        </div>
+        <RunButtons id="evolve" start_label="Start the search" phase=phase ready=Signal::derive(ready) on_start=start on_reset=reset />
         <p id="evolve-status" class="muted" role="status" data-phase=move || phase.get().name()>
             {move || (!ready()).then(|| "Loading the MNIST shards…".to_string())}
             {move || pool.progress.with(|p| p.error.clone())}

@@ -12,8 +12,8 @@ use super::learned::{Learned, first_filters, mean_rates};
 use super::loader::{self, DataPool};
 use super::query_param;
 use super::widgets::{
-    Cancel, LongTasks, NumberField, RunPhase, SettingNotes, Ticket, go_on, offer_download,
-    url_number, yield_to_page,
+    Cancel, LongTasks, NumberField, RunButtons, RunPhase, SettingNotes, Ticket, go_on,
+    offer_download, url_number, yield_to_page,
 };
 use crate::backend::Backend;
 use crate::bench::now_ms;
@@ -272,7 +272,6 @@ pub fn MetaTrainPage(
         error.set(None);
         phase.set(RunPhase::Idle);
     };
-    let toggle_pause = move |_| phase.update(|p| *p = p.toggled());
     let download = move |_| {
         let Some(model) = best.get_value() else {
             error.set(Some("No network has been validated yet.".into()));
@@ -385,14 +384,9 @@ pub fn MetaTrainPage(
                         on:change=move |ev| fields.head_only.set(event_target_checked(&ev)) />
                 </label>
             </div>
-            <div class="controls">
-                <button id="mt-start" class="primary" on:click=start disabled=move || running() || !ready()>"Start"</button>
-                <button id="mt-pause" on:click=toggle_pause disabled=move || !running()>
-                    {move || if phase.get() == RunPhase::Paused { "Resume" } else { "Pause" }}
-                </button>
-                <button id="mt-reset" on:click=reset disabled=move || phase.get() == RunPhase::Idle>"Reset"</button>
+            <RunButtons id="mt" start_label="Start" phase=phase ready=Signal::derive(ready) on_start=start on_reset=reset>
                 <button id="mt-download" on:click=download disabled=move || progress.with(|p| p.accuracy.is_empty())>"Download the best network"</button>
-            </div>
+            </RunButtons>
             <p id="mt-status" class="muted" role="status" data-phase=move || phase.get().name()
                 data-steps=move || progress.with(|p| p.step) data-validations=move || progress.with(|p| p.accuracy.len())>
                 {move || running().then(|| view! { <progress class="busy"></progress>" " })}

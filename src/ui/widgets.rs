@@ -179,6 +179,38 @@ impl RunPhase {
     }
 }
 
+/// Start, Pause/Resume and Reset for long work in `phase` (ids `{id}-start`, `{id}-pause`,
+/// `{id}-reset`); Start waits for `ready`; `children` adds buttons after them.
+#[component]
+pub fn RunButtons<S, R>(
+    id: &'static str,
+    start_label: &'static str,
+    phase: RwSignal<RunPhase>,
+    #[prop(into)] ready: Signal<bool>,
+    on_start: S,
+    on_reset: R,
+    #[prop(optional)] children: Option<Children>,
+) -> impl IntoView
+where
+    S: Fn(web_sys::MouseEvent) + 'static,
+    R: Fn(web_sys::MouseEvent) + 'static,
+{
+    let active = move || phase.get().active();
+    view! {
+        <div class="controls">
+            <button id=format!("{id}-start") class="primary" on:click=on_start
+                disabled=move || active() || !ready.get()>{start_label}</button>
+            <button id=format!("{id}-pause") on:click=move |_| phase.update(|p| *p = p.toggled())
+                disabled=move || !active()>
+                {move || if phase.get() == RunPhase::Paused { "Resume" } else { "Pause" }}
+            </button>
+            <button id=format!("{id}-reset") on:click=on_reset
+                disabled=move || phase.get() == RunPhase::Idle>"Reset"</button>
+            {children.map(|c| c())}
+        </div>
+    }
+}
+
 /// Waits while `phase` is paused; returns whether the work may go on (`ticket` still live).
 pub async fn go_on(phase: RwSignal<RunPhase>, ticket: Ticket) -> bool {
     while phase.get_untracked() == RunPhase::Paused && ticket.live() {
