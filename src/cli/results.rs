@@ -4,10 +4,12 @@
 //! [`ResultLine`]: what was evaluated, how it was trained, the accuracy, and the commit,
 //! machine and date of the run); `meta-train --curve FILE` one [`CurvePoint`] per validation;
 //! `bench --results FILE` one [`BenchLine`] per figure; `rl eval --results FILE` one
-//! [`RlLine`] per policy; `evolve --results FILE` one [`EvolveLine`] per search.
+//! [`RlLine`] per policy; `evolve --results FILE` one [`EvolveLine`] per search;
+//! `scripts/load-size` one [`LoadLine`] per measured web build.
 //! `fewshot-lab results` renders them into the README between markers —
 //! `<!-- results:PROTOCOL -->`, `<!-- curve:PROTOCOL-ALGO -->`, `<!-- bench:FILE-STEM -->`,
-//! `<!-- rl:ENV -->`, `<!-- evolve:PROTOCOL -->`, each closed by the same marker with a `/` — and a test
+//! `<!-- rl:ENV -->`, `<!-- evolve:PROTOCOL -->`, `<!-- load:web -->`, each closed by the same
+//! marker with a `/` — and a test
 //! renders them again and fails when the README differs. When a cell was measured more than
 //! once, the last line wins.
 
@@ -209,6 +211,8 @@ pub struct Results {
     pub rl: Vec<RlLine>,
     /// Evolutionary searches (`evolve*.jsonl`).
     pub evolve: Vec<EvolveLine>,
+    /// Download sizes of the web build (`load*.jsonl`).
+    pub load: Vec<LoadLine>,
 }
 
 /// Parses JSON lines (blank lines are skipped).
@@ -498,6 +502,67 @@ pub fn evolve_table(lines: &[EvolveLine], protocol: &str) -> String {
     )
 }
 
+/// One file of the web build and its size.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct LoadFile {
+    /// Path inside the build (`dist/`).
+    pub file: String,
+    /// Bytes over the network (gzip -9 for the app, as stored for data already compressed).
+    pub bytes: u64,
+}
+
+/// What a first visit downloads before the app is interactive, and what pages fetch later.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct LoadLine {
+    /// HTML, JavaScript, WebAssembly and CSS: the first view.
+    pub initial: Vec<LoadFile>,
+    /// The budget for the first view, in bytes.
+    pub budget: u64,
+    /// Data fetched by the pages that use it, by folder of `static/`.
+    pub on_demand: Vec<LoadFile>,
+    /// The command that measured it.
+    pub command: String,
+    /// Commit measured.
+    pub commit: String,
+    /// Machine that built it.
+    pub machine: String,
+    /// Date of the measurement.
+    pub date: String,
+}
+
+/// The last measured web build: the first view's files against the budget, then the data.
+pub fn load_table(lines: &[LoadLine]) -> String {
+    let Some(line) = lines.last() else {
+        return "(no results yet)\n".into();
+    };
+    let megabytes = |bytes: u64| format!("{:.2} MB", bytes as f64 / 1e6);
+    let total: u64 = line.initial.iter().map(|f| f.bytes).sum();
+    let mut out = String::from("| download | size (gzip) | when |\n|---|---|---|\n");
+    for file in &line.initial {
+        out += &format!(
+            "| `{}` | {} | first view |\n",
+            file.file,
+            megabytes(file.bytes)
+        );
+    }
+    out += &format!(
+        "| **first view, total** | **{}** (budget {}) | before the app is interactive |\n",
+        megabytes(total),
+        megabytes(line.budget)
+    );
+    for file in &line.on_demand {
+        out += &format!(
+            "| `{}` | {} | when a page needs it |\n",
+            file.file,
+            megabytes(file.bytes)
+        );
+    }
+    out + &format!(
+        "\n`{}`, commit {}, {}, {}.\n",
+        line.command, line.commit, line.machine, line.date
+    )
+}
+
 /// `value` with three significant digits (no more than the measurement carries).
 fn significant(value: f64) -> String {
     if value >= 100.0 {
@@ -516,10 +581,9 @@ pub fn render_readme(readme: &str, results: &Results) -> Result<String, String> 
     while let Some(start) = rest.find("<!-- ") {
         let open_end = rest[start..].find(" -->").ok_or("an unclosed marker")? + start;
         let marker = &rest[start + "<!-- ".len()..open_end];
-        let Some((kind, name)) = marker
-            .split_once(':')
-            .filter(|(k, _)| matches!(*k, "results" | "curve" | "bench" | "rl" | "evolve"))
-        else {
+        let Some((kind, name)) = marker.split_once(':').filter(|(k, _)| {
+            matches!(*k, "results" | "curve" | "bench" | "rl" | "evolve" | "load")
+        }) else {
             out += &rest[..open_end + " -->".len()];
             rest = &rest[open_end + " -->".len()..];
             continue;
@@ -536,6 +600,7 @@ pub fn render_readme(readme: &str, results: &Results) -> Result<String, String> 
             "curve" => curve_table(&results.curves, name),
             "rl" => rl_table(&results.rl, name),
             "evolve" => evolve_table(&results.evolve, name),
+            "load" => load_table(&results.load),
             _ => bench_table(&results.bench, name),
         };
         out += &closing;
@@ -615,6 +680,8 @@ pub fn read_results_dir(dir: &std::path::Path) -> Result<Results, String> {
             results
                 .bench
                 .push((stem, parse_lines(&text).map_err(fail)?));
+        } else if stem.starts_with("load") {
+            results.load.extend(parse_lines(&text).map_err(fail)?);
         } else if stem.starts_with("evolve") {
             results.evolve.extend(parse_lines(&text).map_err(fail)?);
         } else if stem.starts_with("rl") {
@@ -704,6 +771,33 @@ mod tests {
         assert!(table.contains("| best hand-picked default |"), "{table}");
         assert!(table.contains("90.0 → 93.0"), "{table}");
         assert_eq!(evolve_table(&[search(0.9)], "p1"), "(no results yet)\n");
+    }
+
+    #[test]
+    fn the_load_table_totals_the_first_view_against_its_budget() {
+        let file = |file: &str, bytes| LoadFile {
+            file: file.into(),
+            bytes,
+        };
+        let line = LoadLine {
+            initial: vec![file("app.wasm", 2_500_000), file("app.js", 20_000)],
+            budget: 3_000_000,
+            on_demand: vec![file("static/mnist", 11_000_000)],
+            command: "scripts/load-size".into(),
+            commit: "abc".into(),
+            machine: "test".into(),
+            date: "2026-11-27".into(),
+        };
+        let table = load_table(&[line]);
+        assert!(
+            table.contains("| **first view, total** | **2.52 MB** (budget 3.00 MB) |"),
+            "{table}"
+        );
+        assert!(
+            table.contains("| `static/mnist` | 11.00 MB | when a page needs it |"),
+            "{table}"
+        );
+        assert_eq!(load_table(&[]), "(no results yet)\n");
     }
 
     #[test]

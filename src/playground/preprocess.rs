@@ -56,6 +56,30 @@ pub fn to_mnist(ink: &[u8], width: usize, height: usize) -> Result<Vec<u8>, Draw
     Ok(centre_by_mass(&scaled, out_w, out_h))
 }
 
+/// The ink of a picture (RGBA pixels, as a canvas gives them): dark strokes on a light
+/// background, or light strokes on a dark one (a photo of a blackboard). Transparent pixels
+/// are background. The ink map then goes through [`to_mnist`] like a drawing.
+pub fn ink_of_picture(rgba: &[u8]) -> Vec<u8> {
+    let darkness: Vec<u8> = rgba
+        .chunks_exact(4)
+        .map(|p| {
+            let luminance =
+                0.299 * f64::from(p[0]) + 0.587 * f64::from(p[1]) + 0.114 * f64::from(p[2]);
+            // Composited over white: a transparent pixel is background.
+            let over_white = 255.0 - (255.0 - luminance) * f64::from(p[3]) / 255.0;
+            (255.0 - over_white).round() as u8
+        })
+        .collect();
+    // The background is the more common tone: light pictures keep their darkness as ink, dark
+    // ones are inverted.
+    let dark_pixels = darkness.iter().filter(|&&d| d > 127).count();
+    if dark_pixels * 2 > darkness.len() {
+        darkness.into_iter().map(|d| 255 - d).collect()
+    } else {
+        darkness
+    }
+}
+
 /// `(left, top, right, bottom)` (exclusive) of the pixels at or above the ink threshold.
 fn bounding_box(ink: &[u8], width: usize) -> Option<(usize, usize, usize, usize)> {
     let mut found: Option<(usize, usize, usize, usize)> = None;
@@ -137,6 +161,36 @@ mod tests {
             }
         }
         ink
+    }
+
+    /// A `side`×`side` RGBA picture of `background` with a `square` of `ink` colour.
+    fn picture(
+        side: usize,
+        background: [u8; 4],
+        ink: [u8; 4],
+        square: (usize, usize, usize, usize),
+    ) -> Vec<u8> {
+        let inside = canvas(side, square);
+        inside
+            .iter()
+            .flat_map(|&v| if v > 0 { ink } else { background })
+            .collect()
+    }
+
+    #[test]
+    fn a_picture_gives_its_strokes_as_ink_whether_dark_on_light_or_light_on_dark() {
+        let square = (4, 6, 8, 5);
+        let expected = canvas(20, square);
+        let paper = picture(20, [255, 255, 255, 255], [0, 0, 0, 255], square);
+        assert_eq!(ink_of_picture(&paper), expected);
+        let blackboard = picture(20, [0, 0, 0, 255], [255, 255, 255, 255], square);
+        assert_eq!(ink_of_picture(&blackboard), expected);
+        // A transparent PNG with black strokes: transparency is background.
+        let transparent = picture(20, [0, 0, 0, 0], [0, 0, 0, 255], square);
+        assert_eq!(ink_of_picture(&transparent), expected);
+        // Grey strokes give partial ink, so edges stay anti-aliased.
+        let grey = picture(20, [255, 255, 255, 255], [128, 128, 128, 255], square);
+        assert!(ink_of_picture(&grey).iter().all(|&v| v == 0 || v == 127));
     }
 
     /// (centre of mass x, y, ink bounding width, height) of a 28×28 image.

@@ -1,4 +1,5 @@
-//! A small line chart drawn on a canvas: axes with round-number ticks, one line per series.
+//! A small line chart drawn on a canvas: axes with round-number ticks, one line per series, and
+//! the same data summarised in words for screen readers.
 
 use leptos::html::Canvas;
 use leptos::prelude::*;
@@ -115,6 +116,40 @@ fn draw(
     }
 }
 
+/// The chart in words: per series, its first, last, lowest and highest values.
+fn summary(series: &[Series], x_label: &str) -> String {
+    let lines: Vec<String> = series
+        .iter()
+        .map(|s| match (s.points.first(), s.points.last()) {
+            (Some(&(x0, y0)), Some(&(x1, y1))) => {
+                let (low, high) = s
+                    .points
+                    .iter()
+                    .fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), &(_, y)| {
+                        (lo.min(y), hi.max(y))
+                    });
+                format!(
+                    "{}: {} points, {x_label} {} to {}; first {}, last {}, lowest {}, highest {}.",
+                    s.name,
+                    s.points.len(),
+                    label(x0),
+                    label(x1),
+                    label(y0),
+                    label(y1),
+                    label(low),
+                    label(high)
+                )
+            }
+            _ => format!("{}: no data yet.", s.name),
+        })
+        .collect();
+    if lines.is_empty() {
+        "No data yet.".into()
+    } else {
+        lines.join(" ")
+    }
+}
+
 /// A line chart that redraws whenever `series` changes.
 #[component]
 pub fn LineChart(
@@ -138,6 +173,9 @@ pub fn LineChart(
         draw(&ctx, &data, x_label, y_range);
     });
     view! {
-        <canvas node_ref=canvas width=WIDTH height=HEIGHT class="chart" role="img" aria-label=title></canvas>
+        <figure class="chart-figure">
+            <canvas node_ref=canvas width=WIDTH height=HEIGHT class="chart" role="img" aria-label=title></canvas>
+            <figcaption class="visually-hidden">{move || series.with(|data| summary(data, x_label))}</figcaption>
+        </figure>
     }
 }

@@ -7,6 +7,7 @@
 
 use super::chart::{LineChart, Series};
 use super::loader::{self, DataPool};
+use super::share::{Shared, share_settings};
 use super::weights;
 use super::widgets::{NumberField, SettingNotes, Thumb, url_number, yield_to_page};
 use crate::backend::Backend;
@@ -130,6 +131,14 @@ pub fn EpisodePage(
     let way = RwSignal::new(way_url.value);
     let shot = RwSignal::new(shot_url.value);
     let steps = RwSignal::new(steps_url.value);
+    share_settings(move || Shared {
+        settings: vec![
+            ("way", way.get_untracked().to_string()),
+            ("shot", shot.get_untracked().to_string()),
+            ("steps", steps.get_untracked().to_string()),
+        ],
+        note: None,
+    });
     let seed = StoredValue::new(1u64);
     let run = RwSignal::new(EpisodeRun::default());
 

@@ -11,6 +11,7 @@ use super::chart::{LineChart, Series};
 use super::learned::{Learned, first_filters, mean_rates};
 use super::loader::{self, DataPool};
 use super::query_param;
+use super::share::{Shared, share_settings};
 use super::widgets::{
     Cancel, LongTasks, NumberField, RunButtons, RunPhase, SettingNotes, Ticket, go_on,
     offer_download, url_number, yield_to_page,
@@ -132,17 +133,26 @@ impl Fields {
     }
 }
 
+/// The URL settings that open the meta-train page with `settings` on `protocol`.
+fn url_settings(settings: &LearnerSettings, protocol: &str) -> Vec<(&'static str, String)> {
+    vec![
+        ("protocol", protocol.to_string()),
+        ("algo", settings.algorithm.to_string()),
+        ("inner_lr", settings.inner.lr.to_string()),
+        ("inner_steps", settings.inner.steps.to_string()),
+        ("outer_lr", settings.outer_lr.to_string()),
+        ("meta_batch", settings.meta_batch.to_string()),
+        ("head_only", u8::from(settings.inner.head_only).to_string()),
+    ]
+}
+
 /// The page address that opens the meta-train page with `settings`.
 pub fn link(settings: &LearnerSettings, protocol: &str) -> String {
-    format!(
-        "./?page=meta-train&protocol={protocol}&algo={}&inner_lr={}&inner_steps={}&outer_lr={}&meta_batch={}&head_only={}",
-        settings.algorithm,
-        settings.inner.lr,
-        settings.inner.steps,
-        settings.outer_lr,
-        settings.meta_batch,
-        u8::from(settings.inner.head_only)
-    )
+    let query: Vec<String> = url_settings(settings, protocol)
+        .into_iter()
+        .map(|(name, value)| format!("{name}={value}"))
+        .collect();
+    format!("./?page=meta-train&{}", query.join("&"))
 }
 
 /// Runs `run` to its end unless cancelled, recording into `progress`, idling while paused, and
@@ -215,6 +225,14 @@ pub fn MetaTrainPage(
         "p1"
     } else {
         "p2"
+    });
+    share_settings(move || {
+        let mut settings = url_settings(&fields.settings(), protocol_name.get_untracked());
+        settings.push(("steps", fields.steps.get_untracked().to_string()));
+        Shared {
+            settings,
+            note: None,
+        }
     });
     let phase = RwSignal::new(RunPhase::Idle);
     let progress = RwSignal::new(Progress::default());

@@ -6,6 +6,7 @@
 
 use super::chart::{LineChart, Series};
 use super::loader::DataPool;
+use super::share::{Shared, share_settings};
 use super::widgets::{NumberField, SettingNotes, url_number, yield_to_page};
 use crate::backend::{Backend, BackendKind};
 use crate::bench::now_ms;
@@ -87,6 +88,16 @@ pub fn TrainPage(
     let learning_rate = RwSignal::new(readings.2.value);
     let epoch_images = RwSignal::new(readings.3.value);
     let test_images = RwSignal::new(readings.4.value);
+    share_settings(move || Shared {
+        settings: vec![
+            ("epochs", epochs.get_untracked().to_string()),
+            ("batch", batch_size.get_untracked().to_string()),
+            ("lr", learning_rate.get_untracked().to_string()),
+            ("epoch_images", epoch_images.get_untracked().to_string()),
+            ("test_images", test_images.get_untracked().to_string()),
+        ],
+        note: None,
+    });
 
     let status = RwSignal::new(Status::Idle);
     let figures = RwSignal::new(Figures::default());

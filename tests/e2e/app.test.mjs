@@ -6,20 +6,9 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { chromium } from 'playwright-core';
 import { serve } from './server.mjs';
+import { OUTPUT, ROOT, catalogueReady, circle, collectErrors, finishedRuns, launch, line, stroke } from './browser.mjs';
 
-const ROOT = new URL('../..', import.meta.url).pathname;
-const OUTPUT = join(ROOT, 'tests/e2e/output');
-const CHROMIUM = process.env.CHROMIUM ?? '/usr/bin/chromium';
-const FLAGS = [
-  '--no-sandbox',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-  '--no-first-run',
-  '--disable-quic',
-];
 const QUICK_RUN = '?page=train&epochs=1&epoch_images=320&test_images=500';
 
 let server;
@@ -29,12 +18,8 @@ let plainBrowser;
 before(async () => {
   mkdirSync(OUTPUT, { recursive: true });
   server = await serve(join(ROOT, 'dist'));
-  webgpuBrowser = await chromium.launch({
-    executablePath: CHROMIUM,
-    headless: true,
-    args: [...FLAGS, '--enable-unsafe-webgpu'],
-  });
-  plainBrowser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: FLAGS });
+  webgpuBrowser = await launch({ webgpu: true });
+  plainBrowser = await launch();
 });
 
 after(async () => {
@@ -53,11 +38,7 @@ async function open(browser, path, { withoutWebGpu = false } = {}) {
     });
   }
   const page = await context.newPage();
-  const errors = [];
-  page.on('console', (message) => {
-    if (message.type() === 'error') errors.push(message.text());
-  });
-  page.on('pageerror', (error) => errors.push(String(error)));
+  const errors = collectErrors(page);
   await page.goto(server.url + '/' + path);
   return { page, errors, context };
 }
@@ -176,44 +157,6 @@ test('the ?bench page prints throughput, latency, meta-step and adaptation times
   assert.ok(lines.every((l) => l.backend === 'webgpu' && l.value > 0));
   await context.close();
 });
-
-/** Draws one stroke through `points` (pad coordinates, 0–280) with real pointer input. */
-async function stroke(page, points) {
-  await page.locator('#pad').scrollIntoViewIfNeeded();
-  const box = await page.locator('#pad').boundingBox();
-  const at = ([x, y]) => [box.x + (x * box.width) / 280, box.y + (y * box.height) / 280];
-  await page.mouse.move(...at(points[0]));
-  await page.mouse.down();
-  for (const point of points.slice(1)) await page.mouse.move(...at(point), { steps: 2 });
-  await page.mouse.up();
-}
-
-const line = (x0, y0, x1, y1) => [0, 0.25, 0.5, 0.75, 1].map((t) => [x0 + t * (x1 - x0), y0 + t * (y1 - y0)]);
-const circle = (cx, cy, r) => Array.from({ length: 25 }, (_, i) => [cx + r * Math.cos((i / 24) * 2 * Math.PI), cy + r * Math.sin((i / 24) * 2 * Math.PI)]);
-
-/** Waits until the weights catalogue is in and Adapt is only waiting for drawings. */
-async function catalogueReady(page) {
-  await page.waitForFunction(() => !/catalogue/.test(document.querySelector('#adapt-hint')?.textContent ?? 'catalogue'), null, { timeout: 120_000 });
-}
-
-/** The compared networks' rows once every one has a result: label, time, accuracies. */
-async function finishedRuns(page, count) {
-  await page.waitForFunction(
-    (n) => {
-      const runs = [...document.querySelectorAll('#runs .run')];
-      return runs.length === n && runs.every((r) => r.dataset.ms || /could not/.test(r.textContent));
-    },
-    count,
-    { timeout: 300_000 },
-  );
-  return page.locator('#runs .run').evaluateAll((runs) => runs.map((r) => ({
-    label: r.dataset.label,
-    procedure: r.querySelector('.run-procedure').textContent,
-    status: r.querySelector('.run-status').textContent,
-    ms: Number(r.dataset.ms),
-    testAccuracy: r.dataset.testAccuracy === undefined ? undefined : Number(r.dataset.testAccuracy),
-  })));
-}
 
 test('the 1-shot challenge on a sample set compares three networks that differ only in their features', async () => {
   const { page, errors, context } = await open(webgpuBrowser, '?backend=webgpu');

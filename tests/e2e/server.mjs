@@ -1,7 +1,8 @@
 // A minimal static file server for dist/ on 127.0.0.1, used by the end-to-end tests.
 // `/corrupt-mnist/` serves the real manifest but a shard with one flipped byte, and
 // `/missing-weights/` serves the app with every weights file missing (404), so the tests can
-// check what a person sees when a download is damaged or fails.
+// check what a person sees when a download is damaged or fails. `/course/app/` serves the app
+// from a sub-path, as a course site would; `setRoot` swaps the served build (a new deployment).
 import { createServer } from 'node:http';
 import { readFile } from 'node:fs/promises';
 import { extname, join, normalize } from 'node:path';
@@ -15,9 +16,11 @@ const TYPES = {
   '.png': 'image/png',
 };
 
-export async function serve(root) {
+export async function serve(servedRoot) {
+  let root = servedRoot;
   const server = createServer(async (request, response) => {
     let path = decodeURIComponent(new URL(request.url, 'http://x').pathname);
+    if (path.startsWith('/course/app/')) path = path.slice('/course/app'.length);
     const corrupt = path.startsWith('/corrupt-mnist/');
     if (corrupt) path = path.replace('/corrupt-mnist/', '/static/mnist/');
     if (path.startsWith('/missing-weights/')) {
@@ -46,5 +49,11 @@ export async function serve(root) {
     }
   });
   await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
-  return { url: `http://127.0.0.1:${server.address().port}`, close: () => server.close() };
+  return {
+    url: `http://127.0.0.1:${server.address().port}`,
+    setRoot: (next) => {
+      root = next;
+    },
+    close: () => server.close(),
+  };
 }

@@ -32,9 +32,20 @@ pub fn AdaptPanel(
     // Once the catalogue is in, choose a network and take its inner loop's settings.
     Effect::new(move |_| {
         let entries = networks.symbol_networks();
-        if state.choice.with_untracked(Option::is_none) {
-            state.choice.set(default_choice(&entries));
+        let known = state.choice.with_untracked(|choice| {
+            choice
+                .as_ref()
+                .is_some_and(|file| entries.iter().any(|e| &e.file == file))
+        });
+        if known || entries.is_empty() {
+            return;
         }
+        if let Some(asked) = state.choice.get_untracked() {
+            state.message.set(Some(format!(
+                "net = {asked} is not a meta-trained network of the catalogue; using the default."
+            )));
+        }
+        state.choice.set(default_choice(&entries));
     });
     Effect::new(move |_| {
         let file = state.choice.get();
@@ -162,20 +173,31 @@ fn RunRow(run: RunView, color: &'static str, index: usize) -> impl IntoView {
     }
 }
 
-/// Every network's prediction for the drawing, side by side, announced for screen readers.
+/// Every network's prediction for the drawing, side by side.
 #[component]
 pub fn Predictions(panels: Vec<Panel>) -> impl IntoView {
-    let spoken = panels
-        .iter()
-        .map(|p| format!("{}: {}", p.title, p.predicted()))
-        .collect::<Vec<_>>()
-        .join("; ");
     view! {
         <div class="comparison" id="predictions">
             {panels.into_iter().enumerate().map(|(i, panel)| view! { <Bars panel=panel index=i /> }).collect_view()}
         </div>
-        <p class="visually-hidden" aria-live="polite">{format!("Predictions — {spoken}")}</p>
     }
+}
+
+/// A live region, present from the start so screen readers announce each new prediction.
+#[component]
+pub fn PredictionAnnouncer(panels: Signal<Option<Vec<Panel>>>) -> impl IntoView {
+    let spoken = move || {
+        panels.with(|panels| {
+            panels.as_ref().map(|panels| {
+                let each: Vec<String> = panels
+                    .iter()
+                    .map(|p| format!("{}: {}", p.title, p.predicted()))
+                    .collect();
+                format!("Predictions — {}", each.join("; "))
+            })
+        })
+    };
+    view! { <p id="prediction-announcer" class="visually-hidden" aria-live="polite">{spoken}</p> }
 }
 
 /// Probability bars for one network's prediction.

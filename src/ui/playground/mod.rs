@@ -17,11 +17,13 @@ mod networks;
 pub(super) mod pad;
 mod storage;
 
+use super::share::{Shared, share_settings};
 use super::widgets::{Cancel, SettingNotes, Thumb, url_number};
 use crate::backend::{Backend, BackendKind};
 use crate::playground::compare::{self, Contender};
 use crate::playground::gallery::{Gallery, GalleryError, GalleryKind};
-use adapt_panel::{AdaptPanel, Predictions};
+use crate::playground::link;
+use adapt_panel::{AdaptPanel, PredictionAnnouncer, Predictions};
 use comparison::{Comparison, Panel, Stop};
 use gallery_view::{GalleryView, KeepYourWork, SampleSets};
 use leptos::prelude::*;
@@ -51,6 +53,9 @@ struct Playground {
     learning_rate: RwSignal<f64>,
     /// The page's URL set the inner loop; the catalogue's values do not replace it.
     url_inner_loop: bool,
+    /// The mode whose gallery came from the page's link: it is kept apart from the person's
+    /// own gallery of that mode, which stays untouched.
+    linked: Option<GalleryKind>,
     comparison: Comparison,
     prediction: RwSignal<Option<Vec<Panel>>>,
     cancel: Cancel,
@@ -126,7 +131,7 @@ impl Playground {
         self.comparison.clear();
         self.undo.set(None);
         self.kind.set(kind);
-        let (gallery, note) = load_gallery(kind);
+        let (gallery, note) = load_gallery(kind, &self.storage_key(kind));
         self.gallery.set(gallery);
         self.version.update(|v| *v += 1);
         self.message.set(note);
@@ -180,6 +185,36 @@ impl Playground {
         }
     }
 
+    /// Where the gallery of `kind` is stored.
+    fn storage_key(&self, kind: GalleryKind) -> String {
+        if self.linked == Some(kind) {
+            format!("{}.linked", kind.key())
+        } else {
+            kind.key().to_string()
+        }
+    }
+
+    /// What a share link of the Playground carries: the mode, the network and its inner
+    /// loop, and the gallery where it fits in a link.
+    fn shared(&self) -> Shared {
+        let kind = self.kind.get_untracked();
+        let mut settings = vec![("mode", kind.key().to_string())];
+        if kind == GalleryKind::Symbols {
+            settings.extend(self.choice.get_untracked().map(|file| ("net", file)));
+            settings.push(("steps", self.steps.get_untracked().to_string()));
+            settings.push(("inner_lr", self.learning_rate.get_untracked().to_string()));
+        }
+        let gallery = self.gallery.get_untracked();
+        let mut note = None;
+        if gallery.classes().iter().any(|c| !c.examples.is_empty()) {
+            match link::to_link_text(&gallery) {
+                Ok(text) => settings.push(("gallery", text)),
+                Err(why) => note = Some(format!("The link does not carry your drawings: {why}.")),
+            }
+        }
+        Shared { settings, note }
+    }
+
     /// The networks this mode compares.
     fn contenders(&self) -> Vec<Contender> {
         let Some(catalog) = self.networks.catalog_now() else {
@@ -204,9 +239,10 @@ impl Playground {
     }
 }
 
-/// The stored gallery of `kind`, or a fresh one (with a note if the stored one was damaged).
-fn load_gallery(kind: GalleryKind) -> (Gallery, Option<String>) {
-    match storage::load(kind.key()) {
+/// The stored gallery of `kind` (under `key`), or a fresh one (with a note if the stored one
+/// was damaged).
+fn load_gallery(kind: GalleryKind, key: &str) -> (Gallery, Option<String>) {
+    match storage::load(key) {
         Some(Ok(gallery)) if gallery.kind == kind => (gallery, None),
         Some(Ok(_)) | None => (Gallery::fresh(kind), None),
         Some(Err(e)) => (
@@ -236,9 +272,21 @@ pub fn PlaygroundPage(
         .into_iter()
         .flatten()
         .collect();
-    let (gallery, note) = load_gallery(GalleryKind::Symbols);
+    let (kind, linked_gallery, link_note) = gallery_from_link();
+    let linked = linked_gallery.as_ref().map(|g| g.kind);
+    let (gallery, note) = match linked_gallery {
+        Some(gallery) => {
+            let key = format!("{}.linked", gallery.kind.key());
+            let saved = storage::save(&key, &gallery).err();
+            (gallery, link_note.or(saved))
+        }
+        None => {
+            let (gallery, note) = load_gallery(kind, kind.key());
+            (gallery, link_note.or(note))
+        }
+    };
     let state = Playground {
-        kind: RwSignal::new(GalleryKind::Symbols),
+        kind: RwSignal::new(kind),
         gallery: RwSignal::new(gallery),
         version: RwSignal::new(0),
         edits: RwSignal::new(0),
@@ -247,10 +295,11 @@ pub fn PlaygroundPage(
         save_error: RwSignal::new(None),
         pad: Pad::default(),
         networks: Networks::start(),
-        choice: RwSignal::new(None),
+        choice: RwSignal::new(super::query_param("net")),
         steps: RwSignal::new(steps_url.value),
         learning_rate: RwSignal::new(lr_url.value),
         url_inner_loop,
+        linked,
         comparison: Comparison::default(),
         prediction: RwSignal::new(None),
         cancel: Cancel::default(),
@@ -262,10 +311,12 @@ pub fn PlaygroundPage(
         state.edits.track();
         if previous.is_some() {
             let gallery = state.gallery.get_untracked();
-            let result = storage::save(gallery.kind.key(), &gallery);
+            let result = storage::save(&state.storage_key(gallery.kind), &gallery);
             state.save_error.set(result.err());
         }
     });
+
+    share_settings(move || state.shared());
 
     let device = StoredValue::new_local(backend.device.clone());
     let is_gpu = backend.kind != BackendKind::Cpu;
@@ -413,12 +464,41 @@ pub fn PlaygroundPage(
             })}
             <Workbench state=state predict=predict />
             {move || state.prediction.get().map(|panels| view! { <Predictions panels=panels /> })}
+            <PredictionAnnouncer panels=state.prediction.into() />
             <h3>"Your classes"</h3>
             <SampleSets state=state />
             <GalleryView state=state />
             <AdaptPanel state=state adapt=adapt />
             <KeepYourWork state=state />
         </section>
+    }
+}
+
+/// The mode the page's link asks for (`?mode=symbols|digits`), the gallery it carries
+/// (`?gallery=`) if any, and a note for the person about that gallery.
+fn gallery_from_link() -> (GalleryKind, Option<Gallery>, Option<String>) {
+    let asked = match super::query_param("mode").as_deref() {
+        Some("digits") => GalleryKind::Digits,
+        _ => GalleryKind::Symbols,
+    };
+    match super::query_param("gallery").map(|text| link::from_link_text(&text)) {
+        None => (asked, None, None),
+        Some(Ok(gallery)) => {
+            let note = format!(
+                "This link brought its own gallery ({} classes). Your own {} gallery is kept \
+                 apart and untouched; open the Playground without the link to get it back.",
+                gallery.classes().len(),
+                gallery.kind.key()
+            );
+            (gallery.kind, Some(gallery), Some(note))
+        }
+        Some(Err(why)) => (
+            asked,
+            None,
+            Some(format!(
+                "The link's gallery could not be opened ({why}); showing yours."
+            )),
+        ),
     }
 }
 
@@ -440,6 +520,34 @@ fn ModeTabs(state: Playground) -> impl IntoView {
     }
 }
 
+/// Opens a picture file on the pad: the alternative to drawing by hand.
+#[component]
+fn OpenPicture(state: Playground) -> impl IntoView {
+    let open = move |ev: leptos::ev::Event| {
+        let Some(input) = ev
+            .target()
+            .and_then(|t| wasm_bindgen::JsCast::dyn_into::<web_sys::HtmlInputElement>(t).ok())
+        else {
+            return;
+        };
+        let Some(file) = input.files().and_then(|files| files.get(0)) else {
+            return;
+        };
+        input.set_value("");
+        leptos::task::spawn_local(async move {
+            if let Err(why) = state.pad.open_picture(&file).await {
+                state.message.set(Some(why));
+            }
+        });
+    };
+    view! {
+        <label class="button-like" for="picture-input" title="A photo or scan of one symbol, instead of drawing it">
+            "Open a picture…"
+            <input id="picture-input" class="visually-hidden" type="file" accept="image/*" on:change=open />
+        </label>
+    }
+}
+
 /// The pad, what the network sees, and the buttons that use the drawing.
 #[component]
 fn Workbench(
@@ -447,12 +555,14 @@ fn Workbench(
     predict: impl Fn() + Copy + Send + Sync + 'static,
 ) -> impl IntoView {
     let pad = state.pad;
-    let status = move || match pad.image.get() {
+    let status = move || {
+        match pad.image.get() {
         Ok(_) => "ready".to_string(),
         Err(_) if pad.stroke_count() == 0 => {
-            "Draw one symbol on the white pad — with a mouse, a finger or a pen.".into()
+            "Draw one symbol on the white pad — with a mouse, a finger or a pen — or open a picture of one.".into()
         }
         Err(e) => e.to_string(),
+    }
     };
     view! {
         <div class="workbench">
@@ -461,6 +571,7 @@ fn Workbench(
                 <div class="controls">
                     <button id="undo-button" on:click=move |_| pad.undo() disabled=move || pad.stroke_count() == 0>"Undo stroke"</button>
                     <button id="clear-button" on:click=move |_| pad.clear() disabled=move || pad.stroke_count() == 0>"Clear"</button>
+                    <OpenPicture state=state />
                 </div>
                 <p class="shortcuts">"Keys: Enter add to class · 1–9, 0 pick class · U or Ctrl+Z undo · C or Esc clear · A adapt · P predict"</p>
             </div>

@@ -1,11 +1,14 @@
-//! The drawing pad: pointer input (mouse, touch, pen) on a canvas, strokes kept for undo, and
-//! the MNIST-style 28×28 image the network will see, recomputed after every change.
+//! The drawing pad: pointer input (mouse, touch, pen) on a canvas, strokes kept for undo, a
+//! picture opened from a file as the alternative to drawing, and the MNIST-style 28×28 image
+//! the network will see, recomputed after every change.
 
-use crate::playground::preprocess::{DrawingError, to_mnist};
+use crate::playground::preprocess::{DrawingError, ink_of_picture, to_mnist};
 use crate::ui::widgets::context_2d;
 use leptos::html::Canvas;
 use leptos::prelude::*;
-use web_sys::{CanvasRenderingContext2d, PointerEvent};
+use wasm_bindgen::{Clamped, JsCast};
+use wasm_bindgen_futures::JsFuture;
+use web_sys::{CanvasRenderingContext2d, ImageData, PointerEvent};
 
 /// Side of the drawing canvas in canvas pixels (ten per MNIST pixel).
 pub const PAD_SIDE: u32 = 280;
@@ -18,6 +21,8 @@ type Stroke = Vec<(f64, f64)>;
 #[derive(Clone, Copy)]
 pub struct Pad {
     strokes: RwSignal<Vec<Stroke>>,
+    /// A picture opened instead of drawing (ink, `PAD_SIDE`² values), under the strokes.
+    picture: RwSignal<Option<Vec<u8>>>,
     /// What the network would see, or why the drawing cannot be used.
     pub image: RwSignal<Result<Vec<u8>, DrawingError>>,
     canvas: NodeRef<Canvas>,
@@ -27,6 +32,7 @@ impl Default for Pad {
     fn default() -> Self {
         Self {
             strokes: RwSignal::new(Vec::new()),
+            picture: RwSignal::new(None),
             image: RwSignal::new(Err(DrawingError::Empty)),
             canvas: NodeRef::new(),
         }
@@ -34,23 +40,75 @@ impl Default for Pad {
 }
 
 impl Pad {
-    /// Number of strokes drawn.
+    /// Number of strokes drawn, an opened picture counting as one.
     pub fn stroke_count(&self) -> usize {
-        self.strokes.with(Vec::len)
+        self.strokes.with(Vec::len) + usize::from(self.picture.with(Option::is_some))
     }
 
-    /// Removes every stroke.
+    /// Removes every stroke and the picture.
     pub fn clear(&self) {
         self.strokes.set(Vec::new());
+        self.picture.set(None);
         self.repaint();
     }
 
-    /// Removes the last stroke.
+    /// Removes the last stroke, or the picture once no stroke is left.
     pub fn undo(&self) {
+        if self.strokes.with_untracked(Vec::is_empty) {
+            self.picture.set(None);
+        }
         self.strokes.update(|s| {
             s.pop();
         });
         self.repaint();
+    }
+
+    /// Puts the picture in `file` on the pad in place of the drawing, scaled to fit.
+    pub async fn open_picture(&self, file: &web_sys::File) -> Result<(), String> {
+        let name = file.name();
+        let unreadable =
+            |_| format!("{name} could not be read as a picture (PNG, JPEG, GIF, WebP or SVG)");
+        let window = web_sys::window().ok_or("no window")?;
+        let bitmap: web_sys::ImageBitmap = JsFuture::from(
+            window
+                .create_image_bitmap_with_blob(file)
+                .map_err(unreadable)?,
+        )
+        .await
+        .map_err(unreadable)?
+        .unchecked_into();
+        let canvas: web_sys::HtmlCanvasElement = window
+            .document()
+            .ok_or("no document")?
+            .create_element("canvas")
+            .map_err(|e| format!("{e:?}"))?
+            .unchecked_into();
+        canvas.set_width(PAD_SIDE);
+        canvas.set_height(PAD_SIDE);
+        let ctx = context_2d(&canvas).ok_or("no 2D canvas")?;
+        let side = f64::from(PAD_SIDE);
+        let (w, h) = (f64::from(bitmap.width()), f64::from(bitmap.height()));
+        if w < 1.0 || h < 1.0 {
+            return Err(format!("{name} is an empty picture"));
+        }
+        let scale = (side / w).min(side / h);
+        let (dw, dh) = (w * scale, h * scale);
+        ctx.draw_image_with_image_bitmap_and_dw_and_dh(
+            &bitmap,
+            (side - dw) / 2.0,
+            (side - dh) / 2.0,
+            dw,
+            dh,
+        )
+        .map_err(unreadable)?;
+        let rgba = ctx
+            .get_image_data(0.0, 0.0, side, side)
+            .map_err(|e| format!("{name}: {e:?}"))?
+            .data();
+        self.strokes.set(Vec::new());
+        self.picture.set(Some(ink_of_picture(&rgba)));
+        self.repaint();
+        Ok(())
     }
 
     /// Redraws every stroke and recomputes the network's input.
@@ -63,6 +121,15 @@ impl Pad {
         };
         let side = f64::from(PAD_SIDE);
         ctx.clear_rect(0.0, 0.0, side, side);
+        if let Some(picture) = self.picture.get_untracked() {
+            // Black ink with the picture's ink as alpha, so strokes and picture read alike.
+            let rgba: Vec<u8> = picture.iter().flat_map(|&ink| [0, 0, 0, ink]).collect();
+            if let Ok(data) =
+                ImageData::new_with_u8_clamped_array_and_sh(Clamped(&rgba), PAD_SIDE, PAD_SIDE)
+            {
+                let _ = ctx.put_image_data(&data, 0.0, 0.0);
+            }
+        }
         ctx.set_line_width(INK_WIDTH);
         ctx.set_line_cap("round");
         ctx.set_line_join("round");

@@ -1,0 +1,73 @@
+//! Offline after the first visit: registers the service worker (`www/sw.js`: it stores the
+//! app, its networks and samples on install, and data shards as they are used) and shows
+//! whether the app is available offline.
+
+use leptos::prelude::*;
+use wasm_bindgen_futures::JsFuture;
+
+/// Where storing the app for offline use stands.
+#[derive(Clone, PartialEq)]
+enum Offline {
+    Storing,
+    Ready,
+    Unavailable(String),
+}
+
+/// A small badge: "Available offline" once the service worker has stored the app.
+#[component]
+pub fn OfflineBadge() -> impl IntoView {
+    let state = RwSignal::new(Offline::Storing);
+    leptos::task::spawn_local(async move {
+        state.set(match register().await {
+            Ok(()) => Offline::Ready,
+            Err(why) => Offline::Unavailable(why),
+        });
+    });
+    move || {
+        let (class, label, title) = match state.get() {
+            Offline::Storing => (
+                "storing",
+                "Storing for offline use…",
+                "The app is being stored in this browser.".to_string(),
+            ),
+            Offline::Ready => (
+                "ready",
+                "Available offline",
+                "The app, its networks and samples are stored in this browser: it starts \
+                 without a network. Training data is stored as pages use it."
+                    .to_string(),
+            ),
+            Offline::Unavailable(why) => ("unavailable", "Online only", why),
+        };
+        view! {
+            <span id="offline-status" class=format!("offline {class}") data-state=class title=title.clone()>
+                {label}<span class="visually-hidden">{format!(": {title}")}</span>
+            </span>
+        }
+    }
+}
+
+/// Registers `sw.js` and waits until it is active (its install stored the app).
+async fn register() -> Result<(), String> {
+    let navigator = web_sys::window().ok_or("no window")?.navigator();
+    let supported = js_sys::Reflect::get(&navigator, &"serviceWorker".into())
+        .is_ok_and(|worker| !worker.is_undefined());
+    if !supported {
+        return Err(
+            "This browser (or a page not served over HTTPS) has no service workers, \
+                    so the app needs the network each time."
+                .into(),
+        );
+    }
+    let workers = navigator.service_worker();
+    JsFuture::from(workers.register("./sw.js"))
+        .await
+        .map_err(|e| format!("The offline copy could not be stored: {e:?}"))?;
+    let ready = workers
+        .ready()
+        .map_err(|e| format!("The offline copy is not ready: {e:?}"))?;
+    JsFuture::from(ready)
+        .await
+        .map(|_| ())
+        .map_err(|e| format!("The offline copy is not ready: {e:?}"))
+}

@@ -1,0 +1,191 @@
+//! Share / Embed: a link that reopens the current page with its settings, and a copy-paste
+//! `<iframe>` snippet for course pages. Each page registers what its link carries with
+//! [`share_settings`]; the App's header and embed bar show the [`ShareButton`].
+
+use leptos::prelude::*;
+use std::sync::Arc;
+use wasm_bindgen::JsCast;
+use wasm_bindgen_futures::JsFuture;
+
+/// What a page puts in its share link: URL settings, and a note on anything left out.
+#[derive(Clone, Default)]
+pub struct Shared {
+    /// `(URL parameter, value)` pairs the page reads back on opening.
+    pub settings: Vec<(&'static str, String)>,
+    /// Why something the person made is not in the link, if it is not.
+    pub note: Option<String>,
+}
+
+type Provider = Arc<dyn Fn() -> Shared + Send + Sync>;
+
+/// The current page's settings, as the page last registered them.
+#[derive(Clone, Copy)]
+struct ShareContext(StoredValue<Option<Provider>>);
+
+/// Makes [`share_settings`] available to the pages below.
+pub fn provide_share_context() {
+    provide_context(ShareContext(StoredValue::new(None)));
+}
+
+/// Registers what the current page's share link carries (read when the person asks for it).
+pub fn share_settings(settings: impl Fn() -> Shared + Send + Sync + 'static) {
+    if let Some(context) = use_context::<ShareContext>() {
+        context.0.set_value(Some(Arc::new(settings)));
+    }
+}
+
+/// What the current page's link carries now.
+pub fn current_settings() -> Shared {
+    use_context::<ShareContext>()
+        .and_then(|c| c.0.get_value())
+        .map(|settings| settings())
+        .unwrap_or_default()
+}
+
+/// The address that opens `page` (its `?page=` value; none for the Playground) with `shared`'s
+/// settings, in embed mode if `embed`; `lang` is kept so an embed stays in its language.
+pub fn view_link(page: Option<&str>, shared: &Shared, embed: bool) -> Option<String> {
+    let location = web_sys::window()?.location();
+    let base = format!("{}{}", location.origin().ok()?, location.pathname().ok()?);
+    let params = web_sys::UrlSearchParams::new().ok()?;
+    if let Some(page) = page {
+        params.append("page", page);
+    }
+    for (name, value) in &shared.settings {
+        params.append(name, value);
+    }
+    if let Some(lang) = super::query_param("lang") {
+        params.append("lang", &lang);
+    }
+    if embed {
+        params.append("embed", "1");
+    }
+    let query = String::from(params.to_string());
+    Some(if query.is_empty() {
+        base
+    } else {
+        format!("{base}?{query}")
+    })
+}
+
+/// An `<iframe>` element showing `link`, sized for a course page.
+fn iframe_snippet(link: &str) -> String {
+    let src = link.replace('&', "&amp;").replace('"', "&quot;");
+    format!(
+        "<iframe src=\"{src}\" width=\"640\" height=\"480\" style=\"border:0;max-width:100%\" \
+         title=\"Few-Shot Lab\" loading=\"lazy\"></iframe>"
+    )
+}
+
+/// The links offered when the panel opens.
+#[derive(Clone)]
+struct Links {
+    link: String,
+    snippet: String,
+    note: Option<String>,
+}
+
+/// The *Share / Embed* button and its panel: the link and the `<iframe>` snippet, each with
+/// a Copy button.
+#[component]
+pub fn ShareButton(
+    /// The page's `?page=` value (none for the Playground).
+    page: Option<&'static str>,
+) -> impl IntoView {
+    let open = RwSignal::new(false);
+    let links = RwSignal::new(None::<Links>);
+    let copied = RwSignal::new(None::<String>);
+    let toggle = move |_| {
+        if !open.get_untracked() {
+            let shared = current_settings();
+            links.set(
+                view_link(page, &shared, false)
+                    .zip(view_link(page, &shared, true))
+                    .map(|(link, embed)| Links {
+                        link,
+                        snippet: iframe_snippet(&embed),
+                        note: shared.note,
+                    }),
+            );
+        }
+        copied.set(None);
+        open.update(|o| *o = !*o);
+    };
+    view! {
+        <div class="share">
+            <button id="share-button" aria-expanded=move || open.get().to_string()
+                aria-controls="share-panel" on:click=toggle>"Share / Embed"</button>
+            <Show when=move || open.get()>
+                <div id="share-panel" class="share-panel" role="group" aria-label="Share this view">
+                    {move || links.get().map(|l| view! {
+                        <label for="share-link">"Link to this view, with its settings"</label>
+                        <div class="copy-row">
+                            <input id="share-link" readonly prop:value=l.link.clone() />
+                            <CopyButton field="share-link" text=l.link copied=copied />
+                        </div>
+                        <label for="embed-code">"Embed in a course page (640×480 iframe)"</label>
+                        <div class="copy-row">
+                            <textarea id="embed-code" readonly rows="3" prop:value=l.snippet.clone()></textarea>
+                            <CopyButton field="embed-code" text=l.snippet copied=copied />
+                        </div>
+                        {l.note.map(|n| view! { <p id="share-note" class="notice">{n}</p> })}
+                    })}
+                    <p class="muted" role="status">{move || copied.get()}</p>
+                </div>
+            </Show>
+        </div>
+    }
+}
+
+/// Copies `text` to the clipboard; where the browser refuses (some iframes), selects the
+/// field `field` and says how to copy it by hand.
+#[component]
+fn CopyButton(
+    field: &'static str,
+    text: String,
+    copied: RwSignal<Option<String>>,
+) -> impl IntoView {
+    let text = StoredValue::new(text);
+    let copy = move |_| {
+        leptos::task::spawn_local(async move {
+            let message = match copy_to_clipboard(&text.get_value()).await {
+                Ok(()) => "Copied.".to_string(),
+                Err(why) => {
+                    select_field(field);
+                    format!("Copy by hand: the text is selected, press Ctrl+C (⌘C). ({why})")
+                }
+            };
+            copied.set(Some(message));
+        });
+    };
+    view! { <button class="copy" aria-label=format!("Copy the {}", field.replace('-', " ")) on:click=copy>"Copy"</button> }
+}
+
+async fn copy_to_clipboard(text: &str) -> Result<(), String> {
+    let navigator = web_sys::window().ok_or("no window")?.navigator();
+    let has_clipboard =
+        js_sys::Reflect::get(&navigator, &"clipboard".into()).is_ok_and(|c| !c.is_undefined());
+    if !has_clipboard {
+        return Err("this page has no clipboard access".into());
+    }
+    JsFuture::from(navigator.clipboard().write_text(text))
+        .await
+        .map(|_| ())
+        .map_err(|_| "the browser refused the clipboard".into())
+}
+
+fn select_field(id: &str) {
+    let element = web_sys::window()
+        .and_then(|w| w.document())
+        .and_then(|d| d.get_element_by_id(id));
+    if let Some(input) = element
+        .as_ref()
+        .and_then(|e| e.dyn_ref::<web_sys::HtmlInputElement>())
+    {
+        input.select();
+    } else if let Some(area) =
+        element.and_then(|e| e.dyn_into::<web_sys::HtmlTextAreaElement>().ok())
+    {
+        area.select();
+    }
+}
