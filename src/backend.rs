@@ -44,12 +44,37 @@ pub struct Backend {
     /// Adapter description, e.g. "google swiftshader (fallback adapter)".
     pub adapter: String,
     /// Why a fallback happened, when it did.
-    pub notice: Option<String>,
+    pub notice: Option<Fallback>,
+}
+
+/// Why the app runs on the CPU backend rather than WebGPU (the browser says it in the
+/// person's language).
+#[derive(Debug, Clone, PartialEq)]
+pub enum Fallback {
+    /// `?backend=cpu` asked for it.
+    Asked,
+    /// No usable WebGPU adapter, and why.
+    Unavailable(String),
+    /// An adapter, but its device could not be created.
+    InitFailed(String),
+    /// A software adapter that a test forward pass found slower than the CPU.
+    SlowerAdapter {
+        /// The adapter's description.
+        adapter: String,
+        /// Milliseconds on the adapter.
+        gpu_ms: f64,
+        /// Milliseconds on the CPU.
+        cpu_ms: f64,
+    },
+    /// WebGPU failed while adapting networks (the drawings are kept).
+    LostAdapting(String),
+    /// WebGPU failed during training.
+    LostTraining(String),
 }
 
 impl Backend {
     /// The CPU backend, with an optional reason for having fallen back to it.
-    pub fn cpu(notice: Option<String>) -> Self {
+    pub fn cpu(notice: Option<Fallback>) -> Self {
         Self {
             device: cpu_device(),
             kind: BackendKind::Cpu,

@@ -39,31 +39,6 @@ impl Procedure {
             Self::FineTune { steps, .. } => *steps,
         }
     }
-
-    /// What it does, in a few words (for labels next to results).
-    pub fn describe(&self) -> String {
-        match self {
-            Self::Inner(inner) => {
-                let head = if inner.proto_head {
-                    "prototype output layer"
-                } else {
-                    "learned output layer"
-                };
-                let layers = if inner.head_only {
-                    "the output layer only"
-                } else {
-                    "every layer"
-                };
-                format!(
-                    "{head}, then {} SGD steps at {} on {layers}",
-                    inner.steps, inner.lr
-                )
-            }
-            Self::FineTune { steps, lr } => {
-                format!("{steps} Adam steps at {lr} on every layer")
-            }
-        }
-    }
 }
 
 /// How each step updates the network.
@@ -350,7 +325,7 @@ mod tests {
                 while !adaptation.finished() {
                     last = pollster::block_on(adaptation.step()).unwrap();
                 }
-                let what = procedure.describe();
+                let what = format!("{procedure:?}");
                 assert!(
                     last < first * 0.8,
                     "{backbone:?}, {what}: loss {first} -> {last}"

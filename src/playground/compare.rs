@@ -32,11 +32,84 @@ pub enum Source {
     },
 }
 
+/// What makes a compared network different: the caption of its results. `Display` gives it in
+/// English; the browser words it in the person's language.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Label {
+    /// The chosen meta-trained network.
+    MetaTrained {
+        /// Its meta-learning algorithm.
+        algorithm: String,
+        /// Its backbone's name.
+        backbone: &'static str,
+    },
+    /// The same architecture, randomly initialised.
+    RandomFeatures {
+        /// The backbone's name.
+        backbone: &'static str,
+    },
+    /// The same architecture trained to classify digits, not meta-trained.
+    ClassifierFeatures {
+        /// The backbone's name.
+        backbone: &'static str,
+    },
+    /// The digit classifier, not adapted.
+    Classifier {
+        /// The backbone's name.
+        backbone: &'static str,
+    },
+    /// The digit classifier fine-tuned on the person's digits.
+    FineTuned {
+        /// The backbone's name.
+        backbone: &'static str,
+    },
+    /// A network meta-trained for handwriting styles.
+    Handwriting {
+        /// Its meta-learning algorithm.
+        algorithm: String,
+        /// Its backbone's name.
+        backbone: &'static str,
+    },
+}
+
+impl std::fmt::Display for Label {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::MetaTrained {
+                algorithm,
+                backbone,
+            } => write!(f, "meta-trained features ({algorithm}, {backbone})"),
+            Self::RandomFeatures { backbone } => {
+                write!(f, "random features ({backbone}, no training)")
+            }
+            Self::ClassifierFeatures { backbone } => {
+                write!(
+                    f,
+                    "digit-classifier features ({backbone}, no meta-training)"
+                )
+            }
+            Self::Classifier { backbone } => {
+                write!(f, "MNIST classifier ({backbone}), no adaptation")
+            }
+            Self::FineTuned { backbone } => {
+                write!(
+                    f,
+                    "MNIST classifier ({backbone}), fine-tuned on your digits"
+                )
+            }
+            Self::Handwriting {
+                algorithm,
+                backbone,
+            } => write!(f, "meta-trained for handwriting ({algorithm}, {backbone})"),
+        }
+    }
+}
+
 /// One network of a comparison.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Contender {
-    /// Short name shown on its results (what makes it different).
-    pub label: String,
+    /// What makes it different, shown on its results.
+    pub label: Label,
     /// Where its weights come from.
     pub source: Source,
     /// How it adapts.
@@ -85,12 +158,15 @@ pub fn for_symbols(
     let name = meta.backbone.name();
     let mut contenders = vec![
         Contender {
-            label: format!("meta-trained features ({}, {name})", meta.algorithm),
+            label: Label::MetaTrained {
+                algorithm: meta.algorithm.clone(),
+                backbone: name,
+            },
             source: Source::File(meta.clone()),
             procedure: procedure.clone(),
         },
         Contender {
-            label: format!("random features ({name}, no training)"),
+            label: Label::RandomFeatures { backbone: name },
             source: Source::Random {
                 backbone: meta.backbone,
                 classes: meta.classes,
@@ -100,7 +176,7 @@ pub fn for_symbols(
     ];
     if let Some(entry) = classifier(catalog, meta.backbone) {
         contenders.push(Contender {
-            label: format!("digit-classifier features ({name}, no meta-training)"),
+            label: Label::ClassifierFeatures { backbone: name },
             source: Source::File(entry.clone()),
             procedure,
         });
@@ -128,7 +204,7 @@ pub fn for_digits(catalog: &Catalog) -> Vec<Contender> {
     let name = backbone.name();
     let mut contenders = vec![
         Contender {
-            label: format!("MNIST classifier ({name}), no adaptation"),
+            label: Label::Classifier { backbone: name },
             source: Source::File(base.clone()),
             procedure: Procedure::FineTune {
                 steps: 0,
@@ -136,7 +212,7 @@ pub fn for_digits(catalog: &Catalog) -> Vec<Contender> {
             },
         },
         Contender {
-            label: format!("MNIST classifier ({name}), fine-tuned on your digits"),
+            label: Label::FineTuned { backbone: name },
             source: Source::File(base.clone()),
             procedure: Procedure::FineTune {
                 steps: FINE_TUNE_STEPS,
@@ -147,7 +223,10 @@ pub fn for_digits(catalog: &Catalog) -> Vec<Contender> {
     for entry in styled.into_iter().filter(|e| e.backbone == backbone) {
         if let Some(inner) = &entry.inner {
             contenders.push(Contender {
-                label: format!("meta-trained for handwriting ({}, {name})", entry.algorithm),
+                label: Label::Handwriting {
+                    algorithm: entry.algorithm.clone(),
+                    backbone: name,
+                },
                 source: Source::File(entry.clone()),
                 procedure: Procedure::Inner(inner.clone()),
             });
@@ -246,14 +325,14 @@ mod tests {
             })
             .collect();
         assert_eq!(backbones, [Backbone::Conv4; 3]);
-        assert!(contenders[1].label.contains("random"));
-        assert!(contenders[2].label.contains("classifier"));
+        assert!(contenders[1].label.to_string().contains("random"));
+        assert!(contenders[2].label.to_string().contains("classifier"));
     }
 
     #[test]
     fn digit_contenders_are_the_classifier_as_is_fine_tuned_and_meta_trained() {
         let contenders = for_digits(&catalog());
-        let labels: Vec<&str> = contenders.iter().map(|c| c.label.as_str()).collect();
+        let labels: Vec<String> = contenders.iter().map(|c| c.label.to_string()).collect();
         assert_eq!(contenders.len(), 3, "{labels:?}");
         assert_eq!(contenders[0].procedure.steps(), 0);
         assert!(matches!(
@@ -263,7 +342,9 @@ mod tests {
         assert!(matches!(contenders[2].procedure, Procedure::Inner(_)));
         // One architecture: the classifier of the style network's backbone.
         assert!(
-            contenders.iter().all(|c| c.label.contains("conv4")),
+            contenders
+                .iter()
+                .all(|c| c.label.to_string().contains("conv4")),
             "{labels:?}"
         );
         // Without a style network: the reference classifier, as it is and fine-tuned.
@@ -271,7 +352,7 @@ mod tests {
         plain.entries.retain(|e| e.protocol != "style-shift");
         let contenders = for_digits(&plain);
         assert_eq!(contenders.len(), 2);
-        assert!(contenders[0].label.contains("reference"));
+        assert!(contenders[0].label.to_string().contains("reference"));
     }
 
     #[test]

@@ -9,7 +9,7 @@
 //! pass on both, the faster wins, and the choice is remembered for that adapter (localStorage).
 //! `?backend=webgpu` or `?backend=cpu` overrides the choice.
 
-use crate::backend::{Backend, BackendKind, cpu_device};
+use crate::backend::{Backend, BackendKind, Fallback, cpu_device};
 use crate::bench::{now_ms, synthetic_images};
 use crate::data::NUM_CLASSES;
 use crate::model::{Backbone, Network};
@@ -141,14 +141,12 @@ pub enum Preference {
 /// why.
 pub async fn choose(preference: Preference) -> Backend {
     if preference == Preference::Cpu {
-        return Backend::cpu(Some("The CPU backend was chosen with ?backend=cpu.".into()));
+        return Backend::cpu(Some(Fallback::Asked));
     }
     let adapter = match probe_adapter().await {
         Ok(adapter) => adapter,
         Err(reason) => {
-            return Backend::cpu(Some(format!(
-                "WebGPU is not available: {reason}. Running on the CPU backend (slower)."
-            )));
+            return Backend::cpu(Some(Fallback::Unavailable(reason)));
         }
     };
     let device = match Device::wgpu_options()
@@ -158,20 +156,17 @@ pub async fn choose(preference: Preference) -> Backend {
     {
         Ok(device) => device,
         Err(error) => {
-            return Backend::cpu(Some(format!(
-                "WebGPU could not be initialised ({error}). Running on the CPU backend (slower)."
-            )));
+            return Backend::cpu(Some(Fallback::InitFailed(error.to_string())));
         }
     };
     if adapter.fallback && preference == Preference::Auto {
         match compare_with_cpu(&adapter.description, &device).await {
             Ok((gpu, cpu)) if cpu < gpu => {
-                return Backend::cpu(Some(format!(
-                    "Running on the CPU backend: this browser's WebGPU adapter ({}) is a software \
-                     emulation, and a test forward pass took {gpu:.0} ms on it against {cpu:.0} ms \
-                     on the CPU. ?backend=webgpu uses it anyway.",
-                    adapter.description
-                )));
+                return Backend::cpu(Some(Fallback::SlowerAdapter {
+                    adapter: adapter.description,
+                    gpu_ms: gpu,
+                    cpu_ms: cpu,
+                }));
             }
             Ok(_) | Err(_) => {}
         }

@@ -1,5 +1,6 @@
 //! The `?bench` page: runs the benchmark on the page's backend and prints JSON lines.
 
+use super::i18n::{t, use_i18n};
 use crate::backend::Backend;
 use crate::bench::{self, BenchPlan};
 use crate::model::Backbone;
@@ -12,6 +13,7 @@ pub fn BenchPage(
     /// Backend to measure.
     backend: Backend,
 ) -> impl IntoView {
+    let i18n = use_i18n();
     let lines = RwSignal::new(Vec::<String>::new());
     let state = RwSignal::new("running");
     let readings = (
@@ -56,8 +58,8 @@ pub fn BenchPage(
     });
     view! {
         <section class="page bench">
-            <h2>"Benchmark"</h2>
-            <p class="explain">"Training throughput (batch 64), forward latency, meta-training step time and few-shot adaptation latency on this page's backend, as JSON lines."</p>
+            <h2>{t!(i18n, bench_title)}</h2>
+            <p class="explain">{t!(i18n, bench_explain)}</p>
             <SettingNotes notes=notes />
             <pre id="bench-output" data-state=move || state.get()>{move || lines.get().join("\n")}</pre>
         </section>

@@ -1,8 +1,10 @@
 //! A small line chart drawn on a canvas: axes with round-number ticks, one line per series, and
 //! the same data summarised in words for screen readers.
 
+use super::i18n::{Locale, t, use_i18n};
 use leptos::html::Canvas;
 use leptos::prelude::*;
+use leptos_i18n::I18nContext;
 use web_sys::CanvasRenderingContext2d;
 
 /// One line on a chart.
@@ -116,38 +118,32 @@ fn draw(
     }
 }
 
-/// The chart in words: per series, its first, last, lowest and highest values.
-fn summary(series: &[Series], x_label: &str) -> String {
-    let lines: Vec<String> = series
-        .iter()
-        .map(|s| match (s.points.first(), s.points.last()) {
-            (Some(&(x0, y0)), Some(&(x1, y1))) => {
-                let (low, high) = s
-                    .points
-                    .iter()
-                    .fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), &(_, y)| {
-                        (lo.min(y), hi.max(y))
-                    });
-                format!(
-                    "{}: {} points, {x_label} {} to {}; first {}, last {}, lowest {}, highest {}.",
-                    s.name,
-                    s.points.len(),
-                    label(x0),
-                    label(x1),
-                    label(y0),
-                    label(y1),
-                    label(low),
-                    label(high)
-                )
-            }
-            _ => format!("{}: no data yet.", s.name),
-        })
-        .collect();
-    if lines.is_empty() {
-        "No data yet.".into()
-    } else {
-        lines.join(" ")
+/// One series in words: its first, last, lowest and highest values.
+fn summary(i18n: I18nContext<Locale>, series: &Series, axis: &'static str) -> AnyView {
+    let name = series.name.clone();
+    let (Some(&(x0, y0)), Some(&(x1, y1))) = (series.points.first(), series.points.last()) else {
+        return view! { {t!(i18n, chart_series_empty, name = move || name.clone())}" " }.into_any();
+    };
+    let (low, high) = (series.points.iter())
+        .fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), &(_, y)| {
+            (lo.min(y), hi.max(y))
+        });
+    let count = series.points.len();
+    let (from, to, first, last, low, high) = (
+        label(x0),
+        label(x1),
+        label(y0),
+        label(y1),
+        label(low),
+        label(high),
+    );
+    view! {
+        {t!(i18n, chart_series, name = move || name.clone(), count = move || count, axis = move || axis,
+            from = move || from.clone(), to = move || to.clone(), first = move || first.clone(),
+            last = move || last.clone(), low = move || low.clone(), high = move || high.clone())}
+        " "
     }
+    .into_any()
 }
 
 /// A line chart that redraws whenever `series` changes.
@@ -156,13 +152,16 @@ pub fn LineChart(
     /// The lines to draw.
     series: Signal<Vec<Series>>,
     /// Caption of the x axis.
-    x_label: &'static str,
+    #[prop(into)]
+    x_label: Signal<&'static str>,
     /// Fixed y range; derived from the data when `None`.
     #[prop(optional)]
     y_range: Option<(f64, f64)>,
     /// Accessible description.
-    title: &'static str,
+    #[prop(into)]
+    title: Signal<&'static str>,
 ) -> impl IntoView {
+    let i18n = use_i18n();
     let canvas = NodeRef::<Canvas>::new();
     Effect::new(move |_| {
         let data = series.get();
@@ -170,12 +169,18 @@ pub fn LineChart(
         let Some(ctx) = super::widgets::context_2d(&canvas) else {
             return;
         };
-        draw(&ctx, &data, x_label, y_range);
+        draw(&ctx, &data, x_label.get(), y_range);
     });
     view! {
         <figure class="chart-figure">
             <canvas node_ref=canvas width=WIDTH height=HEIGHT class="chart" role="img" aria-label=title></canvas>
-            <figcaption class="visually-hidden">{move || series.with(|data| summary(data, x_label))}</figcaption>
+            <figcaption class="visually-hidden">{move || {
+                let data = series.get();
+                if data.is_empty() {
+                    return t!(i18n, chart_no_data).into_any();
+                }
+                data.iter().map(|s| summary(i18n, s, x_label.get())).collect_view().into_any()
+            }}</figcaption>
         </figure>
     }
 }

@@ -6,7 +6,10 @@
 //! its support loss and query accuracy per step.
 
 use super::chart::{LineChart, Series};
+use super::i18n::{Locale, t, t_string, use_i18n};
+use super::language::fill;
 use super::loader::{self, DataPool};
+use super::messages;
 use super::share::{Shared, share_settings};
 use super::weights;
 use super::widgets::{NumberField, SettingNotes, Thumb, url_number, yield_to_page};
@@ -16,6 +19,7 @@ use crate::model::catalog::WeightsEntry;
 use crate::playground::adapt::{Adaptation, Procedure, argmax};
 use crate::rng::Rng;
 use leptos::prelude::*;
+use leptos_i18n::I18nContext;
 
 /// The networks shown, by file: plain MAML first, then the prototype-head variant.
 const NETWORKS: [&str; 2] = ["digits-maml.bpk", "digits-anil.bpk"];
@@ -24,13 +28,41 @@ const NETWORKS: [&str; 2] = ["digits-maml.bpk", "digits-anil.bpk"];
 #[derive(Debug, Clone, Default, PartialEq)]
 struct Trace {
     /// The network and how it adapts.
-    title: String,
+    title: Option<TraceTitle>,
     /// Predicted label of every query image, before any step and after each.
     predictions: Vec<Vec<usize>>,
     /// Support loss before each step.
     losses: Vec<(f64, f64)>,
     /// Query accuracy before any step and after each.
     accuracy: Vec<(f64, f64)>,
+}
+
+/// What a trace shows: the network, how it adapts, and the steps it was meta-trained for when
+/// the page takes another number.
+#[derive(Debug, Clone, PartialEq)]
+struct TraceTitle {
+    algorithm: String,
+    backbone: &'static str,
+    procedure: Procedure,
+    trained_for: Option<usize>,
+}
+
+impl TraceTitle {
+    fn shown(&self, i18n: I18nContext<Locale>) -> String {
+        let procedure = messages::procedure(i18n, &self.procedure);
+        let title = fill(
+            t_string!(i18n, ep_trace_title),
+            &[
+                ("algorithm", &self.algorithm),
+                ("backbone", &self.backbone),
+                ("procedure", &procedure),
+            ],
+        );
+        let trained = self.trained_for.map_or(String::new(), |steps| {
+            fill(t_string!(i18n, ep_trained_for), &[("steps", &steps)])
+        });
+        title + &trained
+    }
 }
 
 /// The episode and both traces.
@@ -56,23 +88,15 @@ async fn trace_network(
         .inner
         .clone()
         .ok_or_else(|| format!("{} records no inner loop", entry.file))?;
-    let trained = if steps == inner.steps {
-        String::new()
-    } else {
-        format!(
-            " (meta-trained for {} step{})",
-            inner.steps,
-            plural(inner.steps)
-        )
-    };
+    let trained_for = (steps != inner.steps).then_some(inner.steps);
     let procedure = Procedure::Inner(crate::meta::inner::InnerLoop { steps, ..inner });
     run.update(|r| {
-        r.traces[index].title = format!(
-            "{} ({}): {}{trained}",
-            entry.algorithm,
-            entry.backbone.name(),
-            procedure.describe()
-        )
+        r.traces[index].title = Some(TraceTitle {
+            algorithm: entry.algorithm.clone(),
+            backbone: entry.backbone.name(),
+            procedure: procedure.clone(),
+            trained_for,
+        })
     });
     let network = weights::load(&entry, &backend.device).await?;
     let rows: Vec<usize> = (0..episode.classes.len()).collect();
@@ -119,6 +143,7 @@ pub fn EpisodePage(
     /// Device to adapt on.
     backend: Backend,
 ) -> impl IntoView {
+    let i18n = use_i18n();
     let pool = DataPool::default();
     loader::start(pool);
     let way_url = url_number("way", 5usize, 2..=5);
@@ -203,19 +228,19 @@ pub fn EpisodePage(
                 .enumerate()
                 .flat_map(|(i, (t, (loss, accuracy)))| {
                     let name = if i == 0 {
-                        "plain MAML"
+                        t_string!(i18n, ep_plain_maml)
                     } else {
-                        "prototype head"
+                        t_string!(i18n, ep_prototype_head)
                     };
                     [
                         Series {
-                            name: format!("{name}: support loss"),
+                            name: format!("{name}: {}", t_string!(i18n, ep_support_loss)),
                             color: loss,
                             points: t.losses.clone(),
                             dots: true,
                         },
                         Series {
-                            name: format!("{name}: query accuracy"),
+                            name: format!("{name}: {}", t_string!(i18n, ep_query_accuracy)),
                             color: accuracy,
                             points: t.accuracy.clone(),
                             dots: true,
@@ -227,31 +252,23 @@ pub fn EpisodePage(
     });
     view! {
         <section class="page episode">
-            <h2>"One few-shot episode, step by step"</h2>
-            <p class="explain">
-                "An N-way K-shot task drawn from the MNIST test split (labels permuted: the task's label 0 "
-                "can be any digit). Two meta-trained networks adapt to its support set: plain MAML, whose "
-                "learned output layer knows nothing of this task until its inner steps change every layer, "
-                "and the prototype-head variant, which starts from the support prototypes and steps its "
-                "output layer only. Each column shows what a network predicts for the query images at that "
-                "step, green when right. Steps beyond those a network was meta-trained for show what its "
-                "initialisation does with more than it learned to expect."
-            </p>
+            <h2>{t!(i18n, ep_title)}</h2>
+            <p class="explain">{t!(i18n, ep_explain)}</p>
             <SettingNotes notes=notes />
             <form class="settings" on:submit=|ev| ev.prevent_default()>
-                <NumberField label="Way" id="episode-way" value=way range=2..=5 />
-                <NumberField label="Shot" id="episode-shot" value=shot range=1..=10 />
-                <NumberField label="Inner steps" id="episode-steps" value=steps range=0..=20 />
+                <NumberField label=Signal::derive(move || t_string!(i18n, ep_way)) id="episode-way" value=way range=2..=5 />
+                <NumberField label=Signal::derive(move || t_string!(i18n, ep_shot)) id="episode-shot" value=shot range=1..=10 />
+                <NumberField label=Signal::derive(move || t_string!(i18n, pg_inner_steps)) id="episode-steps" value=steps range=0..=20 />
             </form>
             <div class="controls">
                 <button id="episode-button" class="primary" on:click=start
-                    disabled=move || !ready() || run.with(|r| r.running)>"New episode"</button>
-                <span class="muted">{move || if ready() { String::new() } else { "Loading MNIST…".into() }}</span>
+                    disabled=move || !ready() || run.with(|r| r.running)>{t!(i18n, ep_new_episode)}</button>
+                <span class="muted">{move || (!ready()).then(|| t_string!(i18n, ep_loading_mnist))}</span>
                 {move || pool.progress.with(|p| p.error.clone()).map(|e| view! { <p class="error" role="alert">{e}</p> })}
             </div>
             {move || run.with(|r| r.error.clone()).map(|e| view! { <p class="error" role="alert">{e}</p> })}
             {move || run.with(|r| r.episode.clone()).map(|episode| view! {
-                <h3>"Support set"</h3>
+                <h3>{t!(i18n, ep_support_set)}</h3>
                 <SupportImages episode=episode.clone() />
                 <div class="traces">
                     {(0..NETWORKS.len()).map(|index| view! {
@@ -259,7 +276,8 @@ pub fn EpisodePage(
                     }).collect_view()}
                 </div>
             })}
-            <LineChart series=charts x_label="inner step" y_range=(0.0, 2.0) title="support loss and query accuracy per step, for both networks" />
+            <LineChart series=charts x_label=Signal::derive(move || t_string!(i18n, pg_inner_step)) y_range=(0.0, 2.0)
+                title=Signal::derive(move || t_string!(i18n, ep_chart_title)) />
         </section>
     }
 }
@@ -267,6 +285,7 @@ pub fn EpisodePage(
 /// The support images with their task labels and digits.
 #[component]
 fn SupportImages(episode: Episode) -> impl IntoView {
+    let i18n = use_i18n();
     let images = (0..episode.support.len())
         .map(|i| {
             let pixels = episode.support.image(i).to_vec();
@@ -276,7 +295,7 @@ fn SupportImages(episode: Episode) -> impl IntoView {
                 <figure class="example">
                     <Thumb pixels=Signal::derive(move || Some(pixels.clone())) class="thumb"
                         label=format!("support image, label {label}, digit {digit}") />
-                    <figcaption>{format!("label {label} = {digit}")}</figcaption>
+                    <figcaption>{t!(i18n, ep_support_caption, label = move || label, digit = move || digit)}</figcaption>
                 </figure>
             }
         })
@@ -287,6 +306,7 @@ fn SupportImages(episode: Episode) -> impl IntoView {
 /// One network's predictions for every query image, step by step.
 #[component]
 fn TraceTable(episode: Episode, run: RwSignal<EpisodeRun>, index: usize) -> impl IntoView {
+    let i18n = use_i18n();
     let trace = move || run.with(|r| r.traces.get(index).cloned().unwrap_or_default());
     let rows = (0..episode.query.len())
         .map(|i| {
@@ -307,18 +327,13 @@ fn TraceTable(episode: Episode, run: RwSignal<EpisodeRun>, index: usize) -> impl
         .collect_view();
     view! {
         <div class="trace-block">
-            <h3>{move || trace().title}</h3>
+            <h3>{move || trace().title.map(|t| t.shown(i18n))}</h3>
             <table class="trace" id=format!("episode-trace-{index}")>
-                <thead><tr><th>"image"</th><th>"label"</th>
-                    {move || (0..trace().predictions.len()).map(|s| view! { <th>{format!("step {s}")}</th> }).collect_view()}
+                <thead><tr><th>{t!(i18n, ep_image)}</th><th>{t!(i18n, ep_label)}</th>
+                    {move || (0..trace().predictions.len()).map(|s| view! { <th>{t!(i18n, ep_step, n = move || s)}</th> }).collect_view()}
                 </tr></thead>
                 <tbody>{rows}</tbody>
             </table>
         </div>
     }
-}
-
-/// "s" unless `count` is one.
-fn plural(count: usize) -> &'static str {
-    if count == 1 { "" } else { "s" }
 }

@@ -8,6 +8,8 @@
 //! reset.
 
 use super::chart::{LineChart, Series};
+use super::i18n::{Locale, t, t_string, tu_string, use_i18n};
+use super::language::fill;
 use super::loader::{self, DataPool, fetch_bytes};
 use super::widgets::{Cancel, NumberField, RunButtons, RunPhase, Ticket, go_on, yield_to_page};
 use crate::backend::Backend;
@@ -17,6 +19,7 @@ use crate::evolve::learner::{ALGORITHMS, LearnerSettings, learner_space};
 use crate::evolve::search::{Individual, Search, SearchConfig};
 use crate::meta::run::MetaEvent;
 use leptos::prelude::*;
+use leptos_i18n::I18nContext;
 
 /// Where the command line's searches are served from.
 const SEARCHES_URL: &str = "static/evolve";
@@ -33,7 +36,7 @@ const SPEC: EpisodeSpec = EpisodeSpec {
 
 /// Fitness of every learner in the order trained (one series per generation) and the best
 /// fitness so far, in percent.
-fn fitness_series(search: &Search) -> Vec<Series> {
+fn fitness_series(i18n: I18nContext<Locale>, search: &Search) -> Vec<Series> {
     let mut series: Vec<Series> = search
         .generations
         .iter()
@@ -47,7 +50,7 @@ fn fitness_series(search: &Search) -> Vec<Series> {
                 .collect();
             points.sort_by(|a, b| a.0.total_cmp(&b.0));
             Series {
-                name: format!("generation {g}"),
+                name: fill(t_string!(i18n, ev_generation), &[("g", &g)]),
                 color: GENERATION_COLORS[g % GENERATION_COLORS.len()],
                 points,
                 dots: true,
@@ -65,7 +68,7 @@ fn fitness_series(search: &Search) -> Vec<Series> {
         })
         .collect();
     series.push(Series {
-        name: "best so far".into(),
+        name: t_string!(i18n, ev_best_so_far).into(),
         color: "#212529",
         points: best_so_far,
         dots: false,
@@ -89,29 +92,34 @@ fn lineage<'a>(search: &'a Search, individual: &'a Individual) -> Vec<&'a Indivi
     line
 }
 
-/// One learner in a list: its number, generation, fitness and settings.
-fn describe(individual: &Individual) -> String {
+/// One learner in a list: its number, generation and fitness, then its settings (as flags).
+fn describe(i18n: I18nContext<Locale>, individual: &Individual) -> (String, String) {
     let fitness = individual
         .fitness
-        .map_or("not yet measured".into(), |f| format!("{:.1} %", 100.0 * f));
+        .map_or(t_string!(i18n, ev_not_measured).into(), |f| {
+            format!("{:.1} %", 100.0 * f)
+        });
     let parents = match individual.parents.as_slice() {
         [] => String::new(),
-        ids => format!(
-            ", child of {}",
-            ids.iter()
-                .map(|id| format!("#{}", id + 1))
-                .collect::<Vec<_>>()
-                .join(" and ")
-        ),
+        ids => {
+            let ids: Vec<String> = ids.iter().map(|id| format!("#{}", id + 1)).collect();
+            let joined = ids.join(t_string!(i18n, ev_and));
+            fill(t_string!(i18n, ev_child_of), &[("parents", &joined)])
+        }
     };
-    format!(
-        "#{} (generation {}{parents}): {fitness} — {}",
-        individual.id + 1,
-        individual.generation,
-        LearnerSettings::decode(&individual.genome)
-            .flags()
-            .join(" ")
-    )
+    let learner = fill(
+        t_string!(i18n, ev_learner),
+        &[
+            ("id", &(individual.id + 1)),
+            ("g", &individual.generation),
+            ("parents", &parents),
+            ("fitness", &fitness),
+        ],
+    );
+    let settings = LearnerSettings::decode(&individual.genome)
+        .flags()
+        .join(" ");
+    (learner, settings)
 }
 
 /// A search drawn: fitness chart, the best learner, its lineage and how to meta-train with it.
@@ -125,9 +133,10 @@ fn SearchView(
     /// Element id.
     id: &'static str,
 ) -> impl IntoView {
+    let i18n = use_i18n();
     let series = Signal::derive(move || {
         search
-            .with(|s| s.as_ref().map(fitness_series))
+            .with(|s| s.as_ref().map(|s| fitness_series(i18n, s)))
             .unwrap_or_default()
     });
     let measured = move || {
@@ -141,7 +150,7 @@ fn SearchView(
         search.with(|s| {
             let s = s.as_ref()?;
             let best = s.best()?;
-            let ancestors: Vec<String> = lineage(s, best).into_iter().map(describe).collect();
+            let ancestors: Vec<(String, String)> = lineage(s, best).into_iter().map(|i| describe(i18n, i)).collect();
             let settings = LearnerSettings::decode(&best.genome);
             let command = format!(
                 "fewshot-lab meta-train {} --protocol {} --backbone conv4",
@@ -150,16 +159,19 @@ fn SearchView(
             );
             let here = super::meta_train_page::link(&settings, protocol.get());
             Some(view! {
-                <h4>"Best learner and its lineage"</h4>
-                <ol class="lineage">{ancestors.into_iter().map(|a| view! { <li>{a}</li> }).collect_view()}</ol>
-                <p>"Meta-train with this genome: "<a class="meta-train-link" href=here>"in this browser"</a>", or from the command line:"</p>
+                <h4>{t!(i18n, ev_best_lineage)}</h4>
+                <ol class="lineage">{ancestors.into_iter().map(|(learner, settings)| view! {
+                    <li>{learner}" "<code>{settings}</code></li>
+                }).collect_view()}</ol>
+                <p>{t!(i18n, ev_meta_train_with)}" "<a class="meta-train-link" href=here>{t!(i18n, ev_in_browser)}</a>{t!(i18n, ev_or_command_line)}</p>
                 <pre class="command"><code>{command}</code></pre>
             })
         })
     };
     view! {
         <div id=id class="search" data-measured=measured>
-            <LineChart series=series x_label="learner (in the order trained)" title="validation accuracy (%) of every learner, by generation, and the best so far" />
+            <LineChart series=series x_label=Signal::derive(move || t_string!(i18n, ev_learner_axis))
+                title=Signal::derive(move || t_string!(i18n, ev_chart)) />
             {best}
         </div>
     }
@@ -168,6 +180,7 @@ fn SearchView(
 /// The searches run from the command line.
 #[component]
 fn CommittedSearches() -> impl IntoView {
+    let i18n = use_i18n();
     let protocol = RwSignal::new("p2");
     let search = RwSignal::new(None::<Search>);
     let error = RwSignal::new(None::<String>);
@@ -185,23 +198,18 @@ fn CommittedSearches() -> impl IntoView {
             }
         });
     });
-    let choice = move |name: &'static str, label: &'static str| {
+    let choice = move |name: &'static str, label: Signal<&'static str>| {
         view! {
             <button class:primary=move || protocol.get() == name aria-pressed=move || (protocol.get() == name).to_string()
                 on:click=move |_| protocol.set(name)>{label}</button>
         }
     };
     view! {
-        <h3>"Searches run from the command line"</h3>
-        <p class="muted">
-            "8 learners per generation, 4 generations, each meta-trained on 400 tasks and judged "
-            "by its accuracy on 100 validation tasks; the first generation holds the hand-picked "
-            "defaults of each algorithm. The README compares the winner with the best default on "
-            "600 test tasks."
-        </p>
+        <h3>{t!(i18n, ev_committed_heading)}</h3>
+        <p class="muted">{t!(i18n, ev_committed_explain)}</p>
         <div class="controls">
-            {choice("p2", "Two-digit classes (P2)")}
-            {choice("p1", "Novel digits (P1)")}
+            {choice("p2", Signal::derive(move || t_string!(i18n, ev_p2)))}
+            {choice("p1", Signal::derive(move || t_string!(i18n, ev_p1)))}
         </div>
         {move || error.get().map(|e| view! { <p class="error" role="alert">{e}</p> })}
         <SearchView search=search.into() protocol=protocol id="committed-search" />
@@ -304,6 +312,7 @@ async fn run_search(job: SearchJob, signals: SearchSignals, ticket: Ticket) -> R
 /// A small search run in the page, on P2.
 #[component]
 fn SearchHere(backend: Backend) -> impl IntoView {
+    let i18n = use_i18n();
     let pool = DataPool::default();
     loader::start(pool);
     let population = RwSignal::new(4usize);
@@ -365,10 +374,8 @@ fn SearchHere(backend: Backend) -> impl IntoView {
                 return;
             }
             match outcome {
-                Ok(()) => progress.set("Done.".into()),
-                Err(e) => error.set(Some(format!(
-                    "The search stopped: {e}. Learners measured so far are kept."
-                ))),
+                Ok(()) => progress.set(tu_string!(i18n, ev_done).into()),
+                Err(e) => error.set(Some(fill(tu_string!(i18n, ev_stopped), &[("error", &e)]))),
             }
             phase.set(RunPhase::Done);
         });
@@ -382,22 +389,17 @@ fn SearchHere(backend: Backend) -> impl IntoView {
     };
     let running = move || phase.get().active();
     view! {
-        <h3>"Search here"</h3>
-        <p class="muted">
-            "A small search of the same kind in this page, on two-digit classes (P2, 5-way 1-shot): "
-            "the first generation holds the hand-picked defaults of each algorithm, the rest are "
-            "bred. Every learner is meta-trained on the same number of tasks and judged on the "
-            "same validation tasks."
-        </p>
+        <h3>{t!(i18n, ev_here_heading)}</h3>
+        <p class="muted">{t!(i18n, ev_here_explain)}</p>
         <div class="controls settings">
-            <NumberField label="learners per generation" id="evolve-population" value=population range=2..=12 />
-            <NumberField label="generations" id="evolve-generations" value=generations range=1..=6 />
-            <NumberField label="meta-training tasks per learner" id="evolve-budget" value=budget range=1..=2000 />
-            <NumberField label="validation tasks" id="evolve-val" value=val_episodes range=5..=200 />
+            <NumberField label=Signal::derive(move || t_string!(i18n, ev_population)) id="evolve-population" value=population range=2..=12 />
+            <NumberField label=Signal::derive(move || t_string!(i18n, ev_generations)) id="evolve-generations" value=generations range=1..=6 />
+            <NumberField label=Signal::derive(move || t_string!(i18n, ev_budget)) id="evolve-budget" value=budget range=1..=2000 />
+            <NumberField label=Signal::derive(move || t_string!(i18n, mt_validation_tasks)) id="evolve-val" value=val_episodes range=5..=200 />
         </div>
-        <RunButtons id="evolve" start_label="Start the search" phase=phase ready=Signal::derive(ready) on_start=start on_reset=reset />
+        <RunButtons id="evolve" start_label=Signal::derive(move || t_string!(i18n, ev_start)) phase=phase ready=Signal::derive(ready) on_start=start on_reset=reset />
         <p id="evolve-status" class="muted" role="status" data-phase=move || phase.get().name()>
-            {move || (!ready()).then(|| "Loading the MNIST shards…".to_string())}
+            {move || (!ready()).then(|| t_string!(i18n, mt_loading))}
             {move || pool.progress.with(|p| p.error.clone())}
             {move || running().then(|| view! { <progress class="busy"></progress>" " })}
             {move || progress.get()}
@@ -413,17 +415,11 @@ pub fn EvolvePage(
     /// Device the learners meta-train on.
     backend: Backend,
 ) -> impl IntoView {
+    let i18n = use_i18n();
     view! {
         <section class="page evolve">
-            <h2>"Evolving the learner"</h2>
-            <p class="explain">
-                "Meta-learning tunes a network's starting point; here evolution tunes the learner "
-                "itself — which algorithm, its inner learning rate and steps, its outer rate, how "
-                "many tasks per meta-step, whether the inner loop adapts every layer or only the "
-                "output layer. Each learner is meta-trained on the same number of tasks; its fitness "
-                "is its accuracy on validation tasks. The fittest are kept, parents are picked by "
-                "tournament, their settings mixed and mutated."
-            </p>
+            <h2>{t!(i18n, ev_title)}</h2>
+            <p class="explain">{t!(i18n, ev_explain)}</p>
             <CommittedSearches />
             <SearchHere backend=backend />
         </section>

@@ -2,6 +2,7 @@
 //! meta-training, and Meta-SGD's learned inner rates per parameter tensor.
 
 use super::chart::{LineChart, Series};
+use super::i18n::{t, t_string, use_i18n};
 use super::widgets::context_2d;
 use crate::meta::params::ParamVec;
 use crate::model::Network;
@@ -83,6 +84,7 @@ fn draw_filters(canvas: &web_sys::HtmlCanvasElement, weights: &[f32], scale: f32
 /// One set of filters on a canvas.
 #[component]
 fn FilterGrid(weights: Signal<Vec<f32>>, scale: Signal<f32>, id: &'static str) -> impl IntoView {
+    let i18n = use_i18n();
     let canvas = NodeRef::<Canvas>::new();
     Effect::new(move |_| {
         let (weights, scale) = (weights.get(), scale.get());
@@ -94,7 +96,7 @@ fn FilterGrid(weights: Signal<Vec<f32>>, scale: Signal<f32>, id: &'static str) -
     view! {
         <canvas node_ref=canvas id=id class="filters" width=width height=4.0 * (3.0 * CELL + 4.0)
             data-filters=move || weights.with(|w| w.len() / FILTER)
-            role="img" aria-label="first-layer filters: red positive, blue negative"></canvas>
+            role="img" aria-label=move || t_string!(i18n, learned_filters_label)></canvas>
     }
 }
 
@@ -111,6 +113,7 @@ pub fn Learned(
     /// The rate every parameter started from.
     start_rate: Signal<f64>,
 ) -> impl IntoView {
+    let i18n = use_i18n();
     let scale = Signal::derive(move || {
         let largest = |w: &Vec<f32>| w.iter().fold(0.0f32, |m, v| m.max(v.abs()));
         before.with(largest).max(after.with(largest)).max(1e-6)
@@ -121,13 +124,13 @@ pub fn Learned(
         let last = points.len().saturating_sub(1) as f64;
         vec![
             Series {
-                name: "mean learned rate".into(),
+                name: t_string!(i18n, learned_mean_rate).into(),
                 color: "#862e9c",
                 points,
                 dots: true,
             },
             Series {
-                name: "starting rate".into(),
+                name: t_string!(i18n, learned_starting_rate).into(),
                 color: "#adb5bd",
                 points: vec![(0.0, start_rate.get()), (last, start_rate.get())],
                 dots: false,
@@ -135,20 +138,20 @@ pub fn Learned(
         ]
     });
     view! {
-        <h3>"What the outer loop learned"</h3>
+        <h3>{t!(i18n, learned_heading)}</h3>
         <div class="learned">
             <figure>
                 <FilterGrid weights=before scale=scale id="filters-before" />
-                <figcaption class="muted">"First-layer filters before meta-training"</figcaption>
+                <figcaption class="muted">{t!(i18n, learned_before)}</figcaption>
             </figure>
             <figure>
                 <FilterGrid weights=after scale=scale id="filters-after" />
-                <figcaption class="muted">"… and of the best validated network (same colour scale)"</figcaption>
+                <figcaption class="muted">{t!(i18n, learned_after)}</figcaption>
             </figure>
         </div>
         {move || rates.with(|r| !r.is_empty()).then(|| view! {
-            <LineChart series=rate_series x_label="parameter tensor (first convolution first, output layer last)"
-                title="Meta-SGD's learned inner rates: mean per parameter tensor" />
+            <LineChart series=rate_series x_label=Signal::derive(move || t_string!(i18n, learned_tensor_axis))
+                title=Signal::derive(move || t_string!(i18n, learned_rates_chart)) />
         })}
     }
 }

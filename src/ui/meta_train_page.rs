@@ -8,6 +8,8 @@
 //! loop learned: the first-layer filters before and after, and Meta-SGD's learned rates.
 
 use super::chart::{LineChart, Series};
+use super::i18n::{t, t_string, tu_string, use_i18n};
+use super::language::fill;
 use super::learned::{Learned, first_filters, mean_rates};
 use super::loader::{self, DataPool};
 use super::query_param;
@@ -218,6 +220,7 @@ pub fn MetaTrainPage(
     /// Device to meta-train on.
     backend: Backend,
 ) -> impl IntoView {
+    let i18n = use_i18n();
     let pool = DataPool::default();
     loader::start(pool);
     let (fields, notes) = Fields::from_url();
@@ -274,9 +277,7 @@ pub fn MetaTrainPage(
                 return;
             }
             if let Err(e) = outcome {
-                error.set(Some(format!(
-                    "Meta-training stopped: {e}. The best network so far can still be downloaded."
-                )));
+                error.set(Some(fill(tu_string!(i18n, mt_stopped), &[("error", &e)])));
             }
             phase.set(RunPhase::Done);
         });
@@ -292,7 +293,7 @@ pub fn MetaTrainPage(
     };
     let download = move |_| {
         let Some(model) = best.get_value() else {
-            error.set(Some("No network has been validated yet.".into()));
+            error.set(Some(tu_string!(i18n, mt_nothing_validated).into()));
             return;
         };
         let name = format!(
@@ -306,7 +307,10 @@ pub fn MetaTrainPage(
                 offer_download(&content, "application/octet-stream", &name)
             });
             if let Err(e) = offered {
-                error.set(Some(format!("The download failed: {e}")));
+                error.set(Some(fill(
+                    tu_string!(i18n, mt_download_failed),
+                    &[("error", &e)],
+                )));
             }
         });
     };
@@ -315,28 +319,30 @@ pub fn MetaTrainPage(
         let p = progress.get();
         let total = fields.steps.get();
         match phase.get() {
-            RunPhase::Idle if !ready() => "Loading the MNIST shards…".to_string(),
-            RunPhase::Idle => "Ready.".into(),
-            RunPhase::Done => format!("Done: {} meta-steps.", p.step),
-            _ if p.before.is_none() => "Measuring the learner before meta-training…".into(),
+            RunPhase::Idle if !ready() => t!(i18n, mt_loading).into_any(),
+            RunPhase::Idle => t!(i18n, mt_ready).into_any(),
+            RunPhase::Done => t!(i18n, mt_done, steps = move || p.step).into_any(),
+            _ if p.before.is_none() => t!(i18n, mt_measuring).into_any(),
             running => {
-                let left = (total.saturating_sub(p.step)) as f64 * p.ms_per_step / 1e3;
-                format!(
-                    "{}meta-step {} of {total} · {:.0} ms per step · about {left:.0} s left",
-                    if running == RunPhase::Paused {
-                        "Paused at "
-                    } else {
-                        ""
-                    },
-                    p.step,
-                    p.ms_per_step
-                )
+                let left = format!(
+                    "{:.0}",
+                    total.saturating_sub(p.step) as f64 * p.ms_per_step / 1e3
+                );
+                let ms = format!("{:.0}", p.ms_per_step);
+                let paused =
+                    (running == RunPhase::Paused).then(|| view! { {t!(i18n, mt_paused_at)}" " });
+                view! {
+                    {paused}
+                    {t!(i18n, mt_progress, step = move || p.step, total = move || total,
+                        ms = move || ms.clone(), left = move || left.clone())}
+                }
+                .into_any()
             }
         }
     };
     let loss_series = Signal::derive(move || {
         vec![Series {
-            name: "query loss".into(),
+            name: t_string!(i18n, mt_query_loss).into(),
             color: "#1c7ed6",
             points: progress.with(|p| p.losses.clone()),
             dots: false,
@@ -345,14 +351,14 @@ pub fn MetaTrainPage(
     let accuracy_series = Signal::derive(move || {
         progress.with(|p| {
             let mut series = vec![Series {
-                name: "validation accuracy (%)".into(),
+                name: t_string!(i18n, mt_validation_accuracy).into(),
                 color: "#2b8a3e",
                 points: p.accuracy.clone(),
                 dots: true,
             }];
             if let (Some(before), Some(&(last, _))) = (p.before, p.accuracy.last()) {
                 series.push(Series {
-                    name: "the same learner before meta-training".into(),
+                    name: t_string!(i18n, mt_before).into(),
                     color: "#adb5bd",
                     points: vec![(0.0, before), (last, before)],
                     dots: false,
@@ -362,25 +368,21 @@ pub fn MetaTrainPage(
         })
     });
     let algorithm_choice = move |name: &'static str| {
-        view! { <option value=name selected=move || fields.algorithm.get() == name>{name}</option> }
+        view! { <option value=name selected=move || fields.algorithm.get() == name translate="no">{name}</option> }
     };
     view! {
         <section class="page meta-train">
-            <h2>"Meta-train a learner"</h2>
-            <p class="explain">
-                "Meta-train a conv-4 learner on 5-way 1-shot tasks, here in the browser. The "
-                "validation accuracy is drawn against the same learner before any meta-training "
-                "(same settings, same validation tasks), so the gap is what meta-training did."
-            </p>
+            <h2>{t!(i18n, mt_title)}</h2>
+            <p class="explain">{t!(i18n, mt_explain)}</p>
             <SettingNotes notes=notes />
             <div class="controls settings">
-                <label class="field" for="mt-protocol"><span>"protocol"</span>
+                <label class="field" for="mt-protocol"><span>{t!(i18n, mt_protocol)}</span>
                     <select id="mt-protocol" on:change=move |ev| protocol_name.set(if event_target_value(&ev) == "p1" { "p1" } else { "p2" })>
-                        <option value="p2" selected=move || protocol_name.get() == "p2">"two-digit classes (P2)"</option>
-                        <option value="p1" selected=move || protocol_name.get() == "p1">"novel digits (P1)"</option>
+                        <option value="p2" selected=move || protocol_name.get() == "p2">{t!(i18n, mt_p2)}</option>
+                        <option value="p1" selected=move || protocol_name.get() == "p1">{t!(i18n, mt_p1)}</option>
                     </select>
                 </label>
-                <label class="field" for="mt-algo"><span>"algorithm"</span>
+                <label class="field" for="mt-algo"><span>{t!(i18n, mt_algorithm)}</span>
                     <select id="mt-algo" on:change=move |ev| {
                         let chosen = event_target_value(&ev);
                         if let Some(known) = ALGORITHMS.iter().copied().find(|a| *a == chosen) {
@@ -390,20 +392,20 @@ pub fn MetaTrainPage(
                         {ALGORITHMS.map(algorithm_choice).to_vec()}
                     </select>
                 </label>
-                <NumberField label="inner rate" id="mt-inner-lr" value=fields.inner_lr range=0.001..=2.0 />
-                <NumberField label="inner steps" id="mt-inner-steps" value=fields.inner_steps range=1..=10 />
-                <NumberField label="outer rate" id="mt-outer-lr" value=fields.outer_lr range=1e-5..=0.1 />
-                <NumberField label="meta-batch" id="mt-meta-batch" value=fields.meta_batch range=1..=16 />
-                <NumberField label="meta-steps" id="mt-steps" value=fields.steps range=1..=5000 />
-                <NumberField label="validate every" id="mt-validate-every" value=fields.validate_every range=1..=500 />
-                <NumberField label="validation tasks" id="mt-val" value=fields.val_episodes range=5..=200 />
-                <label class="field" for="mt-head-only"><span>"inner loop on the output layer only"</span>
+                <NumberField label=Signal::derive(move || t_string!(i18n, mt_inner_rate)) id="mt-inner-lr" value=fields.inner_lr range=0.001..=2.0 />
+                <NumberField label=Signal::derive(move || t_string!(i18n, mt_inner_steps)) id="mt-inner-steps" value=fields.inner_steps range=1..=10 />
+                <NumberField label=Signal::derive(move || t_string!(i18n, mt_outer_rate)) id="mt-outer-lr" value=fields.outer_lr range=1e-5..=0.1 />
+                <NumberField label=Signal::derive(move || t_string!(i18n, mt_meta_batch)) id="mt-meta-batch" value=fields.meta_batch range=1..=16 />
+                <NumberField label=Signal::derive(move || t_string!(i18n, mt_meta_steps)) id="mt-steps" value=fields.steps range=1..=5000 />
+                <NumberField label=Signal::derive(move || t_string!(i18n, mt_validate_every)) id="mt-validate-every" value=fields.validate_every range=1..=500 />
+                <NumberField label=Signal::derive(move || t_string!(i18n, mt_validation_tasks)) id="mt-val" value=fields.val_episodes range=5..=200 />
+                <label class="field" for="mt-head-only"><span>{t!(i18n, mt_head_only)}</span>
                     <input id="mt-head-only" type="checkbox" prop:checked=move || fields.head_only.get()
                         on:change=move |ev| fields.head_only.set(event_target_checked(&ev)) />
                 </label>
             </div>
-            <RunButtons id="mt" start_label="Start" phase=phase ready=Signal::derive(ready) on_start=start on_reset=reset>
-                <button id="mt-download" on:click=download disabled=move || progress.with(|p| p.accuracy.is_empty())>"Download the best network"</button>
+            <RunButtons id="mt" start_label=Signal::derive(move || t_string!(i18n, run_start)) phase=phase ready=Signal::derive(ready) on_start=start on_reset=reset>
+                <button id="mt-download" on:click=download disabled=move || progress.with(|p| p.accuracy.is_empty())>{t!(i18n, mt_download)}</button>
             </RunButtons>
             <p id="mt-status" class="muted" role="status" data-phase=move || phase.get().name()
                 data-steps=move || progress.with(|p| p.step) data-validations=move || progress.with(|p| p.accuracy.len())>
@@ -413,14 +415,19 @@ pub fn MetaTrainPage(
             </p>
             <p id="mt-long-tasks" class="muted" data-longest=move || longest_task.get().round().to_string()>
                 {move || (phase.get() != RunPhase::Idle).then(|| match longest_task.get() {
-                    0.0 => "No main-thread task over 50 ms so far.".to_string(),
-                    ms => format!("Longest main-thread task so far: {ms:.0} ms (the page stays usable between meta-steps; a step on the CPU backend runs in one piece)."),
+                    0.0 => t!(i18n, mt_no_long_task).into_any(),
+                    ms => {
+                        let ms = format!("{ms:.0}");
+                        t!(i18n, mt_long_task, ms = move || ms.clone()).into_any()
+                    }
                 })}
             </p>
             {move || error.get().map(|e| view! { <p class="error" role="alert">{e}</p> })}
             <div class="charts">
-                <LineChart series=loss_series x_label="meta-step" title="query loss per meta-step" />
-                <LineChart series=accuracy_series x_label="meta-step" title="validation accuracy (%) and the same learner before meta-training" />
+                <LineChart series=loss_series x_label=Signal::derive(move || t_string!(i18n, mt_meta_step))
+                    title=Signal::derive(move || t_string!(i18n, mt_loss_chart)) />
+                <LineChart series=accuracy_series x_label=Signal::derive(move || t_string!(i18n, mt_meta_step))
+                    title=Signal::derive(move || t_string!(i18n, mt_accuracy_chart)) />
             </div>
             <Learned before=Signal::derive(move || progress.with(|p| p.filters_before.clone()))
                 after=Signal::derive(move || progress.with(|p| p.filters_after.clone()))

@@ -7,16 +7,19 @@
 //! `?page=meta-train` for meta-training in the page, `?page=evolve` for the evolutionary
 //! search, `?bench` for the benchmark, `?selftest` for the in-browser checks the test suite
 //! runs. `&embed=1` shows any page compactly for an `<iframe>` in course material ([`share`]
-//! makes the links and snippets; [`offline`] keeps the app working without a network).
-//! Components here hold UI state only; all maths lives in the library.
+//! makes the links and snippets; [`offline`] keeps the app working without a network). Texts
+//! are in English and Simplified Chinese ([`language`]). Components here hold UI state only;
+//! all maths lives in the library.
 
 mod backend;
 mod bench_page;
 mod chart;
 mod episode_page;
 mod evolve_page;
+mod language;
 mod learned;
 mod loader;
+mod messages;
 mod meta_train_page;
 mod offline;
 mod playground;
@@ -27,9 +30,20 @@ mod train_page;
 mod weights;
 mod widgets;
 
-use crate::backend::{Backend, BackendKind};
+use crate::backend::{Backend, BackendKind, Fallback};
+use i18n::{I18nContextProvider, t, use_i18n};
 use leptos::prelude::*;
 use loader::DataPool;
+
+// The `i18n` module: the texts of `locales/*.json`, keys checked at compile time. The macro is
+// deprecated in favour of generating the module in build.rs with leptos_i18n_build, which would
+// compile ICU's data exporter (icu_provider_export, icu_provider_source) into every native
+// build and test run for a module the native build never uses.
+#[allow(deprecated)]
+mod i18n_module {
+    leptos_i18n::load_locales!();
+}
+use i18n_module::i18n;
 
 /// Mounts the app on `<body>`.
 pub fn mount() {
@@ -97,9 +111,21 @@ fn embedded() -> bool {
     query_param("embed").as_deref() == Some("1")
 }
 
-/// The whole application: header with the backend in use, then the requested page.
+/// The whole application, in the person's language.
 #[component]
 pub fn App() -> impl IntoView {
+    view! {
+        <I18nContextProvider>
+            <Shell />
+        </I18nContextProvider>
+    }
+}
+
+/// Header with the backend in use, then the requested page.
+#[component]
+fn Shell() -> impl IntoView {
+    language::apply_chosen_language();
+    let i18n = use_i18n();
     let backend = RwSignal::new(None::<Backend>);
     leptos::task::spawn_local(async move {
         let preference = match query_param("backend").as_deref() {
@@ -129,16 +155,16 @@ pub fn App() -> impl IntoView {
         {header}
         <main>
             {move || match backend.get() {
-                None => view! { <p class="muted">"Starting the compute backend…"</p> }.into_any(),
+                None => view! { <p class="muted">{t!(i18n, starting_backend)}</p> }.into_any(),
                 Some(backend_now) => match page {
                     Page::Playground => view! {
                         <playground::PlaygroundPage backend=backend_now on_device_lost=move |reason: String| {
-                            backend.set(Some(Backend::cpu(Some(format!("WebGPU failed while adapting ({reason}); switched to the CPU backend. Your drawings are kept.")))));
+                            backend.set(Some(Backend::cpu(Some(Fallback::LostAdapting(reason)))));
                         } />
                     }.into_any(),
                     Page::Train => view! {
                         <train_page::TrainPage backend=backend_now pool=pool on_device_lost=move |reason: String| {
-                            backend.set(Some(Backend::cpu(Some(format!("WebGPU failed during training ({reason}); switched to the CPU backend.")))));
+                            backend.set(Some(Backend::cpu(Some(Fallback::LostTraining(reason)))));
                         } />
                     }.into_any(),
                     Page::Episode => view! { <episode_page::EpisodePage backend=backend_now /> }.into_any(),
@@ -153,24 +179,26 @@ pub fn App() -> impl IntoView {
     }
 }
 
-/// The full app's header: title, the pages, share, offline state and the backend in use.
+/// The full app's header: title, the pages, share, language, offline state and the backend.
 #[component]
 fn SiteHeader(page: Page, backend: RwSignal<Option<Backend>>) -> impl IntoView {
+    let i18n = use_i18n();
     view! {
         <header class="top">
-            <h1>"Few-Shot Lab"</h1>
-            <p class="tagline">"Deep learning and meta-learning, running in your browser."</p>
-            <nav class="pages" aria-label="Pages">
-                <a href="./" class:current=page == Page::Playground>"Playground"</a>
-                <a href="./?page=episode" class:current=page == Page::Episode>"One episode"</a>
-                <a href="./?page=rl" class:current=page == Page::Rl>"Meta-RL"</a>
-                <a href="./?page=meta-train" class:current=page == Page::MetaTrain>"Meta-train"</a>
-                <a href="./?page=evolve" class:current=page == Page::Evolve>"Evolution"</a>
-                <a href="./?page=train" class:current=page == Page::Train>"Train a CNN"</a>
-                <a href="./?bench" class:current=page == Page::Bench>"Benchmark"</a>
+            <h1>{t!(i18n, app_name)}</h1>
+            <p class="tagline">{t!(i18n, tagline)}</p>
+            <nav class="pages" aria-label=move || i18n::t_string!(i18n, nav_pages)>
+                <a href="./" class:current=page == Page::Playground>{t!(i18n, nav_playground)}</a>
+                <a href="./?page=episode" class:current=page == Page::Episode>{t!(i18n, nav_episode)}</a>
+                <a href="./?page=rl" class:current=page == Page::Rl>{t!(i18n, nav_rl)}</a>
+                <a href="./?page=meta-train" class:current=page == Page::MetaTrain>{t!(i18n, nav_meta_train)}</a>
+                <a href="./?page=evolve" class:current=page == Page::Evolve>{t!(i18n, nav_evolve)}</a>
+                <a href="./?page=train" class:current=page == Page::Train>{t!(i18n, nav_train)}</a>
+                <a href="./?bench" class:current=page == Page::Bench>{t!(i18n, nav_bench)}</a>
             </nav>
             <div class="tools">
                 {page.link_name().map(|name| view! { <share::ShareButton page=name /> })}
+                <language::LanguagePicker />
                 <offline::OfflineBadge />
             </div>
             <BackendBadge backend=backend />
@@ -178,10 +206,11 @@ fn SiteHeader(page: Page, backend: RwSignal<Option<Backend>>) -> impl IntoView {
     }
 }
 
-/// The compact bar of an embedded view: the app's name, the backend, share, and a link that
-/// opens this view, with its current settings, as the full app in a new tab.
+/// The compact bar of an embedded view: the app's name, the backend, share, language, and a
+/// link that opens this view, with its current settings, as the full app in a new tab.
 #[component]
 fn EmbedBar(page: Page, backend: RwSignal<Option<Backend>>) -> impl IntoView {
+    let i18n = use_i18n();
     let name = page.link_name().flatten();
     let full_app = move |ev: leptos::ev::MouseEvent| {
         let shared = share::current_settings();
@@ -194,10 +223,11 @@ fn EmbedBar(page: Page, backend: RwSignal<Option<Backend>>) -> impl IntoView {
     };
     view! {
         <header class="embed-bar">
-            <strong class="embed-title">"Few-Shot Lab"</strong>
+            <strong class="embed-title">{t!(i18n, app_name)}</strong>
             {page.link_name().map(|name| view! { <share::ShareButton page=name /> })}
+            <language::LanguagePicker />
             <a id="open-full-app" href="./" target="_blank" rel="noopener" on:click=full_app>
-                "Open the full app ↗"
+                {t!(i18n, open_full_app)}
             </a>
             <BackendBadge backend=backend />
         </header>
@@ -207,6 +237,7 @@ fn EmbedBar(page: Page, backend: RwSignal<Option<Backend>>) -> impl IntoView {
 /// Shows which backend and adapter the app runs on, and why it fell back if it did.
 #[component]
 fn BackendBadge(backend: RwSignal<Option<Backend>>) -> impl IntoView {
+    let i18n = use_i18n();
     move || {
         backend.get().map(|b| {
             let (class, name) = match b.kind {
@@ -216,9 +247,9 @@ fn BackendBadge(backend: RwSignal<Option<Backend>>) -> impl IntoView {
             view! {
                 <div class="backend">
                     <span id="backend" class=class data-backend=b.kind.label()>{name}</span>
-                    <span id="adapter" class="adapter">{b.adapter.clone()}</span>
+                    <span id="adapter" class="adapter" translate="no">{b.adapter.clone()}</span>
                 </div>
-                {b.notice.clone().map(|n| view! { <p id="backend-notice" class="notice" role="status">{n}</p> })}
+                {b.notice.clone().map(|n| view! { <p id="backend-notice" class="notice" role="status">{move || language::fallback_text(i18n, &n)}</p> })}
             }
         })
     }

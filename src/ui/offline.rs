@@ -2,6 +2,7 @@
 //! app, its networks and samples on install, and data shards as they are used) and shows
 //! whether the app is available offline.
 
+use super::i18n::{t_string, use_i18n};
 use leptos::prelude::*;
 use wasm_bindgen_futures::JsFuture;
 
@@ -16,6 +17,7 @@ enum Offline {
 /// A small badge: "Available offline" once the service worker has stored the app.
 #[component]
 pub fn OfflineBadge() -> impl IntoView {
+    let i18n = use_i18n();
     let state = RwSignal::new(Offline::Storing);
     leptos::task::spawn_local(async move {
         state.set(match register().await {
@@ -27,17 +29,15 @@ pub fn OfflineBadge() -> impl IntoView {
         let (class, label, title) = match state.get() {
             Offline::Storing => (
                 "storing",
-                "Storing for offline use…",
-                "The app is being stored in this browser.".to_string(),
+                t_string!(i18n, offline_storing),
+                t_string!(i18n, offline_storing_title).to_string(),
             ),
             Offline::Ready => (
                 "ready",
-                "Available offline",
-                "The app, its networks and samples are stored in this browser: it starts \
-                 without a network. Training data is stored as pages use it."
-                    .to_string(),
+                t_string!(i18n, offline_ready),
+                t_string!(i18n, offline_ready_title).to_string(),
             ),
-            Offline::Unavailable(why) => ("unavailable", "Online only", why),
+            Offline::Unavailable(why) => ("unavailable", t_string!(i18n, offline_unavailable), why),
         };
         view! {
             <span id="offline-status" class=format!("offline {class}") data-state=class title=title.clone()>

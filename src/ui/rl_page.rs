@@ -10,6 +10,7 @@
 //! same for bandits, with regret curves.
 
 use super::chart::{LineChart, Series};
+use super::i18n::{Locale, t, t_string, tu_string, use_i18n};
 use super::loader::fetch_bytes;
 use super::widgets::{context_2d, yield_to_page};
 use crate::backend::Backend;
@@ -24,6 +25,7 @@ use crate::rng::Rng;
 use burn::tensor::Device;
 use leptos::html::Canvas;
 use leptos::prelude::*;
+use leptos_i18n::I18nContext;
 
 /// Where the shipped policies are served from, relative to the page.
 const POLICIES_URL: &str = "static/policies";
@@ -77,7 +79,7 @@ async fn load_policy<E: TaskFamily>(
 }
 
 /// The three compared policies of family `E`: meta-trained, pre-trained, random.
-async fn policies<E: TaskFamily>(device: &Device) -> Compared {
+async fn policies<E: TaskFamily>(device: &Device, i18n: I18nContext<Locale>) -> Compared {
     let random = {
         device.seed(RANDOM_SEED);
         fresh_policy::<E>(device)
@@ -85,8 +87,8 @@ async fn policies<E: TaskFamily>(device: &Device) -> Compared {
     let catalog = policy_catalog().await;
     let mut compared = Compared::new();
     for (title, algorithm) in [
-        ("meta-trained (MAML)", "maml"),
-        ("pre-trained on all tasks", "pretrained"),
+        (tu_string!(i18n, rl_meta_trained), "maml"),
+        (tu_string!(i18n, rl_pretrained), "pretrained"),
     ] {
         let file = format!("{}-{algorithm}.bpk", E::NAME);
         let policy = match &catalog {
@@ -95,7 +97,7 @@ async fn policies<E: TaskFamily>(device: &Device) -> Compared {
         };
         compared.push((title.into(), policy));
     }
-    compared.push(("random initialisation".into(), Ok(random)));
+    compared.push((tu_string!(i18n, rl_random).into(), Ok(random)));
     compared
 }
 
@@ -144,6 +146,7 @@ fn Arena(
     goal: RwSignal<Option<(f32, f32)>>,
     run: Signal<Run>,
 ) -> impl IntoView {
+    let i18n = use_i18n();
     let canvas = NodeRef::<Canvas>::new();
     Effect::new(move |_| {
         let (goal, run) = (goal.get(), run.get());
@@ -184,7 +187,7 @@ fn Arena(
             data-rounds=move || run.with(|r| r.rounds.len())>
             <figcaption><strong>{title}</strong></figcaption>
             <canvas node_ref=canvas width=ARENA_PX height=ARENA_PX class="arena-canvas" on:click=click
-                role="img" aria-label="Arena: click to set the goal; trajectories before and after each update"></canvas>
+                role="img" aria-label=move || t_string!(i18n, rl_arena_label)></canvas>
             <span class="muted">"return: "{returns}</span>
             {move || run.with(|r| r.error.clone()).map(|e| view! { <span class="error">{e}</span> })}
         </figure>
@@ -197,27 +200,24 @@ pub fn RlPage(
     /// Device the policies run on.
     backend: Backend,
 ) -> impl IntoView {
+    let i18n = use_i18n();
     let device = StoredValue::new_local(backend.device.clone().autodiff());
     let goal = RwSignal::new(None::<(f32, f32)>);
     let compared = StoredValue::new_local(Compared::new());
     let names = RwSignal::new(Vec::<String>::new());
     let runs = RwSignal::new(Vec::<Run>::new());
-    let status = RwSignal::new(String::from("Loading the shipped policies…"));
+    let failed = RwSignal::new(None::<String>);
     let busy = RwSignal::new(true);
     let generation = StoredValue::new(0u64);
     leptos::task::spawn_local(async move {
-        let loaded = policies::<PointNav>(&device.get_value()).await;
+        let loaded = policies::<PointNav>(&device.get_value(), i18n).await;
         names.set(loaded.iter().map(|(n, _)| n.clone()).collect());
         runs.set(vec![Run::default(); loaded.len()]);
-        let failed: Vec<String> = loaded
+        let failures: Vec<String> = loaded
             .iter()
             .filter_map(|(n, p)| p.as_ref().err().map(|e| format!("{n}: {e}")))
             .collect();
-        status.set(if failed.is_empty() {
-            "Click in an arena to set a goal.".into()
-        } else {
-            failed.join("; ")
-        });
+        failed.set((!failures.is_empty()).then(|| failures.join("; ")));
         compared.set_value(loaded);
         busy.set(false);
     });
@@ -291,17 +291,15 @@ pub fn RlPage(
 
     view! {
         <section class="page rl">
-            <h2>"Meta-reinforcement learning: reach a goal you cannot see"</h2>
-            <p class="explain">
-                "A point starts in the middle and is rewarded for being close to a goal it cannot see "
-                "(MAML's 2-D navigation). Click in an arena to set a goal: each policy then takes "
-                "three policy-gradient updates on 20 of its own trajectories, the same way. Drawn: "
-                "four trajectories before adapting (grey), after one (blue), two (orange) and three "
-                "(green) updates."
-            </p>
+            <h2>{t!(i18n, rl_title)}</h2>
+            <p class="explain">{t!(i18n, rl_explain)}</p>
             <p id="rl-status" class="muted" role="status">
                 {move || busy.get().then(|| view! { <progress class="busy"></progress>" " })}
-                {move || status.get()}
+                {move || match (busy.get(), failed.get()) {
+                    (true, _) => t_string!(i18n, rl_loading).to_string(),
+                    (false, Some(failures)) => failures,
+                    (false, None) => t_string!(i18n, rl_click_goal).to_string(),
+                }}
             </p>
             <div class="arenas">
                 {move || names.get().into_iter().enumerate().map(|(index, title)| {
@@ -309,7 +307,8 @@ pub fn RlPage(
                     view! { <Arena title=title index=index goal=goal run=run /> }
                 }).collect_view()}
             </div>
-            <LineChart series=chart x_label="updates" title="mean return after each update, per policy" />
+            <LineChart series=chart x_label=Signal::derive(move || t_string!(i18n, rl_updates))
+                title=Signal::derive(move || t_string!(i18n, rl_return_chart)) />
             <MetaTrainHere device=device compared=compared names=names replaced=replaced />
             <BanditRegret device=device />
         </section>
@@ -318,8 +317,6 @@ pub fn RlPage(
 
 /// Steps of meta-training on the page.
 const STEPS_HERE: usize = 30;
-/// Name of the policy meta-trained on the page.
-const TRAINED_HERE: &str = "meta-trained here (FOMAML)";
 
 /// Meta-trains a point-navigation policy with FOMAML on `device`, charting the return of
 /// each meta-step into `curve`; stops with a message on a read failure or divergence.
@@ -355,6 +352,7 @@ fn MetaTrainHere(
     names: RwSignal<Vec<String>>,
     replaced: RwSignal<u64>,
 ) -> impl IntoView {
+    let i18n = use_i18n();
     let curve = RwSignal::new(Vec::<(f64, f64)>::new());
     let running = RwSignal::new(false);
     let failure = RwSignal::new(None::<String>);
@@ -367,12 +365,12 @@ fn MetaTrainHere(
                 Ok(policy) => {
                     compared.update_value(|c| {
                         if let Some(first) = c.first_mut() {
-                            *first = (TRAINED_HERE.into(), Ok(policy));
+                            *first = (tu_string!(i18n, rl_trained_here).into(), Ok(policy));
                         }
                     });
                     names.update(|n| {
                         if let Some(first) = n.first_mut() {
-                            *first = TRAINED_HERE.into();
+                            *first = tu_string!(i18n, rl_trained_here).into();
                         }
                     });
                     replaced.update(|n| *n += 1);
@@ -384,24 +382,21 @@ fn MetaTrainHere(
     };
     let series = Signal::derive(move || {
         vec![Series {
-            name: "return after one update".into(),
+            name: t_string!(i18n, rl_return_after_update).into(),
             color: POLICY_COLORS[0],
             points: curve.get(),
             dots: false,
         }]
     });
     view! {
-        <h3>"Meta-train here"</h3>
-        <p class="muted">{format!(
-            "{STEPS_HERE} first-order MAML steps (10 goals × 10 trajectories each) on this page; the \
-             result replaces the shipped meta-trained policy in the first arena. The shipped one had \
-             500 second-order steps of 20 goals × 20 trajectories."
-        )}</p>
+        <h3>{t!(i18n, rl_train_heading)}</h3>
+        <p class="muted">{t!(i18n, rl_train_explain, steps = move || STEPS_HERE)}</p>
         <div class="controls">
-            <button id="rl-train-button" class="primary" on:click=start disabled=move || running.get()>"Meta-train here"</button>
+            <button id="rl-train-button" class="primary" on:click=start disabled=move || running.get()>{t!(i18n, rl_train_button)}</button>
         </div>
         {move || failure.get().map(|e| view! { <p id="rl-train-error" class="error" role="alert">{e}</p> })}
-        <LineChart series=series x_label="meta-step" title="return after one update during meta-training on this page" />
+        <LineChart series=series x_label=Signal::derive(move || t_string!(i18n, rl_meta_step))
+            title=Signal::derive(move || t_string!(i18n, rl_train_chart)) />
     }
 }
 
@@ -431,15 +426,16 @@ async fn bandit_regret(policy: &Policy, tasks: &[Vec<f32>]) -> Result<[f64; UPDA
 #[component]
 fn BanditRegret(device: StoredValue<Device, LocalStorage>) -> impl IntoView {
     let series = RwSignal::new(Vec::<Series>::new());
-    let status = RwSignal::new(format!("Measuring regret on {BANDITS} bandits…"));
+    let i18n = use_i18n();
+    let done = RwSignal::new(false);
+    let missing = RwSignal::new(Vec::<String>::new());
     leptos::task::spawn_local(async move {
         let device = device.get_value();
-        let compared = policies::<Bandit>(&device).await;
+        let compared = policies::<Bandit>(&device, i18n).await;
         let mut rng = Rng::new(BANDIT_SEED);
         let tasks: Vec<Vec<f32>> = (0..BANDITS)
             .map(|_| Bandit::sample_task(&mut rng))
             .collect();
-        let mut missing = Vec::new();
         for ((name, policy), color) in compared.into_iter().zip(POLICY_COLORS) {
             let regret = match policy {
                 Ok(policy) => bandit_regret(&policy, &tasks).await,
@@ -458,23 +454,26 @@ fn BanditRegret(device: StoredValue<Device, LocalStorage>) -> impl IntoView {
                         dots: false,
                     })
                 }),
-                Err(e) => missing.push(format!("{name}: {e}")),
+                Err(e) => missing.update(|m| m.push(format!("{name}: {e}"))),
             }
         }
-        let explained = format!(
-            "Regret: how much less than the best arm each pull earns, averaged over {BANDITS} bandits."
-        );
-        status.set(if missing.is_empty() {
-            explained
-        } else {
-            format!("{explained} Not shown — {}", missing.join("; "))
-        });
+        done.set(true);
     });
+    let status = move || {
+        if !done.get() {
+            return t!(i18n, rl_measuring_regret, count = move || BANDITS).into_any();
+        }
+        let not_shown = missing.with(|m| {
+            (!m.is_empty()).then(|| format!(" {} {}", t_string!(i18n, rl_not_shown), m.join("; ")))
+        });
+        view! { {t!(i18n, rl_regret_explained, count = move || BANDITS)}{not_shown} }.into_any()
+    };
     view! {
-        <h3>"Bandits: regret per update"</h3>
-        <p id="bandit-status" class="muted" role="status">{move || status.get()}</p>
+        <h3>{t!(i18n, rl_bandits_heading)}</h3>
+        <p id="bandit-status" class="muted" role="status">{status}</p>
         <div id="bandit-regret" data-series=move || series.with(Vec::len)>
-            <LineChart series=Signal::derive(move || series.get()) x_label="updates" title="mean regret after each update, per policy" />
+            <LineChart series=Signal::derive(move || series.get()) x_label=Signal::derive(move || t_string!(i18n, rl_updates))
+                title=Signal::derive(move || t_string!(i18n, rl_regret_chart)) />
         </div>
     }
 }

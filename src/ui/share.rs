@@ -2,6 +2,7 @@
 //! `<iframe>` snippet for course pages. Each page registers what its link carries with
 //! [`share_settings`]; the App's header and embed bar show the [`ShareButton`].
 
+use super::i18n::{t, t_string, tu_string, use_i18n};
 use leptos::prelude::*;
 use std::sync::Arc;
 use wasm_bindgen::JsCast;
@@ -92,6 +93,7 @@ pub fn ShareButton(
     /// The page's `?page=` value (none for the Playground).
     page: Option<&'static str>,
 ) -> impl IntoView {
+    let i18n = use_i18n();
     let open = RwSignal::new(false);
     let links = RwSignal::new(None::<Links>);
     let copied = RwSignal::new(None::<String>);
@@ -114,19 +116,19 @@ pub fn ShareButton(
     view! {
         <div class="share">
             <button id="share-button" aria-expanded=move || open.get().to_string()
-                aria-controls="share-panel" on:click=toggle>"Share / Embed"</button>
+                aria-controls="share-panel" on:click=toggle>{t!(i18n, share_button)}</button>
             <Show when=move || open.get()>
-                <div id="share-panel" class="share-panel" role="group" aria-label="Share this view">
+                <div id="share-panel" class="share-panel" role="group" aria-label=move || t_string!(i18n, share_panel)>
                     {move || links.get().map(|l| view! {
-                        <label for="share-link">"Link to this view, with its settings"</label>
+                        <label for="share-link">{t!(i18n, share_link)}</label>
                         <div class="copy-row">
                             <input id="share-link" readonly prop:value=l.link.clone() />
-                            <CopyButton field="share-link" text=l.link copied=copied />
+                            <CopyButton field="share-link" what=Signal::derive(move || t_string!(i18n, copy_link)) text=l.link copied=copied />
                         </div>
-                        <label for="embed-code">"Embed in a course page (640×480 iframe)"</label>
+                        <label for="embed-code">{t!(i18n, share_embed)}</label>
                         <div class="copy-row">
                             <textarea id="embed-code" readonly rows="3" prop:value=l.snippet.clone()></textarea>
-                            <CopyButton field="embed-code" text=l.snippet copied=copied />
+                            <CopyButton field="embed-code" what=Signal::derive(move || t_string!(i18n, copy_embed)) text=l.snippet copied=copied />
                         </div>
                         {l.note.map(|n| view! { <p id="share-note" class="notice">{n}</p> })}
                     })}
@@ -142,23 +144,26 @@ pub fn ShareButton(
 #[component]
 fn CopyButton(
     field: &'static str,
+    /// What the button copies, for screen readers ("Copy the link").
+    what: Signal<&'static str>,
     text: String,
     copied: RwSignal<Option<String>>,
 ) -> impl IntoView {
+    let i18n = use_i18n();
     let text = StoredValue::new(text);
     let copy = move |_| {
         leptos::task::spawn_local(async move {
             let message = match copy_to_clipboard(&text.get_value()).await {
-                Ok(()) => "Copied.".to_string(),
+                Ok(()) => tu_string!(i18n, copied).to_string(),
                 Err(why) => {
                     select_field(field);
-                    format!("Copy by hand: the text is selected, press Ctrl+C (⌘C). ({why})")
+                    format!("{} ({why})", tu_string!(i18n, copy_by_hand))
                 }
             };
             copied.set(Some(message));
         });
     };
-    view! { <button class="copy" aria-label=format!("Copy the {}", field.replace('-', " ")) on:click=copy>"Copy"</button> }
+    view! { <button class="copy" aria-label=what on:click=copy>{t!(i18n, copy)}</button> }
 }
 
 async fn copy_to_clipboard(text: &str) -> Result<(), String> {

@@ -5,6 +5,7 @@
 //! task after its current step; Resume starts a new one on the same run; Reset drops the run.
 
 use super::chart::{LineChart, Series};
+use super::i18n::{Locale, t, t_string, use_i18n};
 use super::loader::DataPool;
 use super::share::{Shared, share_settings};
 use super::widgets::{NumberField, SettingNotes, url_number, yield_to_page};
@@ -25,6 +26,18 @@ enum Status {
 }
 
 impl Status {
+    /// The status in the person's language.
+    fn shown(&self, i18n: leptos_i18n::I18nContext<Locale>) -> &'static str {
+        match self {
+            Status::Idle => t_string!(i18n, tr_status_idle),
+            Status::Running => t_string!(i18n, tr_status_running),
+            Status::Paused => t_string!(i18n, tr_status_paused),
+            Status::Finished => t_string!(i18n, tr_status_finished),
+            Status::Failed(_) => t_string!(i18n, tr_status_failed),
+        }
+    }
+
+    /// The status as a word for scripts and styles (`data-status`, CSS class).
     fn label(&self) -> &'static str {
         match self {
             Status::Idle => "idle",
@@ -65,6 +78,7 @@ pub fn TrainPage(
     /// Called when the GPU fails mid-run, so the app can fall back to the CPU.
     on_device_lost: impl Fn(String) + Send + Sync + 'static,
 ) -> impl IntoView {
+    let i18n = use_i18n();
     let defaults = TrainConfig::new();
     let readings = (
         url_number("epochs", defaults.epochs, 1..=50),
@@ -197,7 +211,7 @@ pub fn TrainPage(
     let last = move || figures.with(|f| f.last);
     let loss_series = Signal::derive(move || {
         vec![Series {
-            name: "training loss".into(),
+            name: t_string!(i18n, tr_training_loss).into(),
             color: "#d9480f",
             points: figures.with(|f| f.loss.clone()),
             dots: false,
@@ -207,13 +221,13 @@ pub fn TrainPage(
         figures.with(|f| {
             vec![
                 Series {
-                    name: "batch accuracy".into(),
+                    name: t_string!(i18n, tr_batch_accuracy).into(),
                     color: "#1c7ed6",
                     points: f.accuracy.clone(),
                     dots: false,
                 },
                 Series {
-                    name: "test accuracy".into(),
+                    name: t_string!(i18n, tr_test_accuracy).into(),
                     color: "#2b8a3e",
                     points: f.test_points.clone(),
                     dots: true,
@@ -224,58 +238,62 @@ pub fn TrainPage(
 
     view! {
         <section class="page train">
-            <h2>"Train the reference CNN on MNIST"</h2>
-            <p class="explain">
-                "Conv2d 32@3×3 → ReLU → MaxPool 2 → Dense 64 → ReLU → Dense 10, softmax cross-entropy, Adam "
-                "with a cosine-annealed learning rate. Everything runs on this page, on the backend shown above."
-            </p>
+            <h2>{t!(i18n, tr_title)}</h2>
+            <p class="explain">{t!(i18n, tr_explain)}</p>
             <SettingNotes notes=notes />
             <DataProgress pool=pool />
             <form class="settings" on:submit=|ev| ev.prevent_default()>
-                <NumberField label="Epochs" id="epochs" value=epochs range=1..=50 />
-                <NumberField label="Batch size" id="batch" value=batch_size range=1..=1024 />
-                <NumberField label="Learning rate" id="lr" value=learning_rate range=1e-6..=1.0 />
-                <NumberField label="Images per epoch (0 = all)" id="epoch-images" value=epoch_images range=0..=60_000 />
-                <NumberField label="Test images (0 = all)" id="test-images" value=test_images range=0..=10_000 />
+                <NumberField label=Signal::derive(move || t_string!(i18n, tr_epochs)) id="epochs" value=epochs range=1..=50 />
+                <NumberField label=Signal::derive(move || t_string!(i18n, tr_batch)) id="batch" value=batch_size range=1..=1024 />
+                <NumberField label=Signal::derive(move || t_string!(i18n, tr_lr)) id="lr" value=learning_rate range=1e-6..=1.0 />
+                <NumberField label=Signal::derive(move || t_string!(i18n, tr_epoch_images)) id="epoch-images" value=epoch_images range=0..=60_000 />
+                <NumberField label=Signal::derive(move || t_string!(i18n, tr_test_images)) id="test-images" value=test_images range=0..=10_000 />
             </form>
             <div class="controls">
-                <button id="train-button" on:click=start disabled=move || !can_start()>"Train"</button>
-                <button id="pause-button" on:click=pause disabled=move || status.get() != Status::Running>"Pause"</button>
-                <button id="resume-button" on:click=resume disabled=move || status.get() != Status::Paused>"Resume"</button>
-                <button id="reset-button" on:click=reset disabled=move || status.get() == Status::Idle>"Reset"</button>
-                <span id="status" class=move || format!("status {}", status.get().label())>{move || status.get().label()}</span>
+                <button id="train-button" on:click=start disabled=move || !can_start()>{t!(i18n, tr_train)}</button>
+                <button id="pause-button" on:click=pause disabled=move || status.get() != Status::Running>{t!(i18n, run_pause)}</button>
+                <button id="resume-button" on:click=resume disabled=move || status.get() != Status::Paused>{t!(i18n, run_resume)}</button>
+                <button id="reset-button" on:click=reset disabled=move || status.get() == Status::Idle>{t!(i18n, run_reset)}</button>
+                <span id="status" class=move || format!("status {}", status.get().label())
+                    data-status=move || status.get().label()>{move || status.get().shown(i18n)}</span>
             </div>
             {move || match status.get() {
                 Status::Failed(message) => Some(view! { <p id="train-error" class="error" role="alert">{message}</p> }),
                 _ => None,
             }}
             <div class="progress-row">
-                <label>"Epoch "{move || last().map_or(0, |r| r.epoch)}" of "{move || epochs.get()}</label>
+                <label>{t!(i18n, tr_epoch_of, epoch = move || last().map_or(0, |r| r.epoch), epochs = move || epochs.get())}</label>
                 <progress id="epoch-progress" max="1" value=move || last().map_or(0.0, |r| r.epoch_done as f64 / r.epoch_size.max(1) as f64)></progress>
             </div>
             <dl class="stats">
-                <dt>"Images seen"</dt><dd id="images-seen">{move || last().map_or(0, |r| r.images_seen)}</dd>
-                <dt>"Step"</dt><dd id="step">{move || last().map_or(0, |r| r.step)}</dd>
-                <dt>"Loss (first → now)"</dt>
+                <dt>{t!(i18n, tr_images_seen)}</dt><dd id="images-seen">{move || last().map_or(0, |r| r.images_seen)}</dd>
+                <dt>{t!(i18n, tr_step)}</dt><dd id="step">{move || last().map_or(0, |r| r.step)}</dd>
+                <dt>{t!(i18n, tr_loss)}</dt>
                 <dd>
                     <span id="first-loss">{move || figures.with(|f| f.first_loss.map_or("–".into(), |l| format!("{l:.4}")))}</span>
                     " → "
                     <span id="last-loss">{move || last().map_or("–".into(), |r| format!("{:.4}", r.loss))}</span>
                 </dd>
-                <dt>"Batch accuracy"</dt><dd id="batch-accuracy">{move || last().map_or("–".into(), |r| format!("{:.1} %", 100.0 * r.accuracy))}</dd>
-                <dt>"Images / s"</dt><dd id="images-per-s">{move || figures.with(|f| format!("{:.0}", f.images_per_s))}</dd>
-                <dt>"Test accuracy"</dt>
+                <dt>{t!(i18n, tr_batch_accuracy)}</dt><dd id="batch-accuracy">{move || last().map_or("–".into(), |r| format!("{:.1} %", 100.0 * r.accuracy))}</dd>
+                <dt>{t!(i18n, tr_images_per_s)}</dt><dd id="images-per-s">{move || figures.with(|f| format!("{:.0}", f.images_per_s))}</dd>
+                <dt>{t!(i18n, tr_test_accuracy)}</dt>
                 <dd id="test-accuracy" data-value=move || figures.with(|f| f.epochs.last().map(|e| e.test_accuracy.to_string()))>
                     {move || figures.with(|f| match (f.evaluating, f.epochs.last()) {
-                        (Some((done, total)), _) => format!("testing… {done}/{total} images"),
-                        (None, Some(e)) => format!("{:.2} % on {} images", 100.0 * e.test_accuracy, e.test_images),
-                        (None, None) => "after the first epoch".into(),
+                        (Some((done, total)), _) => t!(i18n, tr_testing, done = move || done, total = move || total).into_any(),
+                        (None, Some(e)) => {
+                            let accuracy = format!("{:.2}", 100.0 * e.test_accuracy);
+                            let images = e.test_images;
+                            t!(i18n, tr_accuracy_on, accuracy = move || accuracy.clone(), images = move || images).into_any()
+                        }
+                        (None, None) => t!(i18n, tr_after_first_epoch).into_any(),
                     })}
                 </dd>
             </dl>
             <div class="charts">
-                <LineChart series=loss_series x_label="images seen" title="training loss over images seen" />
-                <LineChart series=accuracy_series x_label="images seen" y_range=(0.0, 1.0) title="accuracy over images seen" />
+                <LineChart series=loss_series x_label=Signal::derive(move || t_string!(i18n, tr_images_axis))
+                    title=Signal::derive(move || t_string!(i18n, tr_loss_chart)) />
+                <LineChart series=accuracy_series x_label=Signal::derive(move || t_string!(i18n, tr_images_axis)) y_range=(0.0, 1.0)
+                    title=Signal::derive(move || t_string!(i18n, tr_accuracy_chart)) />
             </div>
         </section>
     }
@@ -284,18 +302,22 @@ pub fn TrainPage(
 /// The shard download: a progress bar with bytes, shards and images, or the error.
 #[component]
 fn DataProgress(pool: DataPool) -> impl IntoView {
+    let i18n = use_i18n();
     let progress = pool.progress;
     view! {
         <div class="data-progress">
             <progress id="data-progress-bar" max=move || progress.with(|p| p.bytes_total.max(1) as f64)
                 value=move || progress.with(|p| p.bytes_loaded as f64)></progress>
-            <span id="data-progress">{move || progress.with(|p| format!(
-                "MNIST: {}/{} shards, {:.1}/{:.1} MB, {} train + {} test images{}",
-                p.shards_loaded, p.shards_total,
-                p.bytes_loaded as f64 / 1e6, p.bytes_total as f64 / 1e6,
-                p.train_images, p.test_images,
-                if p.is_complete() { " — all loaded" } else { "" },
-            ))}</span>
+            <span id="data-progress">{move || {
+                let p = progress.get();
+                let (mb, total_mb) = (format!("{:.1}", p.bytes_loaded as f64 / 1e6), format!("{:.1}", p.bytes_total as f64 / 1e6));
+                view! {
+                    {t!(i18n, tr_data, shards = move || p.shards_loaded, total_shards = move || p.shards_total,
+                        mb = move || mb.clone(), total_mb = move || total_mb.clone(),
+                        train = move || p.train_images, test = move || p.test_images)}
+                    {p.is_complete().then_some(t!(i18n, tr_all_loaded))}
+                }
+            }}</span>
             {move || progress.with(|p| p.error.clone()).map(|e| view! { <p id="data-error" class="error" role="alert">{e}</p> })}
         </div>
     }

@@ -2,6 +2,7 @@
 //! thumbnails, a cancellation token for long async work, yielding to the page between steps of
 //! it, file downloads, and a watch on long main-thread tasks.
 
+use super::i18n::{t, t_string, use_i18n};
 use crate::data::IMAGE_SIDE;
 use crate::params::{Number, Reading, read};
 use leptos::html::Canvas;
@@ -49,7 +50,9 @@ pub fn SettingNotes(notes: Vec<String>) -> impl IntoView {
 /// or reverted, with a note under the field saying so.
 #[component]
 pub fn NumberField<T>(
-    label: &'static str,
+    /// The field's name, in the page's language.
+    #[prop(into)]
+    label: Signal<&'static str>,
     id: &'static str,
     value: RwSignal<T>,
     range: RangeInclusive<T>,
@@ -66,7 +69,12 @@ where
                 prop:value=move || value.get().to_string()
                 on:change=move |ev| {
                     let text = event_target_value(&ev);
-                    let reading = read(label, Some(&text), value.get_untracked(), range.clone());
+                    let reading = read(
+                        label.get_untracked(),
+                        Some(&text),
+                        value.get_untracked(),
+                        range.clone(),
+                    );
                     value.set(reading.value);
                     note.set(reading.message);
                 } />
@@ -184,7 +192,9 @@ impl RunPhase {
 #[component]
 pub fn RunButtons<S, R>(
     id: &'static str,
-    start_label: &'static str,
+    /// The Start button's text, in the page's language.
+    #[prop(into)]
+    start_label: Signal<&'static str>,
     phase: RwSignal<RunPhase>,
     #[prop(into)] ready: Signal<bool>,
     on_start: S,
@@ -195,6 +205,7 @@ where
     S: Fn(web_sys::MouseEvent) + 'static,
     R: Fn(web_sys::MouseEvent) + 'static,
 {
+    let i18n = use_i18n();
     let active = move || phase.get().active();
     view! {
         <div class="controls">
@@ -202,10 +213,10 @@ where
                 disabled=move || active() || !ready.get()>{start_label}</button>
             <button id=format!("{id}-pause") on:click=move |_| phase.update(|p| *p = p.toggled())
                 disabled=move || !active()>
-                {move || if phase.get() == RunPhase::Paused { "Resume" } else { "Pause" }}
+                {move || if phase.get() == RunPhase::Paused { t_string!(i18n, run_resume) } else { t_string!(i18n, run_pause) }}
             </button>
             <button id=format!("{id}-reset") on:click=on_reset
-                disabled=move || phase.get() == RunPhase::Idle>"Reset"</button>
+                disabled=move || phase.get() == RunPhase::Idle>{t!(i18n, run_reset)}</button>
             {children.map(|c| c())}
         </div>
     }
@@ -288,6 +299,7 @@ pub fn Thumb(
     #[prop(optional)]
     label: Option<String>,
 ) -> impl IntoView {
+    let i18n = use_i18n();
     let canvas = NodeRef::<Canvas>::new();
     Effect::new(move |_| {
         if let Some(element) = canvas.get() {
@@ -297,6 +309,6 @@ pub fn Thumb(
     });
     view! {
         <canvas class=class node_ref=canvas width=IMAGE_SIDE height=IMAGE_SIDE
-            role="img" aria-label=label.unwrap_or_else(|| "28 by 28 image".into())></canvas>
+            role="img" aria-label=label.unwrap_or_else(|| t_string!(i18n, thumb_default).to_string())></canvas>
     }
 }

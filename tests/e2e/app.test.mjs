@@ -54,16 +54,16 @@ async function trainQuickly(page, { pauseOnce = false } = {}) {
     // after it, the step count must hold still until Resume.
     await page.waitForFunction(() => Number(document.querySelector('#step').textContent) >= 2);
     await page.click('#pause-button');
-    await page.locator('#status', { hasText: 'paused' }).waitFor();
+    await page.locator('#status[data-status="paused"]').waitFor();
     await page.waitForTimeout(3_000);
     const pausedAt = await text(page, '#step');
     await page.waitForTimeout(3_000);
     assert.equal(await text(page, '#step'), pausedAt, 'training went on while paused');
     await page.click('#resume-button');
   }
-  await page.locator('#status', { hasText: /finished|failed/ }).waitFor({ timeout: 300_000 });
+  await page.locator('#status[data-status="finished"], #status[data-status="failed"]').waitFor({ timeout: 300_000 });
   return {
-    status: await text(page, '#status'),
+    status: await page.getAttribute('#status', 'data-status'),
     backend: await page.getAttribute('#backend', 'data-backend'),
     imagesSeen: Number(await text(page, '#images-seen')),
     firstLoss: Number(await text(page, '#first-loss')),

@@ -223,6 +223,64 @@ test('a picture opened from a file stands in for drawing; a file that is not a p
   await context.close();
 });
 
+test('the language follows the browser, the URL and the picker, and switches in place', async () => {
+  const zh = await openPage('?backend=cpu', { locale: 'zh-CN' });
+  await zh.page.locator('nav.pages a', { hasText: '画板' }).waitFor({ timeout: 120_000 });
+  assert.equal(await zh.page.getAttribute('html', 'lang'), 'zh');
+  await zh.page.screenshot({ path: join(OUTPUT, 'playground-zh.png') });
+  // The picker switches at once, without a reload: the drawing stays.
+  await stroke(zh.page, circle(140, 140, 90));
+  assert.equal((await zh.page.textContent('#drawing-status')).trim(), '就绪');
+  await zh.page.selectOption('#language', 'en');
+  await zh.page.locator('nav.pages a', { hasText: 'Playground' }).waitFor();
+  assert.equal((await zh.page.textContent('#drawing-status')).trim(), 'ready');
+  assert.equal(await zh.page.getAttribute('html', 'lang'), 'en');
+  assert.equal(new URL(zh.page.url()).searchParams.get('lang'), 'en');
+  assert.deepEqual(zh.errors, []);
+  await zh.context.close();
+
+  // The URL sets it for an embed, and its share link keeps it.
+  const embed = await openPage('?embed=1&lang=zh&backend=cpu', { viewport: { width: 640, height: 480 } });
+  await embed.page.locator('#open-full-app', { hasText: '打开完整应用' }).waitFor({ timeout: 120_000 });
+  await embed.page.click('#share-button');
+  assert.equal(new URL(await embed.page.inputValue('#share-link')).searchParams.get('lang'), 'zh');
+  await embed.page.screenshot({ path: join(OUTPUT, 'embed-zh.png') });
+  assert.deepEqual(embed.errors, []);
+  await embed.context.close();
+});
+
+test('in Chinese, no English sentence is left on any page', async () => {
+  const pages = ['', '?embed=1', '?page=episode', '?page=rl', '?page=meta-train', '?page=evolve', '?page=train'];
+  const found = [];
+  for (const path of pages) {
+    const { context, page, errors } = await openPage(`${path}${path ? '&' : '?'}backend=cpu&lang=zh`);
+    await page.locator('#backend').waitFor({ timeout: 120_000 });
+    await page.waitForTimeout(4_000);
+    const english = await page.evaluate(() => {
+      // Two English words in a row, outside code and what is marked translate="no".
+      const sentence = /\b[A-Za-z]{2,}\s+[A-Za-z]{2,}\b/;
+      const out = [];
+      const walker = document.createTreeWalker(document.body, NodeFilter.SHOW_TEXT);
+      while (walker.nextNode()) {
+        const text = walker.currentNode.textContent.trim();
+        const skipped = walker.currentNode.parentElement.closest('noscript, code, pre, [translate="no"]');
+        if (!skipped && sentence.test(text)) out.push(text.slice(0, 80));
+      }
+      for (const element of document.querySelectorAll('[aria-label], [title]')) {
+        for (const name of ['aria-label', 'title']) {
+          const value = element.getAttribute(name);
+          if (value && sentence.test(value)) out.push(`${name}: ${value.slice(0, 80)}`);
+        }
+      }
+      return out;
+    });
+    for (const text of english) found.push(`${path || '/'}: ${text}`);
+    assert.deepEqual(errors, []);
+    await context.close();
+  }
+  assert.deepEqual(found, []);
+});
+
 test('axe-core finds no serious accessibility violations on any page', async () => {
   const pages = ['', '?embed=1', '?page=episode', '?page=rl', '?page=meta-train', '?page=evolve', '?page=train'];
   const found = [];

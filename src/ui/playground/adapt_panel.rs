@@ -9,6 +9,9 @@ use crate::playground::adapt::argmax;
 use crate::playground::compare::{FINE_TUNE_LR, FINE_TUNE_STEPS};
 use crate::playground::gallery::GalleryKind;
 use crate::ui::chart::{LineChart, Series};
+use crate::ui::i18n::{t, t_string, tu_string, use_i18n};
+use crate::ui::language::fill;
+use crate::ui::messages;
 use crate::ui::widgets::NumberField;
 use leptos::prelude::*;
 
@@ -28,6 +31,7 @@ pub fn AdaptPanel(
     state: Playground,
     adapt: impl Fn(bool) + Copy + Send + Sync + 'static,
 ) -> impl IntoView {
+    let i18n = use_i18n();
     let networks = state.networks;
     // Once the catalogue is in, choose a network and take its inner loop's settings.
     Effect::new(move |_| {
@@ -41,8 +45,9 @@ pub fn AdaptPanel(
             return;
         }
         if let Some(asked) = state.choice.get_untracked() {
-            state.message.set(Some(format!(
-                "net = {asked} is not a meta-trained network of the catalogue; using the default."
+            state.message.set(Some(fill(
+                tu_string!(i18n, pg_unknown_net),
+                &[("asked", &asked)],
             )));
         }
         state.choice.set(default_choice(&entries));
@@ -74,7 +79,7 @@ pub fn AdaptPanel(
                 .iter()
                 .zip(COLORS.iter().cycle())
                 .map(|(run, color)| Series {
-                    name: run.label.clone(),
+                    name: messages::label(i18n, &run.label),
                     color,
                     points: run.losses.clone(),
                     dots: false,
@@ -83,28 +88,26 @@ pub fn AdaptPanel(
         })
     });
     view! {
-        <h3>"Adapt"</h3>
+        <h3>{t!(i18n, pg_adapt_heading)}</h3>
         {move || is_symbols().then(|| view! {
             <form class="settings" on:submit=|ev| ev.prevent_default()>
-                <label class="field" for="checkpoint">"Meta-trained network"
+                <label class="field" for="checkpoint">{t!(i18n, pg_network)}
                     <select id="checkpoint" on:change=move |ev| state.choice.set(Some(event_target_value(&ev)))>
                         {move || networks.symbol_networks().into_iter().map(|e| {
                             let chosen = state.choice.get().as_deref() == Some(e.file.as_str());
                             let label = format!("{} · {} ({})", e.algorithm, e.backbone.name(), e.file);
-                            view! { <option value=e.file.clone() selected=chosen>{label}</option> }
+                            view! { <option value=e.file.clone() selected=chosen translate="no">{label}</option> }
                         }).collect_view()}
                     </select>
                 </label>
-                <NumberField label="Inner steps" id="steps" value=state.steps range=0..=100 />
-                <NumberField label="Inner learning rate" id="inner-lr" value=state.learning_rate range=0.0..=10.0 />
+                <NumberField label=Signal::derive(move || t_string!(i18n, pg_inner_steps)) id="steps" value=state.steps range=0..=100 />
+                <NumberField label=Signal::derive(move || t_string!(i18n, pg_inner_lr)) id="inner-lr" value=state.learning_rate range=0.0..=10.0 />
             </form>
         })}
         {move || (!is_symbols()).then(|| view! {
-            <p class="muted">{format!(
-                "Compared: the plain digit classifier as it is, the same classifier fine-tuned on your \
-                 digits ({FINE_TUNE_STEPS} Adam steps at {FINE_TUNE_LR}, every layer), and each network \
-                 meta-trained for handwriting styles, adapted with its own inner loop. All predict \
-                 among the ticked digits."
+            <p class="muted">{move || fill(
+                t_string!(i18n, pg_digits_compared),
+                &[("steps", &FINE_TUNE_STEPS), ("lr", &FINE_TUNE_LR)],
             )}</p>
         })}
         <p id="weights-status" class="muted">
@@ -114,12 +117,12 @@ pub fn AdaptPanel(
         <div class="controls">
             <button id="adapt-button" class="primary" on:click=move |_| adapt(false)
                 disabled=move || blocked().is_some()>
-                {move || if running() { "Restart adaptation" } else { "Adapt" }}
+                {move || if running() { t_string!(i18n, pg_restart) } else { t_string!(i18n, pg_adapt) }}
             </button>
             <button id="challenge-button" on:click=move |_| adapt(true) disabled=move || blocked().is_some()
-                title="Adapt on one example per class, then test on all the others">"1-shot challenge"</button>
+                title=move || t_string!(i18n, pg_challenge_title)>{t!(i18n, pg_challenge)}</button>
             <span id="adapt-hint" class="muted">{blocked}</span>
-            {move || stale().then(|| view! { <span class="warn">"Your classes changed since adapting — adapt again."</span> })}
+            {move || stale().then(|| view! { <span class="warn">{t!(i18n, pg_stale)}</span> })}
         </div>
         <div id="runs" class="runs">
             {move || view.get().runs.into_iter().zip(COLORS.iter().cycle()).enumerate()
@@ -127,30 +130,44 @@ pub fn AdaptPanel(
                 .collect_view()}
         </div>
         {move || view.with(|v| v.challenge).map(|n| view! {
-            <p id="challenge-summary" class="muted">{format!(
-                "1-shot challenge: each network adapted on one example per class and was tested on the other {n} examples."
-            )}</p>
+            <p id="challenge-summary" class="muted">{t!(i18n, pg_challenge_summary, n = move || n)}</p>
         })}
-        <LineChart series=loss_series x_label="inner step" title="support loss per inner step, one line per network" />
+        <LineChart series=loss_series x_label=Signal::derive(move || t_string!(i18n, pg_inner_step))
+            title=Signal::derive(move || t_string!(i18n, pg_loss_chart)) />
     }
 }
 
 /// One compared network: what it is, how it adapts, its progress and results.
 #[component]
 fn RunRow(run: RunView, color: &'static str, index: usize) -> impl IntoView {
+    let i18n = use_i18n();
     let (done, total) = run.steps;
-    let status = match (&run.error, run.milliseconds) {
+    let (error, milliseconds) = (run.error.clone(), run.milliseconds);
+    let (support_accuracy, test_accuracy) = (run.support_accuracy, run.test_accuracy);
+    let status = move || match (&error, milliseconds) {
         (Some(e), _) => e.clone(),
         (None, Some(ms)) => {
-            let support = run.support_accuracy.map_or(String::new(), |a| {
-                format!(" · support accuracy {:.0} %", 100.0 * a)
+            let support = support_accuracy.map_or(String::new(), |a| {
+                let accuracy = format!("{:.0}", 100.0 * a);
+                fill(
+                    t_string!(i18n, run_support_accuracy),
+                    &[("accuracy", &accuracy)],
+                )
             });
-            let test = run.test_accuracy.map_or(String::new(), |a| {
-                format!(" · held-out accuracy {:.1} %", 100.0 * a)
+            let test = test_accuracy.map_or(String::new(), |a| {
+                let accuracy = format!("{:.1}", 100.0 * a);
+                fill(
+                    t_string!(i18n, run_heldout_accuracy),
+                    &[("accuracy", &accuracy)],
+                )
             });
-            format!("adapted in {ms:.0} ms{support}{test}")
+            let ms = format!("{ms:.0}");
+            fill(t_string!(i18n, run_adapted_in), &[("ms", &ms)]) + &support + &test
         }
-        (None, None) => format!("step {done}/{total}"),
+        (None, None) => fill(
+            t_string!(i18n, run_step),
+            &[("done", &done), ("total", &total)],
+        ),
     };
     let accuracy = run.test_accuracy.map(|a| a.to_string());
     let ms = run.milliseconds.map(|m| format!("{m:.0}"));
@@ -159,13 +176,13 @@ fn RunRow(run: RunView, color: &'static str, index: usize) -> impl IntoView {
     } else {
         done as f64 / total as f64
     };
-    let label = run.label.clone();
+    let (label, procedure) = (run.label.clone(), run.procedure.clone());
     view! {
-        <div class="run" id=format!("run-{index}") data-label=label data-test-accuracy=accuracy data-ms=ms>
+        <div class="run" id=format!("run-{index}") data-label=run.label.to_string() data-test-accuracy=accuracy data-ms=ms>
             <span class="swatch" style=format!("background: {color}")></span>
             <div class="run-text">
-                <strong class="run-label">{run.label}</strong>
-                <span class="muted run-procedure">{run.procedure}</span>
+                <strong class="run-label">{move || messages::label(i18n, &label)}</strong>
+                <span class="muted run-procedure">{move || messages::procedure(i18n, &procedure)}</span>
                 <span class="run-status">{status}</span>
             </div>
             <progress max="1" value=progress></progress>
@@ -186,14 +203,18 @@ pub fn Predictions(panels: Vec<Panel>) -> impl IntoView {
 /// A live region, present from the start so screen readers announce each new prediction.
 #[component]
 pub fn PredictionAnnouncer(panels: Signal<Option<Vec<Panel>>>) -> impl IntoView {
+    let i18n = use_i18n();
     let spoken = move || {
         panels.with(|panels| {
             panels.as_ref().map(|panels| {
                 let each: Vec<String> = panels
                     .iter()
-                    .map(|p| format!("{}: {}", p.title, p.predicted()))
+                    .map(|p| format!("{}: {}", messages::label(i18n, &p.title), p.predicted()))
                     .collect();
-                format!("Predictions — {}", each.join("; "))
+                fill(
+                    t_string!(i18n, pg_predictions),
+                    &[("each", &each.join("; "))],
+                )
             })
         })
     };
@@ -223,10 +244,11 @@ fn Bars(panel: Panel, index: usize) -> impl IntoView {
         .collect_view();
     let shown = predicted.clone();
     let title = panel.title.clone();
+    let i18n = use_i18n();
     view! {
-        <div class="bars" id=format!("panel-{index}") data-predicted=predicted data-title=title>
-            <h4>{panel.title}</h4>
-            <p class="prediction">"Prediction: "<strong class="predicted">{shown}</strong></p>
+        <div class="bars" id=format!("panel-{index}") data-predicted=predicted data-title=panel.title.to_string()>
+            <h4>{move || messages::label(i18n, &title)}</h4>
+            <p class="prediction">{t!(i18n, pg_prediction)}" "<strong class="predicted">{shown}</strong></p>
             {rows}
         </div>
     }

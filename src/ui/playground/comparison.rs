@@ -5,8 +5,8 @@
 use super::networks::Networks;
 use crate::bench::now_ms;
 use crate::data::ImageSet;
-use crate::playground::adapt::{AdaptError, Adaptation, argmax};
-use crate::playground::compare::Contender;
+use crate::playground::adapt::{AdaptError, Adaptation, Procedure, argmax};
+use crate::playground::compare::{Contender, Label};
 use crate::ui::widgets::{Ticket, yield_to_page};
 use burn::tensor::Device;
 use leptos::prelude::*;
@@ -16,12 +16,12 @@ use std::rc::Rc;
 pub const COLORS: [&str; 4] = ["#2b8a3e", "#e8590c", "#1c7ed6", "#862e9c"];
 
 /// What the page shows about one compared network.
-#[derive(Debug, Clone, Default, PartialEq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct RunView {
     /// What the network is.
-    pub label: String,
+    pub label: Label,
     /// How it adapted.
-    pub procedure: String,
+    pub procedure: Procedure,
     /// Support loss before each step.
     pub losses: Vec<(f64, f64)>,
     /// Steps taken and in all.
@@ -68,7 +68,7 @@ pub enum Stop {
 #[derive(Debug, Clone, PartialEq)]
 pub struct Panel {
     /// What the network is.
-    pub title: String,
+    pub title: Label,
     /// Class names.
     pub names: Vec<String>,
     /// Probability of each class.
@@ -89,7 +89,7 @@ impl Panel {
 pub struct Comparison {
     /// What the page shows.
     pub view: RwSignal<ComparisonView>,
-    adapted: StoredValue<Vec<(String, Rc<Adaptation>)>, LocalStorage>,
+    adapted: StoredValue<Vec<(Label, Rc<Adaptation>)>, LocalStorage>,
 }
 
 impl Default for Comparison {
@@ -130,9 +130,13 @@ impl Comparison {
                 .iter()
                 .map(|c| RunView {
                     label: c.label.clone(),
-                    procedure: c.procedure.describe(),
+                    procedure: c.procedure.clone(),
+                    losses: Vec::new(),
                     steps: (0, c.procedure.steps()),
-                    ..RunView::default()
+                    milliseconds: None,
+                    support_accuracy: None,
+                    test_accuracy: None,
+                    error: None,
                 })
                 .collect(),
             running: true,

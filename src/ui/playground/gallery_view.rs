@@ -5,6 +5,8 @@
 use super::Playground;
 use super::storage;
 use crate::playground::gallery::{CLASS_RANGE, Gallery, GalleryKind};
+use crate::ui::i18n::{t, t_string, tu_string, use_i18n};
+use crate::ui::language::fill;
 use crate::ui::loader::fetch_bytes;
 use crate::ui::widgets::Thumb;
 use leptos::prelude::*;
@@ -27,6 +29,14 @@ const NEW_NAMES: [&str; 8] = ["◆", "✚", "♥", "☾", "☀", "♪", "⬟", "
 /// Buttons that load a ready-made gallery (an alternative to drawing).
 #[component]
 pub fn SampleSets(state: Playground) -> impl IntoView {
+    let i18n = use_i18n();
+    let shown_name = move |stem: &str| match stem {
+        "shapes" => t_string!(i18n, pg_sample_shapes),
+        "arrows" => t_string!(i18n, pg_sample_arrows),
+        "greek" => t_string!(i18n, pg_sample_greek),
+        "mirrored-digits" => t_string!(i18n, pg_sample_mirrored),
+        _ => t_string!(i18n, pg_sample_two_digit),
+    };
     let loading = RwSignal::new(None::<&'static str>);
     let load = move |stem: &'static str, title: &'static str| {
         loading.set(Some(title));
@@ -39,22 +49,27 @@ pub fn SampleSets(state: Playground) -> impl IntoView {
             match parsed {
                 Ok(gallery) => {
                     state.switch_mode(GalleryKind::Symbols);
-                    state.replace(gallery, &format!("Loaded the sample set “{title}”"));
+                    let title = shown_name(stem);
+                    state.replace(
+                        gallery,
+                        &fill(tu_string!(i18n, pg_loaded_sample), &[("title", &title)]),
+                    );
                 }
-                Err(e) => state.message.set(Some(format!(
-                    "The sample set {title} could not be loaded: {e}"
+                Err(e) => state.message.set(Some(fill(
+                    tu_string!(i18n, pg_sample_failed),
+                    &[("title", &shown_name(stem)), ("error", &e)],
                 ))),
             }
         });
     };
     view! {
         <div class="samples">
-            <span class="muted">"Start from a sample set: "</span>
+            <span class="muted">{t!(i18n, pg_samples_start)}" "</span>
             {SAMPLE_SETS.iter().map(|&(stem, title)| view! {
                 <button class="sample" id=format!("sample-{stem}") on:click=move |_| load(stem, title)
-                    disabled=move || loading.get().is_some()>{title}</button>
+                    disabled=move || loading.get().is_some()>{move || shown_name(stem)}</button>
             }).collect_view()}
-            {move || loading.get().map(|t| view! { <span class="muted">" loading "{t}"…"</span> })}
+            {move || loading.get().map(|_| view! { <span class="muted">" "{t!(i18n, pg_loading)}</span> })}
         </div>
     }
 }
@@ -62,6 +77,7 @@ pub fn SampleSets(state: Playground) -> impl IntoView {
 /// One example: its thumbnail, a delete button and a class picker to move it.
 #[component]
 fn Example(state: Playground, class: usize, index: usize, pixels: Vec<u8>) -> impl IntoView {
+    let i18n = use_i18n();
     let names: Vec<(usize, String)> = state.gallery.with_untracked(|g| {
         g.active()
             .into_iter()
@@ -76,9 +92,9 @@ fn Example(state: Playground, class: usize, index: usize, pixels: Vec<u8>) -> im
         <figure class="example">
             <Thumb pixels=Signal::derive(move || Some(pixels.clone())) class="thumb"
                 label=format!("example {} of {own}", index + 1) />
-            <button class="delete" title="Delete this example" aria-label=format!("Delete example {} of {own}", index + 1)
+            <button class="delete" title=move || t_string!(i18n, pg_delete_example) aria-label=format!("Delete example {} of {own}", index + 1)
                 on:click=move |_| state.edit(|g| g.remove(class, index).map(drop))>"×"</button>
-            <select class="relabel" title="Move to another class" aria-label="Move to another class" on:change=move |ev| {
+            <select class="relabel" title=move || t_string!(i18n, pg_move_example) aria-label=move || t_string!(i18n, pg_move_example) on:change=move |ev| {
                 if let Ok(to) = event_target_value(&ev).parse::<usize>() && to != class {
                     state.edit(|g| g.relabel(class, index, to));
                 }
@@ -94,6 +110,7 @@ fn Example(state: Playground, class: usize, index: usize, pixels: Vec<u8>) -> im
 /// The classes with their examples.
 #[component]
 pub fn GalleryView(state: Playground) -> impl IntoView {
+    let i18n = use_i18n();
     let gallery = state.gallery;
     let is_symbols = move || gallery.with(|g| g.kind == GalleryKind::Symbols);
     let class_count = move || gallery.with(|g| g.classes().len());
@@ -108,14 +125,14 @@ pub fn GalleryView(state: Playground) -> impl IntoView {
                 let selected = move || gallery.with(|g| g.selected() == class);
                 let name_field = if g.kind == GalleryKind::Symbols {
                     view! {
-                        <input class="class-name" aria-label="Class name" prop:value=c.name.clone()
+                        <input class="class-name" aria-label=move || t_string!(i18n, pg_class_name) prop:value=c.name.clone()
                             on:change=move |ev| {
                                 let name = event_target_value(&ev);
                                 state.edit(|g| g.rename(class, &name));
                             } />
-                        <button class="link remove-class" title="Remove this class and its examples"
+                        <button class="link remove-class" title=move || t_string!(i18n, pg_remove_class)
                             disabled=move || class_count() <= *CLASS_RANGE.start()
-                            on:click=move |_| state.remove_class(class)>"remove"</button>
+                            on:click=move |_| state.remove_class(class)>{t!(i18n, pg_remove)}</button>
                     }
                     .into_any()
                 } else {
@@ -131,8 +148,8 @@ pub fn GalleryView(state: Playground) -> impl IntoView {
                     <div class="class-row" class:selected=selected data-count=count>
                         <div class="class-head">
                             {name_field}
-                            <span class="count">{format!("{count} example{}", if count == 1 { "" } else { "s" })}</span>
-                            <button class="link" on:click=move |_| state.select(class)>"draw for this class"</button>
+                            <span class="count">{t!(i18n, pg_examples, count = move || count)}</span>
+                            <button class="link" on:click=move |_| state.select(class)>{t!(i18n, pg_draw_for_class)}</button>
                         </div>
                         <div class="examples">{examples}</div>
                     </div>
@@ -150,7 +167,7 @@ pub fn GalleryView(state: Playground) -> impl IntoView {
                             let taken = gallery.with_untracked(|g| g.names());
                             let name = NEW_NAMES.iter().find(|n| !taken.iter().any(|t| t == *n)).copied().unwrap_or("new");
                             state.edit(|g| g.add_class(name));
-                        }>"Add a class"</button>
+                        }>{t!(i18n, pg_add_class)}</button>
                 </div>
             })}
             {move || (!is_symbols()).then(|| view! { <DigitPicker state=state /> })}
@@ -161,9 +178,10 @@ pub fn GalleryView(state: Playground) -> impl IntoView {
 /// Which digits to teach; unticking one keeps its drawings.
 #[component]
 fn DigitPicker(state: Playground) -> impl IntoView {
+    let i18n = use_i18n();
     view! {
         <fieldset class="digit-picker">
-            <legend>"Digits to teach (unticked digits keep their drawings)"</legend>
+            <legend>{t!(i18n, pg_digits_legend)}</legend>
             {(0..10usize).map(|digit| {
                 let ticked = move || state.gallery.with(|g| g.classes().get(digit).is_some_and(|c| c.active));
                 view! {
@@ -183,6 +201,7 @@ fn DigitPicker(state: Playground) -> impl IntoView {
 /// Export, import and start over.
 #[component]
 pub fn KeepYourWork(state: Playground) -> impl IntoView {
+    let i18n = use_i18n();
     let import_input = NodeRef::<leptos::html::Input>::new();
     let on_import = move |_| {
         let Some(input) = import_input.get_untracked() else {
@@ -196,34 +215,37 @@ pub fn KeepYourWork(state: Playground) -> impl IntoView {
                     if kind != state.kind.get_untracked() {
                         state.switch_mode(kind);
                     }
-                    state.replace(
-                        imported,
-                        &format!("Imported a {} gallery of {count} classes", kind.key()),
+                    let mode = super::mode_name(i18n, kind);
+                    let what = fill(
+                        tu_string!(i18n, pg_imported),
+                        &[("mode", &mode), ("count", &count)],
                     );
+                    state.replace(imported, &what);
                 }
-                Err(e) => state.message.set(Some(format!(
-                    "Import failed, your gallery is unchanged: {e}"
+                Err(e) => state.message.set(Some(fill(
+                    tu_string!(i18n, pg_import_failed),
+                    &[("error", &e)],
                 ))),
             }
             input.set_value("");
         });
     };
     view! {
-        <h3>"Keep your work"</h3>
-        <p class="muted">"Your classes and drawings are saved in this browser after every change."</p>
+        <h3>{t!(i18n, pg_keep_work)}</h3>
+        <p class="muted">{t!(i18n, pg_saved_hint)}</p>
         <div class="controls">
             <button id="export-button" on:click=move |_| {
                 let gallery = state.gallery.get_untracked();
                 let name = format!("fewshot-lab-{}.json", gallery.kind.key());
                 if let Err(e) = storage::export(&gallery, &name) { state.message.set(Some(e)) }
-            }>"Export…"</button>
-            <label class="button-like" for="import-file">"Import…"</label>
+            }>{t!(i18n, pg_export)}</button>
+            <label class="button-like" for="import-file">{t!(i18n, pg_import)}</label>
             <input id="import-file" class="visually-hidden" type="file" accept=".json,application/json"
                 node_ref=import_input on:change=on_import />
             <button id="new-gallery-button" on:click=move |_| {
                 let kind = state.kind.get_untracked();
-                state.replace(Gallery::fresh(kind), "Started over");
-            }>"Start over"</button>
+                state.replace(Gallery::fresh(kind), tu_string!(i18n, pg_started_over));
+            }>{t!(i18n, pg_start_over)}</button>
         </div>
     }
 }

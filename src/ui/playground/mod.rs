@@ -17,6 +17,9 @@ mod networks;
 pub(super) mod pad;
 mod storage;
 
+use super::i18n::{Locale, t, t_string, tu_string, use_i18n};
+use super::language::fill;
+use super::messages;
 use super::share::{Shared, share_settings};
 use super::widgets::{Cancel, SettingNotes, Thumb, url_number};
 use crate::backend::{Backend, BackendKind};
@@ -27,6 +30,7 @@ use adapt_panel::{AdaptPanel, PredictionAnnouncer, Predictions};
 use comparison::{Comparison, Panel, Stop};
 use gallery_view::{GalleryView, KeepYourWork, SampleSets};
 use leptos::prelude::*;
+use leptos_i18n::I18nContext;
 use networks::Networks;
 use pad::{DrawingPad, Pad};
 
@@ -59,6 +63,8 @@ struct Playground {
     comparison: Comparison,
     prediction: RwSignal<Option<Vec<Panel>>>,
     cancel: Cancel,
+    /// The page's language, for messages made in event handlers.
+    i18n: I18nContext<Locale>,
 }
 
 impl Playground {
@@ -81,7 +87,9 @@ impl Playground {
                 self.version.update(|v| *v += 1);
                 self.edits.update(|e| *e += 1);
             }
-            Err(e) => self.message.set(Some(e.to_string())),
+            Err(e) => self
+                .message
+                .set(Some(messages::gallery_error(self.i18n, &e))),
         }
     }
 
@@ -105,8 +113,16 @@ impl Playground {
     fn remove_class(&self, class: usize) {
         let mut next = self.gallery.get_untracked();
         match next.remove_class(class) {
-            Ok(removed) => self.replace(next, &format!("Removed the class {}", removed.name)),
-            Err(e) => self.message.set(Some(e.to_string())),
+            Ok(removed) => {
+                let what = fill(
+                    tu_string!(self.i18n, pg_removed_class),
+                    &[("name", &removed.name)],
+                );
+                self.replace(next, &what)
+            }
+            Err(e) => self
+                .message
+                .set(Some(messages::gallery_error(self.i18n, &e))),
         }
     }
 
@@ -118,7 +134,8 @@ impl Playground {
                 Ok(())
             });
             self.undo.set(None);
-            self.message.set(Some(format!("Undone: {what}.")));
+            let undone = fill(tu_string!(self.i18n, pg_undone), &[("what", &what)]);
+            self.message.set(Some(undone));
         }
     }
 
@@ -131,7 +148,7 @@ impl Playground {
         self.comparison.clear();
         self.undo.set(None);
         self.kind.set(kind);
-        let (gallery, note) = load_gallery(kind, &self.storage_key(kind));
+        let (gallery, note) = load_gallery(self.i18n, kind, &self.storage_key(kind));
         self.gallery.set(gallery);
         self.version.update(|v| *v += 1);
         self.message.set(note);
@@ -144,7 +161,9 @@ impl Playground {
                 self.edit(|g| g.add(image));
                 self.pad.clear();
             }
-            Err(e) => self.message.set(Some(e.to_string())),
+            Err(e) => self
+                .message
+                .set(Some(messages::drawing_error(self.i18n, &e))),
         }
     }
 
@@ -153,15 +172,16 @@ impl Playground {
         let missing: Vec<String> = self
             .gallery
             .with(|g| g.missing().iter().map(|s| s.to_string()).collect());
+        let i18n = self.i18n;
         if !missing.is_empty() {
-            Some(format!(
-                "Draw at least one example of: {}",
-                missing.join(", ")
+            Some(fill(
+                t_string!(i18n, pg_missing_examples),
+                &[("names", &missing.join(", "))],
             ))
         } else if self.networks.catalog.with(|c| c.is_none()) {
-            Some("Waiting for the weights catalogue…".into())
+            Some(t_string!(i18n, pg_waiting_catalogue).into())
         } else if self.contenders().is_empty() {
-            Some("No network to adapt: the weights catalogue lists none for this mode.".into())
+            Some(t_string!(i18n, pg_no_network).into())
         } else {
             None
         }
@@ -169,19 +189,19 @@ impl Playground {
 
     /// Why Predict cannot run now, if it cannot.
     fn predict_blocked(&self) -> Option<String> {
-        let view = self.comparison.view;
+        let (view, i18n) = (self.comparison.view, self.i18n);
         if view.with(|v| v.running) {
-            Some("Wait for the adaptation to finish.".into())
+            Some(t_string!(i18n, pg_wait_adapt).into())
         } else if view.with(|v| v.predicting) {
-            Some("A prediction is being computed.".into())
+            Some(t_string!(i18n, pg_predicting).into())
         } else if !view.with(|v| v.done) {
-            Some("Adapt first: the networks have not seen your examples yet.".into())
+            Some(t_string!(i18n, pg_adapt_first).into())
         } else if view.with(|v| v.version) != self.version.get() {
-            Some("Your classes changed since adapting — adapt again.".into())
+            Some(t_string!(i18n, pg_stale).into())
         } else {
             self.pad
                 .image
-                .with(|i| i.as_ref().err().map(ToString::to_string))
+                .with(|i| i.as_ref().err().map(|e| messages::drawing_error(i18n, e)))
         }
     }
 
@@ -209,7 +229,12 @@ impl Playground {
         if gallery.classes().iter().any(|c| !c.examples.is_empty()) {
             match link::to_link_text(&gallery) {
                 Ok(text) => settings.push(("gallery", text)),
-                Err(why) => note = Some(format!("The link does not carry your drawings: {why}.")),
+                Err(why) => {
+                    note = Some(fill(
+                        tu_string!(self.i18n, pg_link_without_drawings),
+                        &[("why", &why)],
+                    ))
+                }
             }
         }
         Shared { settings, note }
@@ -241,18 +266,29 @@ impl Playground {
 
 /// The stored gallery of `kind` (under `key`), or a fresh one (with a note if the stored one
 /// was damaged).
-fn load_gallery(kind: GalleryKind, key: &str) -> (Gallery, Option<String>) {
+fn load_gallery(
+    i18n: I18nContext<Locale>,
+    kind: GalleryKind,
+    key: &str,
+) -> (Gallery, Option<String>) {
     match storage::load(key) {
         Some(Ok(gallery)) if gallery.kind == kind => (gallery, None),
         Some(Ok(_)) | None => (Gallery::fresh(kind), None),
         Some(Err(e)) => (
             Gallery::fresh(kind),
-            Some(format!(
-                "The saved {} gallery could not be read ({e}); starting a new one. The old one \
-                 stays in storage until you change this one.",
-                kind.key()
+            Some(fill(
+                tu_string!(i18n, pg_damaged_saved),
+                &[("mode", &mode_name(i18n, kind)), ("error", &e)],
             )),
         ),
+    }
+}
+
+/// What the person calls the gallery of `kind`, in their language.
+pub(super) fn mode_name(i18n: I18nContext<Locale>, kind: GalleryKind) -> &'static str {
+    match kind {
+        GalleryKind::Symbols => tu_string!(i18n, mode_symbols_gallery),
+        GalleryKind::Digits => tu_string!(i18n, mode_digits_gallery),
     }
 }
 
@@ -272,7 +308,8 @@ pub fn PlaygroundPage(
         .into_iter()
         .flatten()
         .collect();
-    let (kind, linked_gallery, link_note) = gallery_from_link();
+    let i18n = use_i18n();
+    let (kind, linked_gallery, link_note) = gallery_from_link(i18n);
     let linked = linked_gallery.as_ref().map(|g| g.kind);
     let (gallery, note) = match linked_gallery {
         Some(gallery) => {
@@ -281,7 +318,7 @@ pub fn PlaygroundPage(
             (gallery, link_note.or(saved))
         }
         None => {
-            let (gallery, note) = load_gallery(kind, kind.key());
+            let (gallery, note) = load_gallery(i18n, kind, kind.key());
             (gallery, link_note.or(note))
         }
     };
@@ -294,7 +331,7 @@ pub fn PlaygroundPage(
         message: RwSignal::new(note),
         save_error: RwSignal::new(None),
         pad: Pad::default(),
-        networks: Networks::start(),
+        networks: Networks::start(i18n),
         choice: RwSignal::new(super::query_param("net")),
         steps: RwSignal::new(steps_url.value),
         learning_rate: RwSignal::new(lr_url.value),
@@ -303,6 +340,7 @@ pub fn PlaygroundPage(
         comparison: Comparison::default(),
         prediction: RwSignal::new(None),
         cancel: Cancel::default(),
+        i18n,
     };
 
     // Saving is one effect: every change the person makes is stored. A loaded gallery is not
@@ -324,9 +362,10 @@ pub fn PlaygroundPage(
     let stop = move |stop: Stop| match stop {
         Stop::Cancelled => {}
         Stop::Device(reason) if is_gpu => on_device_lost.with_value(|lost| lost(reason)),
-        Stop::Device(reason) => state
-            .message
-            .set(Some(format!("Adaptation failed: {reason}"))),
+        Stop::Device(reason) => state.message.set(Some(fill(
+            tu_string!(i18n, pg_adaptation_failed),
+            &[("reason", &reason)],
+        ))),
     };
 
     let adapt = move |challenge: bool| {
@@ -443,29 +482,25 @@ pub fn PlaygroundPage(
 
     view! {
         <section class="page playground">
-            <h2>"Playground: teach a network new symbols from a few drawings"</h2>
-            <p class="explain">
-                "Draw a few examples of each class (or load a sample set), press Adapt, then draw a "
-                "test symbol and press Predict. Each network below differs from the first in one "
-                "thing only, and is labelled with it."
-            </p>
+            <h2>{t!(i18n, pg_title)}</h2>
+            <p class="explain">{t!(i18n, pg_explain)}</p>
             <SettingNotes notes=notes />
             <ModeTabs state=state />
             {move || state.save_error.get().map(|e| view! {
-                <p id="save-error" class="error" role="alert">"Not saved: "{e}" Export your gallery to keep it."</p>
+                <p id="save-error" class="error" role="alert">{t!(i18n, pg_not_saved)}" "{e}" "{t!(i18n, pg_export_to_keep)}</p>
             })}
             {move || state.message.get().map(|m| view! {
                 <p id="playground-message" class="notice" role="status">{m}
-                    <button class="link" on:click=move |_| state.message.set(None)>"dismiss"</button></p>
+                    <button class="link" on:click=move |_| state.message.set(None)>{t!(i18n, pg_dismiss)}</button></p>
             })}
             {move || state.undo.get().map(|(what, _)| view! {
                 <p class="notice" role="status">{what}" "
-                    <button id="undo-change" class="link" on:click=move |_| state.undo_last()>"Undo"</button></p>
+                    <button id="undo-change" class="link" on:click=move |_| state.undo_last()>{t!(i18n, pg_undo)}</button></p>
             })}
             <Workbench state=state predict=predict />
             {move || state.prediction.get().map(|panels| view! { <Predictions panels=panels /> })}
             <PredictionAnnouncer panels=state.prediction.into() />
-            <h3>"Your classes"</h3>
+            <h3>{t!(i18n, pg_your_classes)}</h3>
             <SampleSets state=state />
             <GalleryView state=state />
             <AdaptPanel state=state adapt=adapt />
@@ -476,7 +511,7 @@ pub fn PlaygroundPage(
 
 /// The mode the page's link asks for (`?mode=symbols|digits`), the gallery it carries
 /// (`?gallery=`) if any, and a note for the person about that gallery.
-fn gallery_from_link() -> (GalleryKind, Option<Gallery>, Option<String>) {
+fn gallery_from_link(i18n: I18nContext<Locale>) -> (GalleryKind, Option<Gallery>, Option<String>) {
     let asked = match super::query_param("mode").as_deref() {
         Some("digits") => GalleryKind::Digits,
         _ => GalleryKind::Symbols,
@@ -484,19 +519,21 @@ fn gallery_from_link() -> (GalleryKind, Option<Gallery>, Option<String>) {
     match super::query_param("gallery").map(|text| link::from_link_text(&text)) {
         None => (asked, None, None),
         Some(Ok(gallery)) => {
-            let note = format!(
-                "This link brought its own gallery ({} classes). Your own {} gallery is kept \
-                 apart and untouched; open the Playground without the link to get it back.",
-                gallery.classes().len(),
-                gallery.kind.key()
+            let note = fill(
+                tu_string!(i18n, pg_linked_gallery),
+                &[
+                    ("count", &gallery.classes().len()),
+                    ("mode", &mode_name(i18n, gallery.kind)),
+                ],
             );
             (gallery.kind, Some(gallery), Some(note))
         }
         Some(Err(why)) => (
             asked,
             None,
-            Some(format!(
-                "The link's gallery could not be opened ({why}); showing yours."
+            Some(fill(
+                tu_string!(i18n, pg_link_gallery_failed),
+                &[("error", &messages::gallery_error(i18n, &why))],
             )),
         ),
     }
@@ -505,7 +542,8 @@ fn gallery_from_link() -> (GalleryKind, Option<Gallery>, Option<String>) {
 /// The two modes, each with its own gallery.
 #[component]
 fn ModeTabs(state: Playground) -> impl IntoView {
-    let tab = move |kind: GalleryKind, id: &'static str, label: &'static str| {
+    let i18n = use_i18n();
+    let tab = move |kind: GalleryKind, id: &'static str, label: Signal<&'static str>| {
         view! {
             <button id=id role="tab" aria-selected=move || (state.kind.get() == kind).to_string()
                 class:active=move || state.kind.get() == kind
@@ -514,8 +552,8 @@ fn ModeTabs(state: Playground) -> impl IntoView {
     };
     view! {
         <div class="modes" role="tablist">
-            {tab(GalleryKind::Symbols, "mode-symbols", "New symbols")}
-            {tab(GalleryKind::Digits, "mode-digits", "My handwriting")}
+            {tab(GalleryKind::Symbols, "mode-symbols", Signal::derive(move || t_string!(i18n, pg_mode_symbols)))}
+            {tab(GalleryKind::Digits, "mode-digits", Signal::derive(move || t_string!(i18n, pg_mode_digits)))}
         </div>
     }
 }
@@ -540,9 +578,10 @@ fn OpenPicture(state: Playground) -> impl IntoView {
             }
         });
     };
+    let i18n = use_i18n();
     view! {
-        <label class="button-like" for="picture-input" title="A photo or scan of one symbol, instead of drawing it">
-            "Open a picture…"
+        <label class="button-like" for="picture-input" title=move || t_string!(i18n, pg_open_picture_title)>
+            {t!(i18n, pg_open_picture)}
             <input id="picture-input" class="visually-hidden" type="file" accept="image/*" on:change=open />
         </label>
     }
@@ -554,33 +593,30 @@ fn Workbench(
     state: Playground,
     predict: impl Fn() + Copy + Send + Sync + 'static,
 ) -> impl IntoView {
+    let i18n = use_i18n();
     let pad = state.pad;
-    let status = move || {
-        match pad.image.get() {
-        Ok(_) => "ready".to_string(),
-        Err(_) if pad.stroke_count() == 0 => {
-            "Draw one symbol on the white pad — with a mouse, a finger or a pen — or open a picture of one.".into()
-        }
-        Err(e) => e.to_string(),
-    }
+    let status = move || match pad.image.get() {
+        Ok(_) => t_string!(i18n, pg_ready).to_string(),
+        Err(_) if pad.stroke_count() == 0 => t_string!(i18n, pg_draw_hint).to_string(),
+        Err(e) => messages::drawing_error(i18n, &e),
     };
     view! {
         <div class="workbench">
             <div class="drawing">
                 <DrawingPad pad=pad />
                 <div class="controls">
-                    <button id="undo-button" on:click=move |_| pad.undo() disabled=move || pad.stroke_count() == 0>"Undo stroke"</button>
-                    <button id="clear-button" on:click=move |_| pad.clear() disabled=move || pad.stroke_count() == 0>"Clear"</button>
+                    <button id="undo-button" on:click=move |_| pad.undo() disabled=move || pad.stroke_count() == 0>{t!(i18n, pg_undo_stroke)}</button>
+                    <button id="clear-button" on:click=move |_| pad.clear() disabled=move || pad.stroke_count() == 0>{t!(i18n, pg_clear)}</button>
                     <OpenPicture state=state />
                 </div>
-                <p class="shortcuts">"Keys: Enter add to class · 1–9, 0 pick class · U or Ctrl+Z undo · C or Esc clear · A adapt · P predict"</p>
+                <p class="shortcuts">{t!(i18n, pg_shortcuts)}</p>
             </div>
             <div class="network-view">
-                <p class="muted">"What the network sees (28×28):"</p>
+                <p class="muted">{t!(i18n, pg_network_sees)}</p>
                 <Thumb pixels=Signal::derive(move || pad.image.get().ok()) class="preview"
-                    label="the drawing as the network sees it".to_string() />
+                    label=t_string!(i18n, pg_network_sees_label).to_string() />
                 <p id="drawing-status" class="muted" role="status">{status}</p>
-                <label class="field">"Add to class"
+                <label class="field">{t!(i18n, pg_add_to_class)}
                     <select id="class-select" on:change=move |ev| {
                         if let Ok(i) = event_target_value(&ev).parse() {
                             state.select(i);
@@ -593,11 +629,11 @@ fn Workbench(
                     </select>
                 </label>
                 <button id="add-button" class="primary" on:click=move |_| state.add_drawing()
-                    disabled=move || pad.image.with(Result::is_err)>"Add example"</button>
-                <p class="muted">"After adapting, draw a new symbol to test:"</p>
+                    disabled=move || pad.image.with(Result::is_err)>{t!(i18n, pg_add_example)}</button>
+                <p class="muted">{t!(i18n, pg_test_hint)}</p>
                 <button id="predict-button" class="primary" on:click=move |_| predict()
                     disabled=move || state.predict_blocked().is_some()
-                    title=move || state.predict_blocked().unwrap_or_default()>"Predict"</button>
+                    title=move || state.predict_blocked().unwrap_or_default()>{t!(i18n, pg_predict)}</button>
             </div>
         </div>
     }

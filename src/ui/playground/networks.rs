@@ -5,9 +5,12 @@
 use crate::model::Network;
 use crate::model::catalog::{Catalog, WeightsEntry};
 use crate::playground::compare::Source;
+use crate::ui::i18n::{Locale, tu_string};
+use crate::ui::language::fill;
 use crate::ui::weights;
 use burn::tensor::Device;
 use leptos::prelude::*;
+use leptos_i18n::I18nContext;
 
 /// Seed of the random-features network, so every run compares against the same one.
 const RANDOM_SEED: u64 = 1234;
@@ -22,22 +25,25 @@ pub struct Networks {
     /// A download in progress.
     pub busy: RwSignal<bool>,
     loaded: StoredValue<Vec<(String, Network)>, LocalStorage>,
+    /// The page's language, for the status lines.
+    i18n: I18nContext<Locale>,
 }
 
 impl Networks {
     /// Starts fetching the catalogue.
-    pub fn start() -> Self {
+    pub fn start(i18n: I18nContext<Locale>) -> Self {
         let networks = Self {
             catalog: RwSignal::new(None),
-            status: RwSignal::new("Loading the weights catalogue…".into()),
+            status: RwSignal::new(tu_string!(i18n, net_loading_catalogue).into()),
             busy: RwSignal::new(true),
             loaded: StoredValue::new_local(Vec::new()),
+            i18n,
         };
         leptos::task::spawn_local(async move {
             let found = weights::catalog().await;
             networks.status.set(match &found {
-                Ok(c) => format!("{} networks listed.", c.entries.len()),
-                Err(e) => format!("The weights catalogue could not be loaded: {e}"),
+                Ok(c) => fill(tu_string!(i18n, net_listed), &[("count", &c.entries.len())]),
+                Err(e) => fill(tu_string!(i18n, net_catalogue_failed), &[("error", e)]),
             });
             networks.catalog.set(Some(found));
             networks.busy.set(false);
@@ -81,23 +87,27 @@ impl Networks {
                     return Ok(network);
                 }
                 self.busy.set(true);
-                self.status.set(format!(
-                    "Downloading {} ({:.1} MB)…",
-                    entry.file,
-                    entry.bytes as f64 / 1e6
+                let mb = format!("{:.1}", entry.bytes as f64 / 1e6);
+                self.status.set(fill(
+                    tu_string!(self.i18n, net_downloading),
+                    &[("file", &entry.file), ("mb", &mb)],
                 ));
                 let loaded = weights::load(entry, device).await;
                 self.busy.set(false);
                 match loaded {
                     Ok(network) => {
-                        self.status.set(format!("Loaded {}.", entry.file));
+                        let loaded =
+                            fill(tu_string!(self.i18n, net_loaded), &[("file", &entry.file)]);
+                        self.status.set(loaded);
                         self.loaded
                             .update_value(|l| l.push((entry.file.clone(), network.clone())));
                         Ok(network)
                     }
                     Err(e) => {
-                        let message =
-                            format!("The weights {} could not be loaded: {e}", entry.file);
+                        let message = fill(
+                            tu_string!(self.i18n, net_failed),
+                            &[("file", &entry.file), ("error", &e)],
+                        );
                         self.status.set(message.clone());
                         Err(message)
                     }

@@ -3,6 +3,7 @@
 //! the network will see, recomputed after every change.
 
 use crate::playground::preprocess::{DrawingError, ink_of_picture, to_mnist};
+use crate::ui::i18n::{t_string, use_i18n};
 use crate::ui::widgets::context_2d;
 use leptos::html::Canvas;
 use leptos::prelude::*;
@@ -187,6 +188,7 @@ fn read_ink(ctx: &CanvasRenderingContext2d) -> Result<Vec<u8>, DrawingError> {
 /// The canvas a person draws on.
 #[component]
 pub fn DrawingPad(pad: Pad) -> impl IntoView {
+    let i18n = use_i18n();
     let drawing = StoredValue::new(false);
     let down = move |ev: PointerEvent| {
         ev.prevent_default();
@@ -229,7 +231,7 @@ pub fn DrawingPad(pad: Pad) -> impl IntoView {
     };
     view! {
         <canvas id="pad" class="pad" node_ref=pad.canvas width=PAD_SIDE height=PAD_SIDE
-            aria-label="Drawing area: draw one symbol with mouse, finger or pen"
+            aria-label=move || t_string!(i18n, pg_pad_label)
             on:pointerdown=down on:pointermove=moved on:pointerup=up on:pointercancel=up></canvas>
     }
 }

@@ -1,0 +1,105 @@
+//! What the core library reports, worded in the person's language: the captions of compared
+//! networks, adaptation procedures, and why a drawing or a gallery change was refused. The
+//! library keeps its English `Display` for the command line and tests.
+
+use super::i18n::{Locale, t_string};
+use super::language::fill;
+use crate::playground::adapt::Procedure;
+use crate::playground::compare::Label;
+use crate::playground::gallery::{GalleryError, MAX_EXAMPLES, MAX_FILE_BYTES};
+use crate::playground::preprocess::DrawingError;
+use leptos_i18n::I18nContext;
+
+type I18n = I18nContext<Locale>;
+
+/// A compared network's caption.
+pub fn label(i18n: I18n, label: &Label) -> String {
+    match label {
+        Label::MetaTrained {
+            algorithm,
+            backbone,
+        } => fill(
+            t_string!(i18n, label_meta_trained),
+            &[("algorithm", algorithm), ("backbone", backbone)],
+        ),
+        Label::RandomFeatures { backbone } => {
+            fill(t_string!(i18n, label_random), &[("backbone", backbone)])
+        }
+        Label::ClassifierFeatures { backbone } => fill(
+            t_string!(i18n, label_classifier_features),
+            &[("backbone", backbone)],
+        ),
+        Label::Classifier { backbone } => {
+            fill(t_string!(i18n, label_classifier), &[("backbone", backbone)])
+        }
+        Label::FineTuned { backbone } => {
+            fill(t_string!(i18n, label_fine_tuned), &[("backbone", backbone)])
+        }
+        Label::Handwriting {
+            algorithm,
+            backbone,
+        } => fill(
+            t_string!(i18n, label_handwriting),
+            &[("algorithm", algorithm), ("backbone", backbone)],
+        ),
+    }
+}
+
+/// How a network adapts.
+pub fn procedure(i18n: I18n, procedure: &Procedure) -> String {
+    match procedure {
+        Procedure::Inner(inner) => {
+            let head = if inner.proto_head {
+                t_string!(i18n, procedure_prototype_head)
+            } else {
+                t_string!(i18n, procedure_learned_head)
+            };
+            let layers = if inner.head_only {
+                t_string!(i18n, procedure_output_layer)
+            } else {
+                t_string!(i18n, procedure_every_layer)
+            };
+            fill(
+                t_string!(i18n, procedure_inner),
+                &[
+                    ("head", &head),
+                    ("steps", &inner.steps),
+                    ("lr", &inner.lr),
+                    ("layers", &layers),
+                ],
+            )
+        }
+        Procedure::FineTune { steps, lr } => fill(
+            t_string!(i18n, procedure_fine_tune),
+            &[("steps", steps), ("lr", lr)],
+        ),
+    }
+}
+
+/// Why a drawing cannot be used.
+pub fn drawing_error(i18n: I18n, error: &DrawingError) -> String {
+    match error {
+        DrawingError::Empty => t_string!(i18n, drawing_empty).to_string(),
+        DrawingError::WrongSize { .. } => error.to_string(),
+    }
+}
+
+/// Why a gallery change or file was refused.
+pub fn gallery_error(i18n: I18n, error: &GalleryError) -> String {
+    match error {
+        GalleryError::ClassCount(count) => {
+            fill(t_string!(i18n, gallery_class_count), &[("count", count)])
+        }
+        GalleryError::ClassFull(class) => fill(
+            t_string!(i18n, gallery_class_full),
+            &[("class", class), ("max", &MAX_EXAMPLES)],
+        ),
+        GalleryError::TooLarge(bytes) => fill(
+            t_string!(i18n, gallery_too_large),
+            &[("bytes", bytes), ("max", &MAX_FILE_BYTES)],
+        ),
+        GalleryError::Gone => t_string!(i18n, gallery_gone).to_string(),
+        // Names, formats and file contents: the library's own words carry the specifics.
+        _ => error.to_string(),
+    }
+}
