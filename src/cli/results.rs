@@ -502,13 +502,17 @@ pub fn evolve_table(lines: &[EvolveLine], protocol: &str) -> String {
     )
 }
 
-/// One file of the web build and its size.
+/// One file (or data folder) of the web build and its size.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct LoadFile {
     /// Path inside the build (`dist/`).
     pub file: String,
-    /// Bytes over the network (gzip -9 for the app, as stored for data already compressed).
+    /// Bytes over the network (gzip -9 for the app; data as stored).
     pub bytes: u64,
+    /// Data the service worker stores in the background after the first view (the rest is
+    /// fetched only when a page needs it).
+    #[serde(default)]
+    pub offline_copy: bool,
 }
 
 /// What a first visit downloads before the app is interactive, and what pages fetch later.
@@ -535,27 +539,34 @@ pub fn load_table(lines: &[LoadLine]) -> String {
     let Some(line) = lines.last() else {
         return "(no results yet)\n".into();
     };
-    let megabytes = |bytes: u64| format!("{:.2} MB", bytes as f64 / 1e6);
+    let size = |bytes: u64| {
+        if bytes < 100_000 {
+            format!("{:.1} KB", bytes as f64 / 1e3)
+        } else {
+            format!("{:.2} MB", bytes as f64 / 1e6)
+        }
+    };
     let total: u64 = line.initial.iter().map(|f| f.bytes).sum();
-    let mut out = String::from("| download | size (gzip) | when |\n|---|---|---|\n");
+    let mut out = String::from("| download | size | when |\n|---|---|---|\n");
     for file in &line.initial {
         out += &format!(
-            "| `{}` | {} | first view |\n",
+            "| `{}` | {} (gzip) | first view |\n",
             file.file,
-            megabytes(file.bytes)
+            size(file.bytes)
         );
     }
     out += &format!(
         "| **first view, total** | **{}** (budget {}) | before the app is interactive |\n",
-        megabytes(total),
-        megabytes(line.budget)
+        size(total),
+        size(line.budget)
     );
     for file in &line.on_demand {
-        out += &format!(
-            "| `{}` | {} | when a page needs it |\n",
-            file.file,
-            megabytes(file.bytes)
-        );
+        let when = if file.offline_copy {
+            "in the background after the first view (the offline copy), or when a page needs it"
+        } else {
+            "when a page needs it"
+        };
+        out += &format!("| `{}` | {} | {when} |\n", file.file, size(file.bytes));
     }
     out + &format!(
         "\n`{}`, commit {}, {}, {}.\n",
@@ -778,6 +789,7 @@ mod tests {
         let file = |file: &str, bytes| LoadFile {
             file: file.into(),
             bytes,
+            offline_copy: false,
         };
         let line = LoadLine {
             initial: vec![file("app.wasm", 2_500_000), file("app.js", 20_000)],
