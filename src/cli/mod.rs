@@ -341,12 +341,13 @@ fn render_results(dir: &Path, readme: &Path) -> Result<(), String> {
     std::fs::write(readme, rendered)
         .map_err(|e| format!("cannot write {}: {e}", readme.display()))?;
     println!(
-        "{} result lines, {} curve points, {} benchmark files, {} RL evaluations and {} searches rendered into {}",
+        "{} result lines, {} curve points, {} benchmark files, {} RL evaluations, {} searches and {} load measurements rendered into {}",
         results.lines.len(),
         results.curves.len(),
         results.bench.len(),
         results.rl.len(),
         results.evolve.len(),
+        results.load.len(),
         readme.display()
     );
     Ok(())
