@@ -1,22 +1,28 @@
 // Few-Shot Lab's service worker: after the first visit the app starts and works with no
-// network. scripts/write-service-worker fills in VERSION (a hash of the build) and PRECACHE
-// (every file of the build but the MNIST shards) after each build.
+// network. scripts/write-service-worker fills in VERSION (a hash of the build and of this
+// file) and PRECACHE (every file of the build but the MNIST shards) after each build.
 //
-// - install: stores PRECACHE in a cache named after VERSION;
-// - activate: deletes the caches of earlier builds, so a new deployment replaces the old one;
+// - install: stores PRECACHE (fresh from the network, not the HTTP cache) in a cache named
+//   after this deployment's scope and VERSION;
+// - activate: deletes this scope's caches of earlier builds (other deployments on the same
+//   origin keep theirs), so a new deployment replaces the old one;
 // - pages (navigations): network first, the stored copy when offline — a new build is picked
 //   up on the next visit;
-// - everything else from this origin: the stored copy, else the network (and stored, so shards
-//   are kept once a page has used them). Other origins are never touched.
+// - the build's files and its data (static/): the stored copy, else the network (and stored,
+//   so shards are kept once a page has used them). Nothing else is touched: other origins and
+//   other paths of this origin go to the network as if there were no worker.
 const VERSION = '__VERSION__';
 const PRECACHE = __PRECACHE__;
-const CACHE = `fewshot-lab-${VERSION}`;
+const SCOPE = self.registration.scope;
+const PREFIX = `fewshot-lab ${SCOPE} `;
+const CACHE = PREFIX + VERSION;
+const OWN = new Set(PRECACHE.map((path) => new URL(path, SCOPE).href));
 
 self.addEventListener('install', (event) => {
   event.waitUntil(
     caches
       .open(CACHE)
-      .then((cache) => cache.addAll(PRECACHE))
+      .then((cache) => cache.addAll(PRECACHE.map((path) => new Request(path, { cache: 'reload' }))))
       .then(() => self.skipWaiting()),
   );
 });
@@ -25,19 +31,10 @@ self.addEventListener('activate', (event) => {
   event.waitUntil(
     caches
       .keys()
-      .then((keys) =>
-        Promise.all(
-          keys.filter((key) => key.startsWith('fewshot-lab-') && key !== CACHE).map((key) => caches.delete(key)),
-        ),
-      )
+      .then((keys) => Promise.all(keys.filter((key) => key.startsWith(PREFIX) && key !== CACHE).map((key) => caches.delete(key))))
       .then(() => self.clients.claim()),
   );
 });
-
-async function stored(request) {
-  const cache = await caches.open(CACHE);
-  return cache.match(request);
-}
 
 async function networkFirst(request) {
   try {
@@ -49,18 +46,22 @@ async function networkFirst(request) {
 }
 
 async function cacheFirst(request) {
-  const hit = await stored(request);
+  const cache = await caches.open(CACHE);
+  const hit = await cache.match(request);
   if (hit) return hit;
   const response = await fetch(request);
-  if (response.ok) {
-    const cache = await caches.open(CACHE);
-    await cache.put(request, response.clone());
-  }
+  if (response.ok) await cache.put(request, response.clone());
   return response;
 }
 
 self.addEventListener('fetch', (event) => {
   const request = event.request;
-  if (request.method !== 'GET' || new URL(request.url).origin !== self.location.origin) return;
-  event.respondWith(request.mode === 'navigate' ? networkFirst(request) : cacheFirst(request));
+  if (request.method !== 'GET' || !request.url.startsWith(SCOPE)) return;
+  const url = new URL(request.url);
+  const path = url.origin + url.pathname;
+  if (request.mode === 'navigate') {
+    if (path === SCOPE || path === SCOPE + 'index.html') event.respondWith(networkFirst(request));
+    return;
+  }
+  if (OWN.has(request.url) || url.href.startsWith(SCOPE + 'static/')) event.respondWith(cacheFirst(request));
 });

@@ -1,5 +1,6 @@
 //! A gallery carried in a share link: its JSON, deflated and written in URL-safe base64, so a
-//! teacher's few drawings travel in the address itself (no server, no upload).
+//! teacher's few drawings travel in the address itself — after its `#`, which browsers never
+//! send to a server (no upload, nothing in server logs).
 
 use super::gallery::{Gallery, GalleryError, MAX_FILE_BYTES};
 use base64::Engine;
@@ -29,6 +30,13 @@ pub fn to_link_text(gallery: &Gallery) -> Result<String, String> {
         ));
     }
     Ok(text)
+}
+
+/// A short fingerprint of link text, to recognise the same link on a later visit.
+pub fn digest(text: &str) -> String {
+    use sha2::Digest;
+    let hash = sha2::Sha256::digest(text.trim().as_bytes());
+    hash.iter().take(12).map(|b| format!("{b:02x}")).collect()
 }
 
 /// The gallery in link text made by [`to_link_text`], checked in full like an imported file.
@@ -75,6 +83,14 @@ mod tests {
                 .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
         );
         assert_eq!(from_link_text(&text).unwrap(), gallery);
+    }
+
+    #[test]
+    fn the_same_link_has_the_same_digest_and_another_link_another() {
+        let text = to_link_text(&small_gallery()).unwrap();
+        assert_eq!(digest(&text), digest(&format!(" {text}\n")));
+        assert_ne!(digest(&text), digest(&text[1..]));
+        assert_eq!(digest(&text).len(), 24);
     }
 
     #[test]

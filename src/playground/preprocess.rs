@@ -56,28 +56,55 @@ pub fn to_mnist(ink: &[u8], width: usize, height: usize) -> Result<Vec<u8>, Draw
     Ok(centre_by_mass(&scaled, out_w, out_h))
 }
 
-/// The ink of a picture (RGBA pixels, as a canvas gives them): dark strokes on a light
-/// background, or light strokes on a dark one (a photo of a blackboard). Transparent pixels
-/// are background. The ink map then goes through [`to_mnist`] like a drawing.
-pub fn ink_of_picture(rgba: &[u8]) -> Vec<u8> {
-    let darkness: Vec<u8> = rgba
-        .chunks_exact(4)
-        .map(|p| {
-            let luminance =
-                0.299 * f64::from(p[0]) + 0.587 * f64::from(p[1]) + 0.114 * f64::from(p[2]);
-            // Composited over white: a transparent pixel is background.
-            let over_white = 255.0 - (255.0 - luminance) * f64::from(p[3]) / 255.0;
-            (255.0 - over_white).round() as u8
-        })
+/// The ink of a picture drawn on a `width`-wide RGBA canvas inside `region` (left, top, width,
+/// height; outside it, where a picture that does not fill the pad leaves bands, there is no
+/// ink): dark strokes on a light background, or light strokes on a dark one (a photo of a
+/// blackboard). Transparent pixels are white paper. The background's tone is the median of the
+/// region (paper in a photo is grey, not white) and is taken away, so only strokes remain. The
+/// ink map then goes through [`to_mnist`].
+pub fn ink_of_picture(
+    rgba: &[u8],
+    width: usize,
+    (left, top, region_w, region_h): (usize, usize, usize, usize),
+) -> Vec<u8> {
+    let darkness = |p: &[u8]| {
+        let luminance = 0.299 * f64::from(p[0]) + 0.587 * f64::from(p[1]) + 0.114 * f64::from(p[2]);
+        (255.0 - luminance) * f64::from(p[3]) / 255.0
+    };
+    let inside = |index: usize| {
+        let (x, y) = (index % width, index / width);
+        (left..left + region_w).contains(&x) && (top..top + region_h).contains(&y)
+    };
+    let mut tones: Vec<f64> = (rgba.chunks_exact(4).enumerate())
+        .filter(|(i, _)| inside(*i))
+        .map(|(_, p)| darkness(p))
         .collect();
-    // The background is the more common tone: light pictures keep their darkness as ink, dark
-    // ones are inverted.
-    let dark_pixels = darkness.iter().filter(|&&d| d > 127).count();
-    if dark_pixels * 2 > darkness.len() {
-        darkness.into_iter().map(|d| 255 - d).collect()
-    } else {
-        darkness
+    if tones.is_empty() {
+        return vec![0; rgba.len() / 4];
     }
+    tones.sort_by(f64::total_cmp);
+    let background = tones[tones.len() / 2];
+    // Light strokes on a dark background count their lightness as ink.
+    let inverted = background > 127.5;
+    let background = if inverted {
+        255.0 - background
+    } else {
+        background
+    };
+    let scale = 255.0 / (255.0 - background).max(1.0);
+    (rgba.chunks_exact(4).enumerate())
+        .map(|(i, p)| {
+            if !inside(i) {
+                return 0;
+            }
+            let d = if inverted {
+                255.0 - darkness(p)
+            } else {
+                darkness(p)
+            };
+            ((d - background).max(0.0) * scale).round().min(255.0) as u8
+        })
+        .collect()
 }
 
 /// `(left, top, right, bottom)` (exclusive) of the pixels at or above the ink threshold.
@@ -163,6 +190,9 @@ mod tests {
         ink
     }
 
+    /// The whole of a 20×20 canvas.
+    const WHOLE: (usize, usize, usize, usize) = (0, 0, 20, 20);
+
     /// A `side`×`side` RGBA picture of `background` with a `square` of `ink` colour.
     fn picture(
         side: usize,
@@ -182,15 +212,33 @@ mod tests {
         let square = (4, 6, 8, 5);
         let expected = canvas(20, square);
         let paper = picture(20, [255, 255, 255, 255], [0, 0, 0, 255], square);
-        assert_eq!(ink_of_picture(&paper), expected);
+        assert_eq!(ink_of_picture(&paper, 20, WHOLE), expected);
         let blackboard = picture(20, [0, 0, 0, 255], [255, 255, 255, 255], square);
-        assert_eq!(ink_of_picture(&blackboard), expected);
+        assert_eq!(ink_of_picture(&blackboard, 20, WHOLE), expected);
         // A transparent PNG with black strokes: transparency is background.
         let transparent = picture(20, [0, 0, 0, 0], [0, 0, 0, 255], square);
-        assert_eq!(ink_of_picture(&transparent), expected);
-        // Grey strokes give partial ink, so edges stay anti-aliased.
-        let grey = picture(20, [255, 255, 255, 255], [128, 128, 128, 255], square);
-        assert!(ink_of_picture(&grey).iter().all(|&v| v == 0 || v == 127));
+        assert_eq!(ink_of_picture(&transparent, 20, WHOLE), expected);
+        // Photographed paper is grey: its tone is taken away, the strokes stay full ink.
+        let grey_paper = picture(20, [190, 190, 190, 255], [20, 20, 20, 255], square);
+        let ink = ink_of_picture(&grey_paper, 20, WHOLE);
+        assert!(
+            ink.iter()
+                .zip(&expected)
+                .all(|(&i, &e)| if e > 0 { i > 200 } else { i == 0 }),
+            "{ink:?}"
+        );
+    }
+
+    #[test]
+    fn bands_around_a_dark_photo_are_not_ink() {
+        // A wide blackboard photo on the pad: transparent bands above and below it.
+        let mut rgba = picture(20, [10, 10, 10, 255], [250, 250, 250, 255], (4, 6, 8, 5));
+        for pixel in rgba.chunks_exact_mut(4).take(20 * 4) {
+            pixel.copy_from_slice(&[0, 0, 0, 0]);
+        }
+        let ink = ink_of_picture(&rgba, 20, (0, 4, 20, 16));
+        assert!(ink[..20 * 4].iter().all(|&v| v == 0), "bands became ink");
+        assert_eq!(ink.iter().filter(|&&v| v > 200).count(), 8 * 5);
     }
 
     /// (centre of mass x, y, ink bounding width, height) of a 28×28 image.

@@ -1,7 +1,7 @@
 //! A small line chart drawn on a canvas: axes with round-number ticks, one line per series, and
 //! the same data summarised in words for screen readers.
 
-use super::i18n::{Locale, t, use_i18n};
+use super::i18n::{Locale, t, t_string, use_i18n};
 use leptos::html::Canvas;
 use leptos::prelude::*;
 use leptos_i18n::I18nContext;
@@ -55,7 +55,7 @@ fn label(value: f64) -> String {
 fn draw(
     ctx: &CanvasRenderingContext2d,
     series: &[Series],
-    x_label: &str,
+    (x_label, waiting): (&str, &str),
     y_range: Option<(f64, f64)>,
 ) {
     ctx.clear_rect(0.0, 0.0, WIDTH, HEIGHT);
@@ -76,7 +76,7 @@ fn draw(
     ctx.set_fill_style_str("#666");
     ctx.stroke_rect(MARGIN_LEFT, MARGIN_TOP, plot_w, plot_h);
     if !x_min.is_finite() || !y_min.is_finite() || !y_max.is_finite() {
-        let _ = ctx.fill_text("waiting for data…", MARGIN_LEFT + 10.0, MARGIN_TOP + 20.0);
+        let _ = ctx.fill_text(waiting, MARGIN_LEFT + 10.0, MARGIN_TOP + 20.0);
         return;
     }
     let x_max = if x_max > x_min { x_max } else { x_min + 1.0 };
@@ -169,7 +169,8 @@ pub fn LineChart(
         let Some(ctx) = super::widgets::context_2d(&canvas) else {
             return;
         };
-        draw(&ctx, &data, x_label.get(), y_range);
+        let waiting = t_string!(i18n, chart_waiting);
+        draw(&ctx, &data, (x_label.get(), waiting), y_range);
     });
     view! {
         <figure class="chart-figure">

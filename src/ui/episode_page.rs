@@ -162,6 +162,7 @@ pub fn EpisodePage(
             ("shot", shot.get_untracked().to_string()),
             ("steps", steps.get_untracked().to_string()),
         ],
+        fragment: Vec::new(),
         note: None,
     });
     let seed = StoredValue::new(1u64);
@@ -294,7 +295,7 @@ fn SupportImages(episode: Episode) -> impl IntoView {
             view! {
                 <figure class="example">
                     <Thumb pixels=Signal::derive(move || Some(pixels.clone())) class="thumb"
-                        label=format!("support image, label {label}, digit {digit}") />
+                        label=fill(t_string!(i18n, ep_support_image), &[("label", &label), ("digit", &digit)]) />
                     <figcaption>{t!(i18n, ep_support_caption, label = move || label, digit = move || digit)}</figcaption>
                 </figure>
             }
@@ -315,7 +316,7 @@ fn TraceTable(episode: Episode, run: RwSignal<EpisodeRun>, index: usize) -> impl
             view! {
                 <tr>
                     <td><Thumb pixels=Signal::derive(move || Some(pixels.clone())) class="thumb"
-                        label=format!("query image, label {truth}") /></td>
+                        label=fill(t_string!(i18n, ep_query_image), &[("label", &truth)]) /></td>
                     <td>{truth}</td>
                     {move || trace().predictions.iter().map(|p| {
                         let guess = p[i];

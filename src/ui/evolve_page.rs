@@ -194,7 +194,10 @@ fn CommittedSearches() -> impl IntoView {
                 .and_then(|bytes| Search::from_json(&String::from_utf8_lossy(&bytes)));
             match loaded {
                 Ok(loaded) => search.set(Some(loaded)),
-                Err(e) => error.set(Some(format!("the {name} search could not be loaded: {e}"))),
+                Err(e) => error.set(Some(fill(
+                    tu_string!(i18n, ev_load_failed),
+                    &[("name", &name), ("error", &e)],
+                ))),
             }
         });
     });

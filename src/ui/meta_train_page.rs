@@ -8,7 +8,7 @@
 //! loop learned: the first-layer filters before and after, and Meta-SGD's learned rates.
 
 use super::chart::{LineChart, Series};
-use super::i18n::{t, t_string, tu_string, use_i18n};
+use super::i18n::{Locale, t, t_string, tu_string, use_i18n};
 use super::language::fill;
 use super::learned::{Learned, first_filters, mean_rates};
 use super::loader::{self, DataPool};
@@ -27,6 +27,7 @@ use crate::meta::inner::InnerLoop;
 use crate::meta::run::{MetaEvent, MetaTrainRun};
 use crate::model::{Network, to_bytes_async};
 use leptos::prelude::*;
+use leptos_i18n::I18nContext;
 
 /// Tasks meta-trained on: 5-way 1-shot, 5 queries per class.
 const SPEC: EpisodeSpec = EpisodeSpec {
@@ -72,7 +73,7 @@ struct Fields {
 
 impl Fields {
     /// The fields, from the URL where it sets them; notes on any value it had to change.
-    fn from_url() -> (Self, Vec<String>) {
+    fn from_url(i18n: I18nContext<Locale>) -> (Self, Vec<String>) {
         let algorithm = query_param("algo")
             .and_then(|a| ALGORITHMS.iter().copied().find(|known| *known == a))
             .unwrap_or("fomaml");
@@ -95,9 +96,9 @@ impl Fields {
         .flatten()
         .collect();
         if let Some(asked) = query_param("algo").filter(|a| !ALGORITHMS.contains(&a.as_str())) {
-            notes.push(format!(
-                "algo = {asked} is not one of {}; using fomaml",
-                ALGORITHMS.join(", ")
+            notes.push(fill(
+                tu_string!(i18n, mt_unknown_algo),
+                &[("asked", &asked), ("known", &ALGORITHMS.join(", "))],
             ));
         }
         let fields = Self {
@@ -223,7 +224,7 @@ pub fn MetaTrainPage(
     let i18n = use_i18n();
     let pool = DataPool::default();
     loader::start(pool);
-    let (fields, notes) = Fields::from_url();
+    let (fields, notes) = Fields::from_url(i18n);
     let protocol_name = RwSignal::new(if query_param("protocol").as_deref() == Some("p1") {
         "p1"
     } else {
@@ -234,6 +235,7 @@ pub fn MetaTrainPage(
         settings.push(("steps", fields.steps.get_untracked().to_string()));
         Shared {
             settings,
+            fragment: Vec::new(),
             note: None,
         }
     });

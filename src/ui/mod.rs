@@ -226,6 +226,7 @@ fn EmbedBar(page: Page, backend: RwSignal<Option<Backend>>) -> impl IntoView {
             <strong class="embed-title">{t!(i18n, app_name)}</strong>
             {page.link_name().map(|name| view! { <share::ShareButton page=name /> })}
             <language::LanguagePicker />
+            <offline::OfflineBadge />
             <a id="open-full-app" href="./" target="_blank" rel="noopener" on:click=full_app>
                 {t!(i18n, open_full_app)}
             </a>

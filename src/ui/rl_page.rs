@@ -188,7 +188,7 @@ fn Arena(
             <figcaption><strong>{title}</strong></figcaption>
             <canvas node_ref=canvas width=ARENA_PX height=ARENA_PX class="arena-canvas" on:click=click
                 role="img" aria-label=move || t_string!(i18n, rl_arena_label)></canvas>
-            <span class="muted">"return: "{returns}</span>
+            <span class="muted">{t!(i18n, rl_return)}" "{returns}</span>
             {move || run.with(|r| r.error.clone()).map(|e| view! { <span class="error">{e}</span> })}
         </figure>
     }

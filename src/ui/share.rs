@@ -13,6 +13,9 @@ use wasm_bindgen_futures::JsFuture;
 pub struct Shared {
     /// `(URL parameter, value)` pairs the page reads back on opening.
     pub settings: Vec<(&'static str, String)>,
+    /// `(name, value)` pairs put after `#`: what the person made (a gallery), which browsers
+    /// never send to the server, so it stays out of server and CDN logs.
+    pub fragment: Vec<(&'static str, String)>,
     /// Why something the person made is not in the link, if it is not.
     pub note: Option<String>,
 }
@@ -62,11 +65,27 @@ pub fn view_link(page: Option<&str>, shared: &Shared, embed: bool) -> Option<Str
         params.append("embed", "1");
     }
     let query = String::from(params.to_string());
-    Some(if query.is_empty() {
+    let mut link = if query.is_empty() {
         base
     } else {
         format!("{base}?{query}")
-    })
+    };
+    if !shared.fragment.is_empty() {
+        let fragment = web_sys::UrlSearchParams::new().ok()?;
+        for (name, value) in &shared.fragment {
+            fragment.append(name, value);
+        }
+        link += &format!("#{}", String::from(fragment.to_string()));
+    }
+    Some(link)
+}
+
+/// The value of `name` after the page address's `#`, if present.
+pub fn fragment_param(name: &str) -> Option<String> {
+    let hash = web_sys::window()?.location().hash().ok()?;
+    web_sys::UrlSearchParams::new_with_str(hash.trim_start_matches('#'))
+        .ok()?
+        .get(name)
 }
 
 /// An `<iframe>` element showing `link`, sized for a course page.

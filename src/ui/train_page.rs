@@ -110,6 +110,7 @@ pub fn TrainPage(
             ("epoch_images", epoch_images.get_untracked().to_string()),
             ("test_images", test_images.get_untracked().to_string()),
         ],
+        fragment: Vec::new(),
         note: None,
     });
 

@@ -91,8 +91,8 @@ fn Example(state: Playground, class: usize, index: usize, pixels: Vec<u8>) -> im
     view! {
         <figure class="example">
             <Thumb pixels=Signal::derive(move || Some(pixels.clone())) class="thumb"
-                label=format!("example {} of {own}", index + 1) />
-            <button class="delete" title=move || t_string!(i18n, pg_delete_example) aria-label=format!("Delete example {} of {own}", index + 1)
+                label=fill(t_string!(i18n, pg_example_label), &[("n", &(index + 1)), ("class", &own)]) />
+            <button class="delete" title=move || t_string!(i18n, pg_delete_example) aria-label=fill(t_string!(i18n, pg_delete_example_label), &[("n", &(index + 1)), ("class", &own)])
                 on:click=move |_| state.edit(|g| g.remove(class, index).map(drop))>"×"</button>
             <select class="relabel" title=move || t_string!(i18n, pg_move_example) aria-label=move || t_string!(i18n, pg_move_example) on:change=move |ev| {
                 if let Ok(to) = event_target_value(&ev).parse::<usize>() && to != class {

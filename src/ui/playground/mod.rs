@@ -20,7 +20,7 @@ mod storage;
 use super::i18n::{Locale, t, t_string, tu_string, use_i18n};
 use super::language::fill;
 use super::messages;
-use super::share::{Shared, share_settings};
+use super::share::{Shared, fragment_param, share_settings};
 use super::widgets::{Cancel, SettingNotes, Thumb, url_number};
 use crate::backend::{Backend, BackendKind};
 use crate::playground::compare::{self, Contender};
@@ -208,7 +208,7 @@ impl Playground {
     /// Where the gallery of `kind` is stored.
     fn storage_key(&self, kind: GalleryKind) -> String {
         if self.linked == Some(kind) {
-            format!("{}.linked", kind.key())
+            linked_key(kind)
         } else {
             kind.key().to_string()
         }
@@ -225,10 +225,10 @@ impl Playground {
             settings.push(("inner_lr", self.learning_rate.get_untracked().to_string()));
         }
         let gallery = self.gallery.get_untracked();
-        let mut note = None;
+        let (mut fragment, mut note) = (Vec::new(), None);
         if gallery.classes().iter().any(|c| !c.examples.is_empty()) {
             match link::to_link_text(&gallery) {
-                Ok(text) => settings.push(("gallery", text)),
+                Ok(text) => fragment.push(("gallery", text)),
                 Err(why) => {
                     note = Some(fill(
                         tu_string!(self.i18n, pg_link_without_drawings),
@@ -237,7 +237,11 @@ impl Playground {
                 }
             }
         }
-        Shared { settings, note }
+        Shared {
+            settings,
+            fragment,
+            note,
+        }
     }
 
     /// The networks this mode compares.
@@ -312,11 +316,7 @@ pub fn PlaygroundPage(
     let (kind, linked_gallery, link_note) = gallery_from_link(i18n);
     let linked = linked_gallery.as_ref().map(|g| g.kind);
     let (gallery, note) = match linked_gallery {
-        Some(gallery) => {
-            let key = format!("{}.linked", gallery.kind.key());
-            let saved = storage::save(&key, &gallery).err();
-            (gallery, link_note.or(saved))
-        }
+        Some(gallery) => (gallery, link_note),
         None => {
             let (gallery, note) = load_gallery(i18n, kind, kind.key());
             (gallery, link_note.or(note))
@@ -516,9 +516,12 @@ fn gallery_from_link(i18n: I18nContext<Locale>) -> (GalleryKind, Option<Gallery>
         Some("digits") => GalleryKind::Digits,
         _ => GalleryKind::Symbols,
     };
-    match super::query_param("gallery").map(|text| link::from_link_text(&text)) {
-        None => (asked, None, None),
-        Some(Ok(gallery)) => {
+    let Some(text) = fragment_param("gallery") else {
+        return (asked, None, None);
+    };
+    match link::from_link_text(&text) {
+        Ok(gallery) => {
+            let gallery = linked_gallery(&text, gallery);
             let note = fill(
                 tu_string!(i18n, pg_linked_gallery),
                 &[
@@ -528,7 +531,7 @@ fn gallery_from_link(i18n: I18nContext<Locale>) -> (GalleryKind, Option<Gallery>
             );
             (gallery.kind, Some(gallery), Some(note))
         }
-        Some(Err(why)) => (
+        Err(why) => (
             asked,
             None,
             Some(fill(
@@ -537,6 +540,30 @@ fn gallery_from_link(i18n: I18nContext<Locale>) -> (GalleryKind, Option<Gallery>
             )),
         ),
     }
+}
+
+/// The gallery a link brought, kept apart from the person's own: the first time this link is
+/// opened, as the link has it (and stored); on later visits of the same link, as the person
+/// left it. A different link starts again from its own gallery.
+fn linked_gallery(text: &str, from_link: Gallery) -> Gallery {
+    let kind = from_link.kind;
+    let key = linked_key(kind);
+    let source = link::digest(text);
+    if storage::linked_source(kind.key()).as_deref() == Some(source.as_str())
+        && let Some(Ok(kept)) = storage::load(&key)
+        && kept.kind == kind
+    {
+        return kept;
+    }
+    // A failed save is reported by the first save after an edit; the gallery is shown anyway.
+    let _ = storage::save(&key, &from_link);
+    storage::set_linked_source(kind.key(), &source);
+    from_link
+}
+
+/// Where the gallery of `kind` that came from a link is stored.
+fn linked_key(kind: GalleryKind) -> String {
+    format!("{}.linked", kind.key())
 }
 
 /// The two modes, each with its own gallery.

@@ -94,20 +94,23 @@ impl Pad {
         }
         let scale = (side / w).min(side / h);
         let (dw, dh) = (w * scale, h * scale);
-        ctx.draw_image_with_image_bitmap_and_dw_and_dh(
-            &bitmap,
-            (side - dw) / 2.0,
-            (side - dh) / 2.0,
-            dw,
-            dh,
-        )
-        .map_err(unreadable)?;
+        let (dx, dy) = ((side - dw) / 2.0, (side - dh) / 2.0);
+        ctx.draw_image_with_image_bitmap_and_dw_and_dh(&bitmap, dx, dy, dw, dh)
+            .map_err(unreadable)?;
+        // The picture's own pixels (whole ones), not the bands beside it.
+        let region = (
+            dx.ceil() as usize,
+            dy.ceil() as usize,
+            dw.floor() as usize,
+            dh.floor() as usize,
+        );
         let rgba = ctx
             .get_image_data(0.0, 0.0, side, side)
             .map_err(|e| format!("{name}: {e:?}"))?
             .data();
         self.strokes.set(Vec::new());
-        self.picture.set(Some(ink_of_picture(&rgba)));
+        self.picture
+            .set(Some(ink_of_picture(&rgba, PAD_SIDE as usize, region)));
         self.repaint();
         Ok(())
     }

@@ -27,6 +27,23 @@ pub fn save(mode: &str, gallery: &Gallery) -> Result<(), String> {
         .map_err(|_| "the browser refused to store the gallery (storage full or disabled)".into())
 }
 
+/// Storage key of the digest of the link whose gallery of `mode` is stored as linked.
+fn source_key(mode: &str) -> String {
+    format!("fewshot-lab.gallery-link.{mode}")
+}
+
+/// The digest of the link whose gallery of `mode` is stored, if any.
+pub fn linked_source(mode: &str) -> Option<String> {
+    local_storage()?.get_item(&source_key(mode)).ok().flatten()
+}
+
+/// Records that the stored linked gallery of `mode` came from the link with `digest`.
+pub fn set_linked_source(mode: &str, digest: &str) {
+    if let Some(storage) = local_storage() {
+        let _ = storage.set_item(&source_key(mode), digest);
+    }
+}
+
 /// Offers `gallery` as a JSON file download.
 pub fn export(gallery: &Gallery, file_name: &str) -> Result<(), String> {
     offer_download(&gallery.to_json().into(), "application/json", file_name)
