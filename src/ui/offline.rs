@@ -4,6 +4,8 @@
 
 use super::i18n::{t_string, use_i18n};
 use leptos::prelude::*;
+use wasm_bindgen::closure::Closure;
+use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_futures::JsFuture;
 
 /// Where storing the app for offline use stands.
@@ -60,14 +62,46 @@ async fn register() -> Result<(), String> {
         );
     }
     let workers = navigator.service_worker();
-    JsFuture::from(workers.register("./sw.js"))
-        .await
-        .map_err(|e| format!("The offline copy could not be stored: {e:?}"))?;
+    let registration: web_sys::ServiceWorkerRegistration =
+        JsFuture::from(workers.register("./sw.js"))
+            .await
+            .map_err(|e| format!("The offline copy could not be stored: {e:?}"))?
+            .unchecked_into();
     let ready = workers
         .ready()
         .map_err(|e| format!("The offline copy is not ready: {e:?}"))?;
-    JsFuture::from(ready)
-        .await
-        .map(|_| ())
-        .map_err(|e| format!("The offline copy is not ready: {e:?}"))
+    // Ready, or the installing worker gave up (a file missing, storage full): whichever first.
+    let failed = registration
+        .installing()
+        .map(|worker| install_failure(&worker));
+    let outcome = match failed {
+        Some(failed) => {
+            JsFuture::from(js_sys::Promise::race(&js_sys::Array::of2(&ready, &failed))).await
+        }
+        None => JsFuture::from(ready).await,
+    };
+    outcome.map(|_| ()).map_err(|e| {
+        format!(
+            "The offline copy could not be stored ({}); the app needs the network.",
+            e.as_string().unwrap_or_else(|| format!("{e:?}"))
+        )
+    })
+}
+
+/// A promise rejected when `worker` ends up redundant: its install failed.
+fn install_failure(worker: &web_sys::ServiceWorker) -> js_sys::Promise {
+    let worker = worker.clone();
+    js_sys::Promise::new(&mut |_, reject| {
+        let watched = worker.clone();
+        let on_change = Closure::<dyn FnMut()>::new(move || {
+            if watched.state() == web_sys::ServiceWorkerState::Redundant {
+                let _ = reject.call1(
+                    &JsValue::NULL,
+                    &"a file could not be downloaded or stored".into(),
+                );
+            }
+        });
+        worker.set_onstatechange(Some(on_change.as_ref().unchecked_ref()));
+        on_change.forget();
+    })
 }

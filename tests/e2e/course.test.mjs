@@ -210,6 +210,16 @@ test('after one visit the app starts and adapts offline, and a new build replace
   await context.close();
 });
 
+test('when the offline copy cannot be stored, the badge says so instead of waiting forever', async () => {
+  const context = await browser.newContext();
+  const page = await context.newPage();
+  // Every weights file answers 404 here, so the worker's install fails.
+  await page.goto(`${server.url}/missing-weights/?backend=cpu`);
+  await page.locator('#offline-status[data-state="unavailable"]').waitFor({ timeout: 120_000 });
+  assert.match(await page.getAttribute('#offline-status', 'title'), /could not be stored/);
+  await context.close();
+});
+
 test('a picture opened from a file stands in for drawing; a file that is not a picture is refused', async () => {
   const { context, page, errors } = await openPage('?backend=cpu');
   await catalogueReady(page);
