@@ -107,7 +107,7 @@ fn probe_key(description: &str) -> String {
 
 /// The remembered verdict for `description`, `(webgpu ms, cpu ms)`, if a probe ran before.
 fn remembered(description: &str) -> Option<(f64, f64)> {
-    let storage = web_sys::window()?.local_storage().ok().flatten()?;
+    let storage = super::widgets::local_storage()?;
     let text = storage.get_item(&probe_key(description)).ok().flatten()?;
     let (gpu, cpu) = text.split_once(',')?;
     Some((gpu.parse().ok()?, cpu.parse().ok()?))
@@ -120,7 +120,7 @@ async fn compare_with_cpu(description: &str, device: &Device) -> Result<(f64, f6
     }
     let gpu = time_forward(device).await?;
     let cpu = time_forward(&cpu_device()).await?;
-    if let Some(storage) = web_sys::window().and_then(|w| w.local_storage().ok().flatten()) {
+    if let Some(storage) = super::widgets::local_storage() {
         let _ = storage.set_item(&probe_key(description), &format!("{gpu},{cpu}"));
     }
     Ok((gpu, cpu))

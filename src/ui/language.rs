@@ -4,15 +4,12 @@
 //! the browser's languages; the picker in the header switches at once, in place.
 
 use super::i18n::{Locale, t_string, use_i18n};
+use super::widgets::local_storage;
 use crate::backend::Fallback;
 use leptos::prelude::*;
 use leptos_i18n::{I18nContext, Locale as _};
 
 const STORAGE_KEY: &str = "fewshot-lab.lang";
-
-fn local_storage() -> Option<web_sys::Storage> {
-    web_sys::window()?.local_storage().ok().flatten()
-}
 
 fn parse(name: &str) -> Option<Locale> {
     Locale::get_all()

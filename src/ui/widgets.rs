@@ -18,6 +18,11 @@ pub async fn yield_to_page() {
     sleep_ms(0).await;
 }
 
+/// The browser's local storage, where it offers one (not in some private modes).
+pub fn local_storage() -> Option<web_sys::Storage> {
+    web_sys::window()?.local_storage().ok().flatten()
+}
+
 /// Waits `ms` milliseconds without blocking the page.
 pub async fn sleep_ms(ms: i32) {
     let promise = js_sys::Promise::new(&mut |resolve, _| {

@@ -1,16 +1,12 @@
 //! Keeping a person's galleries: browser storage across reloads, and export / import as a file.
 
-use super::super::widgets::offer_download;
+use super::super::widgets::{local_storage, offer_download};
 use crate::playground::gallery::{Gallery, GalleryError, MAX_FILE_BYTES};
 use wasm_bindgen_futures::JsFuture;
 
 /// Storage key of the gallery of `mode`.
 fn key(mode: &str) -> String {
     format!("fewshot-lab.gallery.{mode}")
-}
-
-fn local_storage() -> Option<web_sys::Storage> {
-    web_sys::window()?.local_storage().ok().flatten()
 }
 
 /// The stored gallery of `mode`, if any. A damaged entry is reported, never silently replaced.
