@@ -12,7 +12,7 @@ pub fn cpu_device() -> Device {
 }
 
 /// Which kind of backend a run uses.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum BackendKind {
     /// burn's CPU backend (`flex`).

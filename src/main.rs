@@ -1,4 +1,4 @@
-//! Entry point: the CLI natively, the web app in the browser.
+//! Entry point: the CLI natively, the web app in the browser (and its compute worker).
 
 #[cfg(not(target_arch = "wasm32"))]
 fn main() {
@@ -7,5 +7,9 @@ fn main() {
 
 #[cfg(target_arch = "wasm32")]
 fn main() {
-    fewshot_lab::ui::mount();
+    if fewshot_lab::ui::in_worker() {
+        fewshot_lab::ui::serve_worker();
+    } else {
+        fewshot_lab::ui::mount();
+    }
 }

@@ -341,13 +341,14 @@ fn render_results(dir: &Path, readme: &Path) -> Result<(), String> {
     std::fs::write(readme, rendered)
         .map_err(|e| format!("cannot write {}: {e}", readme.display()))?;
     println!(
-        "{} result lines, {} curve points, {} benchmark files, {} RL evaluations, {} searches and {} load measurements rendered into {}",
+        "{} result lines, {} curve points, {} benchmark files, {} RL evaluations, {} searches, {} load measurements and {} main-thread measurements rendered into {}",
         results.lines.len(),
         results.curves.len(),
         results.bench.len(),
         results.rl.len(),
         results.evolve.len(),
         results.load.len(),
+        results.tasks.len(),
         readme.display()
     );
     Ok(())

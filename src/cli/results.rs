@@ -5,10 +5,12 @@
 //! machine and date of the run); `meta-train --curve FILE` one [`CurvePoint`] per validation;
 //! `bench --results FILE` one [`BenchLine`] per figure; `rl eval --results FILE` one
 //! [`RlLine`] per policy; `evolve --results FILE` one [`EvolveLine`] per search;
-//! `scripts/load-size` one [`LoadLine`] per measured web build.
+//! `scripts/load-size` one [`LoadLine`] per measured web build; `scripts/long-tasks` one
+//! [`TaskLine`] per backend the browser tests meta-trained on.
 //! `fewshot-lab results` renders them into the README between markers —
 //! `<!-- results:PROTOCOL -->`, `<!-- curve:PROTOCOL-ALGO -->`, `<!-- bench:FILE-STEM -->`,
-//! `<!-- rl:ENV -->`, `<!-- evolve:PROTOCOL -->`, `<!-- load:web -->`, each closed by the same
+//! `<!-- rl:ENV -->`, `<!-- evolve:PROTOCOL -->`, `<!-- load:web -->`, `<!-- tasks:web -->`,
+//! each closed by the same
 //! marker with a `/` — and a test
 //! renders them again and fails when the README differs. When a cell was measured more than
 //! once, the last line wins.
@@ -213,6 +215,8 @@ pub struct Results {
     pub evolve: Vec<EvolveLine>,
     /// Download sizes of the web build (`load*.jsonl`).
     pub load: Vec<LoadLine>,
+    /// The page's longest main-thread tasks while meta-training (`long-tasks*.jsonl`).
+    pub tasks: Vec<TaskLine>,
 }
 
 /// Parses JSON lines (blank lines are skipped).
@@ -574,6 +578,61 @@ pub fn load_table(lines: &[LoadLine]) -> String {
     )
 }
 
+/// The page's longest main-thread task while the browser tests meta-trained in the page.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TaskLine {
+    /// `cpu` or `webgpu` (the browser's software adapter in the tests).
+    pub backend: String,
+    /// Where the meta-steps ran: `worker` or `page`.
+    pub runner: String,
+    /// Milliseconds per meta-step.
+    pub ms_per_step: f64,
+    /// The longest main-thread task meanwhile (0: none over the browser's 50 ms threshold).
+    pub longest_task_ms: f64,
+    /// The command that measured it.
+    pub command: String,
+    /// Commit measured.
+    pub commit: String,
+    /// Machine and browser.
+    pub machine: String,
+    /// Date of the measurement.
+    pub date: String,
+}
+
+/// The last measurement per backend: milliseconds per meta-step beside the longest main-thread
+/// task.
+pub fn task_table(lines: &[TaskLine]) -> String {
+    let mut latest: Vec<&TaskLine> = Vec::new();
+    for line in lines.iter().rev() {
+        if !latest.iter().any(|l| l.backend == line.backend) {
+            latest.insert(0, line);
+        }
+    }
+    let Some(last) = latest.last() else {
+        return "(no results yet)\n".into();
+    };
+    let mut out = String::from(
+        "| backend | meta-steps run in | ms per meta-step | longest main-thread task |\n|---|---|---|---|\n",
+    );
+    for line in &latest {
+        let longest = if line.longest_task_ms == 0.0 {
+            "none over 50 ms".to_string()
+        } else {
+            format!("{} ms", significant(line.longest_task_ms))
+        };
+        out += &format!(
+            "| {} | the {} | {} | {longest} |\n",
+            line.backend,
+            line.runner,
+            significant(line.ms_per_step)
+        );
+    }
+    out + &format!(
+        "\n`{}`, commit {}, {}, {}.\n",
+        last.command, last.commit, last.machine, last.date
+    )
+}
+
 /// `value` with three significant digits (no more than the measurement carries).
 fn significant(value: f64) -> String {
     if value >= 100.0 {
@@ -593,7 +652,10 @@ pub fn render_readme(readme: &str, results: &Results) -> Result<String, String> 
         let open_end = rest[start..].find(" -->").ok_or("an unclosed marker")? + start;
         let marker = &rest[start + "<!-- ".len()..open_end];
         let Some((kind, name)) = marker.split_once(':').filter(|(k, _)| {
-            matches!(*k, "results" | "curve" | "bench" | "rl" | "evolve" | "load")
+            matches!(
+                *k,
+                "results" | "curve" | "bench" | "rl" | "evolve" | "load" | "tasks"
+            )
         }) else {
             out += &rest[..open_end + " -->".len()];
             rest = &rest[open_end + " -->".len()..];
@@ -612,6 +674,7 @@ pub fn render_readme(readme: &str, results: &Results) -> Result<String, String> 
             "rl" => rl_table(&results.rl, name),
             "evolve" => evolve_table(&results.evolve, name),
             "load" => load_table(&results.load),
+            "tasks" => task_table(&results.tasks),
             _ => bench_table(&results.bench, name),
         };
         out += &closing;
@@ -667,7 +730,8 @@ fn civil_from_days(days: i64) -> (i64, u32, u32) {
     (yoe + era * 400 + i64::from(m <= 2), m, d)
 }
 
-/// Every result file in `dir`: `curves.jsonl`, `bench-*.jsonl`, `rl*.jsonl`, and every other
+/// Every result file in `dir`: `curves.jsonl`, `bench-*.jsonl`, `long-tasks*.jsonl`, `load*.jsonl`,
+/// `evolve*.jsonl`, `rl*.jsonl`, and every other
 /// `*.jsonl` as evaluated cells, in file-name order.
 pub fn read_results_dir(dir: &std::path::Path) -> Result<Results, String> {
     let mut files: Vec<_> = std::fs::read_dir(dir)
@@ -691,6 +755,8 @@ pub fn read_results_dir(dir: &std::path::Path) -> Result<Results, String> {
             results
                 .bench
                 .push((stem, parse_lines(&text).map_err(fail)?));
+        } else if stem.starts_with("long-tasks") {
+            results.tasks.extend(parse_lines(&text).map_err(fail)?);
         } else if stem.starts_with("load") {
             results.load.extend(parse_lines(&text).map_err(fail)?);
         } else if stem.starts_with("evolve") {
@@ -810,6 +876,36 @@ mod tests {
             "{table}"
         );
         assert_eq!(load_table(&[]), "(no results yet)\n");
+    }
+
+    #[test]
+    fn the_task_table_keeps_the_last_measurement_per_backend() {
+        let line = |backend: &str, runner: &str, longest| TaskLine {
+            backend: backend.into(),
+            runner: runner.into(),
+            ms_per_step: 412.4,
+            longest_task_ms: longest,
+            command: "scripts/long-tasks".into(),
+            commit: "abc".into(),
+            machine: "test".into(),
+            date: "2026-11-27".into(),
+        };
+        let table = task_table(&[
+            line("cpu", "page", 420.0),
+            line("webgpu", "worker", 61.0),
+            line("cpu", "worker", 0.0),
+        ]);
+        assert!(table.starts_with("| backend |"), "{table}");
+        assert!(
+            table.contains("| webgpu | the worker | 412 | 61.0 ms |"),
+            "{table}"
+        );
+        assert!(
+            table.contains("| cpu | the worker | 412 | none over 50 ms |"),
+            "{table}"
+        );
+        assert!(!table.contains("the page"), "{table}");
+        assert_eq!(task_table(&[]), "(no results yet)\n");
     }
 
     #[test]

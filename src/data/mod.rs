@@ -36,11 +36,14 @@ pub enum Split {
 }
 
 /// Labelled 28×28 grey-scale images, pixels stored as bytes (0 = background, 255 = ink).
-#[derive(Debug, Clone, Default, PartialEq)]
+/// Serialised with its bytes as byte strings (a `Uint8Array` each when posted to a worker).
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct ImageSet {
     /// One label (0–9) per image.
+    #[serde(with = "serde_bytes")]
     pub labels: Vec<u8>,
     /// `labels.len() * IMAGE_PIXELS` bytes, image after image, row-major.
+    #[serde(with = "serde_bytes")]
     pub pixels: Vec<u8>,
 }
 

@@ -1,5 +1,5 @@
-//! Models: the network architectures, their checkpoints and the catalogue of shipped weights —
-//! no training.
+//! Models: the network architectures, their checkpoints, the catalogue of shipped weights and
+//! networks kept in browser storage ([`stored`]) — no training.
 //!
 //! Two backbones share one interface, [`Network`]: the product's [`ReferenceCnn`] (the MNIST
 //! classifier) and [`Conv4`], the standard few-shot backbone with normalisation by the support
@@ -11,6 +11,7 @@ pub mod catalog;
 mod checkpoint;
 mod conv4;
 mod reference;
+pub mod stored;
 
 pub use checkpoint::{
     CheckpointError, from_bytes, load_module, module_to_bytes, to_bytes, to_bytes_async,

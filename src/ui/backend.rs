@@ -23,7 +23,8 @@ fn get(target: &JsValue, key: &str) -> JsValue {
     Reflect::get(target, &JsValue::from_str(key)).unwrap_or(JsValue::UNDEFINED)
 }
 
-fn describe(error: &JsValue) -> String {
+/// A JavaScript error as text.
+pub(super) fn describe(error: &JsValue) -> String {
     error
         .as_string()
         .or_else(|| get(error, "message").as_string())

@@ -4,20 +4,19 @@
 //! fitness in the order they were trained, coloured by generation, the best so far, the best
 //! learner's settings and its lineage, and the command that meta-trains with them. *Search here*
 //! runs a small search of the same kind in the page, on two-digit classes (P2), meta-training
-//! each learner in slices between which the page stays responsive; it can be paused, resumed and
-//! reset.
+//! each learner in the compute worker (`jobs::search`), so the page stays responsive; it can be
+//! paused, resumed and reset.
 
 use super::chart::{LineChart, Series};
 use super::i18n::{Locale, t, t_string, tu_string, use_i18n};
+use super::jobs::search::{SearchJob, SearchReport};
+use super::jobs::{Job, Launch, Report};
 use super::language::fill;
 use super::loader::{self, DataPool, fetch_bytes};
-use super::widgets::{Cancel, NumberField, RunButtons, RunPhase, Ticket, go_on, yield_to_page};
+use super::widgets::{Cancel, NumberField, RunButtons, RunPhase};
 use crate::backend::Backend;
-use crate::data::episode::EpisodeSpec;
-use crate::data::protocol::{ExtraClasses, Protocol, p2};
-use crate::evolve::learner::{ALGORITHMS, LearnerSettings, learner_space};
+use crate::evolve::learner::LearnerSettings;
 use crate::evolve::search::{Individual, Search, SearchConfig};
-use crate::meta::run::MetaEvent;
 use leptos::prelude::*;
 use leptos_i18n::I18nContext;
 
@@ -27,13 +26,6 @@ const SEARCHES_URL: &str = "static/evolve";
 const GENERATION_COLORS: [&str; 6] = [
     "#adb5bd", "#1c7ed6", "#e8590c", "#2b8a3e", "#862e9c", "#e64980",
 ];
-/// Tasks of the searches in the page: 5-way 1-shot, 5 queries per class.
-const SPEC: EpisodeSpec = EpisodeSpec {
-    way: 5,
-    shot: 1,
-    query: 5,
-};
-
 /// Fitness of every learner in the order trained (one series per generation) and the best
 /// fitness so far, in percent.
 fn fitness_series(i18n: I18nContext<Locale>, search: &Search) -> Vec<Series> {
@@ -219,99 +211,6 @@ fn CommittedSearches() -> impl IntoView {
     }
 }
 
-/// What a search in the page trains on.
-struct SearchJob {
-    protocol: Protocol,
-    budget: usize,
-    val_episodes: usize,
-    backend: Backend,
-}
-
-/// The page's view of a search in the page.
-#[derive(Clone, Copy)]
-struct SearchSignals {
-    search: RwSignal<Option<Search>>,
-    phase: RwSignal<RunPhase>,
-    progress: RwSignal<String>,
-}
-
-/// Runs the search in `signals` until done, cancelled, or failed: meta-trains each pending
-/// learner step by step (yielding to the page between steps, idling while paused) and breeds.
-async fn run_search(job: SearchJob, signals: SearchSignals, ticket: Ticket) -> Result<(), String> {
-    let SearchSignals {
-        search,
-        phase,
-        progress,
-    } = signals;
-    let SearchJob {
-        protocol,
-        budget,
-        val_episodes,
-        backend,
-    } = job;
-    loop {
-        let pending = search.with_untracked(|s| s.as_ref().and_then(|s| s.pending().cloned()));
-        let Some(individual) = pending else {
-            let bred = search
-                .try_update(|s| s.as_mut().is_some_and(Search::breed))
-                .unwrap_or(false);
-            if bred {
-                continue;
-            }
-            return Ok(());
-        };
-        let twin = search.with_untracked(|s| {
-            s.as_ref()
-                .and_then(|s| s.twin_fitness(&individual, LearnerSettings::same_learner))
-        });
-        if let Some(fitness) = twin {
-            // The same settings and seed were trained before: the same network, the same fitness.
-            search.update(|s| {
-                if let Some(s) = s {
-                    s.record(individual.id, Ok(fitness));
-                }
-            });
-            continue;
-        }
-        let settings = LearnerSettings::decode(&individual.genome);
-        let mut run = settings.budget_run(
-            protocol.clone(),
-            SPEC,
-            budget,
-            val_episodes,
-            1,
-            &backend.device,
-        )?;
-        let total = search.with_untracked(|s| s.as_ref().map_or(0, |s| s.config.learners()));
-        let fitness = loop {
-            if !go_on(phase, ticket).await {
-                return Ok(());
-            }
-            match run.advance().await.map_err(|e| e.to_string())? {
-                MetaEvent::Step { step, .. } => progress.set(format!(
-                    "Learner {} of {total} ({}): meta-step {step} of {}",
-                    individual.id + 1,
-                    settings.algorithm,
-                    (budget / settings.meta_batch).max(1)
-                )),
-                MetaEvent::Validated { .. } => {}
-                MetaEvent::Finished(_) => {
-                    break run
-                        .best()
-                        .map(|b| b.accuracy.mean)
-                        .ok_or("no validation was run")?;
-                }
-            }
-            yield_to_page().await;
-        };
-        search.update(|s| {
-            if let Some(s) = s {
-                s.record(individual.id, Ok(fitness));
-            }
-        });
-    }
-}
-
 /// A small search run in the page, on P2.
 #[component]
 fn SearchHere(backend: Backend) -> impl IntoView {
@@ -326,8 +225,44 @@ fn SearchHere(backend: Backend) -> impl IntoView {
     let phase = RwSignal::new(RunPhase::Idle);
     let progress = RwSignal::new(String::new());
     let error = RwSignal::new(None::<String>);
+    let notice = RwSignal::new(None::<String>);
+    let in_worker = RwSignal::new(false);
+    let launch = Launch::new(pool, phase, i18n);
     let cancel = Cancel::default();
     let ready = move || pool.progress.with(|p| p.is_complete());
+    let deliver = move |report: Report| match report {
+        Report::InWorker => in_worker.set(true),
+        Report::OnPage(text) | Report::Notice(text) => notice.set(Some(text)),
+        Report::Search(SearchReport::Population(json)) => match Search::from_json(&json) {
+            Ok(now) => search.set(Some(now)),
+            Err(e) => error.set(Some(e)),
+        },
+        Report::Search(SearchReport::Step {
+            learner,
+            learners,
+            algorithm,
+            step,
+            steps,
+        }) => progress.set(fill(
+            tu_string!(i18n, ev_progress),
+            &[
+                ("learner", &learner),
+                ("learners", &learners),
+                ("algorithm", &algorithm),
+                ("step", &step),
+                ("steps", &steps),
+            ],
+        )),
+        Report::Finished => {
+            progress.set(tu_string!(i18n, ev_done).into());
+            phase.set(RunPhase::Done);
+        }
+        Report::Failed(e) => {
+            error.set(Some(fill(tu_string!(i18n, ev_stopped), &[("error", &e)])));
+            phase.set(RunPhase::Done);
+        }
+        Report::Paused | Report::CpuInstead(_) | Report::MetaTrain(_) => {}
+    };
     let start = move |_| {
         let config = SearchConfig {
             population: population.get_untracked(),
@@ -337,57 +272,32 @@ fn SearchHere(backend: Backend) -> impl IntoView {
             mutation_rate: 0.3,
             seed: 1,
         };
-        let defaults: Vec<_> = ALGORITHMS
-            .iter()
-            .map(|a| LearnerSettings::defaults(a).encode())
-            .collect();
-        error.set(None);
-        match Search::new(learner_space(), config, &defaults) {
-            Ok(fresh) => search.set(Some(fresh)),
-            Err(e) => {
-                error.set(Some(e));
-                return;
-            }
+        if let Err(e) = config.check() {
+            error.set(Some(e));
+            return;
         }
-        let protocol = pool.train.with_value(|train| {
-            pool.test
-                .with_value(|test| p2(train, test, ExtraClasses::default()))
+        let job = Job::Search(SearchJob {
+            config,
+            budget: budget.get_untracked(),
+            val_episodes: val_episodes.get_untracked(),
         });
+        error.set(None);
+        notice.set(None);
+        in_worker.set(false);
+        search.set(None);
+        progress.set(String::new());
         let ticket = cancel.begin();
         phase.set(RunPhase::Running);
-        let (budget, val_episodes, backend) = (
-            budget.get_untracked(),
-            val_episodes.get_untracked(),
-            backend.clone(),
-        );
-        leptos::task::spawn_local(async move {
-            let job = SearchJob {
-                protocol,
-                budget,
-                val_episodes,
-                backend,
-            };
-            let signals = SearchSignals {
-                search,
-                phase,
-                progress,
-            };
-            let outcome = run_search(job, signals, ticket).await;
-            if !ticket.live() {
-                return;
-            }
-            match outcome {
-                Ok(()) => progress.set(tu_string!(i18n, ev_done).into()),
-                Err(e) => error.set(Some(fill(tu_string!(i18n, ev_stopped), &[("error", &e)]))),
-            }
-            phase.set(RunPhase::Done);
-        });
+        launch.start(job, &backend, ticket, deliver);
     };
     let reset = move |_| {
         cancel.cancel();
+        launch.worker.set_value(None);
         search.set(None);
         progress.set(String::new());
         error.set(None);
+        notice.set(None);
+        in_worker.set(false);
         phase.set(RunPhase::Idle);
     };
     let running = move || phase.get().active();
@@ -401,12 +311,15 @@ fn SearchHere(backend: Backend) -> impl IntoView {
             <NumberField label=Signal::derive(move || t_string!(i18n, mt_validation_tasks)) id="evolve-val" value=val_episodes range=5..=200 />
         </div>
         <RunButtons id="evolve" start_label=Signal::derive(move || t_string!(i18n, ev_start)) phase=phase ready=Signal::derive(ready) on_start=start on_reset=reset />
-        <p id="evolve-status" class="muted" role="status" data-phase=move || phase.get().name()>
+        <p id="evolve-status" class="muted" role="status" data-phase=move || phase.get().name()
+            data-runner=move || if in_worker.get() { "worker" } else { "page" } data-held=move || launch.held.get().to_string()>
             {move || (!ready()).then(|| t_string!(i18n, mt_loading))}
             {move || pool.progress.with(|p| p.error.clone())}
             {move || running().then(|| view! { <progress class="busy"></progress>" " })}
             {move || progress.get()}
+            {move || in_worker.get().then(|| view! { " "{t!(i18n, ev_in_worker)} })}
         </p>
+        {move || notice.get().map(|n| view! { <p class="notice">{n}</p> })}
         {move || error.get().map(|e| view! { <p class="error" role="alert">{e}</p> })}
         <SearchView search=search.into() protocol=Signal::stored("p2") id="search-here" />
     }

@@ -3,38 +3,29 @@
 //! Pick the protocol, the algorithm and its settings (or arrive with them in the URL, as the
 //! Evolution page's "meta-train with this genome" link does), then watch the query loss per
 //! meta-step and the validation accuracy, drawn against the same learner's accuracy before any
-//! meta-training. The run goes step by step between which the page stays responsive; it can be
+//! meta-training. The run goes in a Web Worker (`job`), so the page stays responsive; it can be
 //! paused, resumed and reset, and the best validated network downloaded. Below, what the outer
 //! loop learned: the first-layer filters before and after, and Meta-SGD's learned rates.
 
 use super::chart::{LineChart, Series};
 use super::i18n::{Locale, t, t_string, tu_string, use_i18n};
+use super::jobs::meta_train::{MetaJob, MetaReport};
+use super::jobs::{Job, Launch, Report};
 use super::language::fill;
-use super::learned::{Learned, first_filters, mean_rates};
+use super::learned::Learned;
 use super::loader::{self, DataPool};
 use super::query_param;
 use super::share::{Shared, share_settings};
+use super::weights;
 use super::widgets::{
-    Cancel, LongTasks, NumberField, RunButtons, RunPhase, SettingNotes, Ticket, go_on,
-    offer_download, url_number, yield_to_page,
+    Cancel, LongTasks, NumberField, RunButtons, RunPhase, SettingNotes, offer_download, url_number,
 };
 use crate::backend::Backend;
-use crate::bench::now_ms;
-use crate::data::episode::EpisodeSpec;
-use crate::data::protocol::{ExtraClasses, Protocol, p1, p2};
-use crate::evolve::learner::{ALGORITHMS, LearnerSettings, Schedule};
+use crate::evolve::learner::{ALGORITHMS, LearnerSettings};
 use crate::meta::inner::InnerLoop;
-use crate::meta::run::{MetaEvent, MetaTrainRun};
-use crate::model::{Network, to_bytes_async};
+use crate::model::stored::{self, Provenance};
 use leptos::prelude::*;
 use leptos_i18n::I18nContext;
-
-/// Tasks meta-trained on: 5-way 1-shot, 5 queries per class.
-const SPEC: EpisodeSpec = EpisodeSpec {
-    way: 5,
-    shot: 1,
-    query: 5,
-};
 
 /// What the charts and the status line show.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -127,8 +118,15 @@ impl Fields {
         }
     }
 
-    fn schedule(&self) -> Schedule {
-        Schedule {
+    /// The run these fields describe, on `protocol`.
+    fn job(&self, protocol: &str) -> MetaJob {
+        let settings = self.settings();
+        MetaJob {
+            protocol: protocol.to_string(),
+            algorithm: settings.algorithm.to_string(),
+            inner: settings.inner,
+            outer_lr: settings.outer_lr,
+            meta_batch: settings.meta_batch,
             steps: self.steps.get_untracked(),
             validate_every: self.validate_every.get_untracked(),
             val_episodes: self.val_episodes.get_untracked(),
@@ -158,60 +156,121 @@ pub fn link(settings: &LearnerSettings, protocol: &str) -> String {
     format!("./?page=meta-train&{}", query.join("&"))
 }
 
-/// Runs `run` to its end unless cancelled, recording into `progress`, idling while paused, and
-/// keeping the best network in `best`.
-async fn drive(
-    mut run: MetaTrainRun,
+/// The best validated network of a run.
+#[derive(Debug, Clone)]
+struct Best {
+    /// As a burnpack file.
+    bytes: Vec<u8>,
+    /// Its output classes.
+    classes: usize,
+    /// Its validation accuracy (0–1).
+    accuracy: f64,
+    /// Meta-steps before it.
+    step: usize,
+}
+
+/// Where a run goes: the compute worker, or the page itself where no worker could start.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Runner {
+    Worker,
+    Page,
+}
+
+impl Runner {
+    /// Lower-case name, for data attributes.
+    fn name(self) -> &'static str {
+        match self {
+            Self::Worker => "worker",
+            Self::Page => "page",
+        }
+    }
+}
+
+/// What the page shows of a run; [`Board::deliver`] draws each report.
+#[derive(Clone, Copy)]
+struct Board {
     phase: RwSignal<RunPhase>,
     progress: RwSignal<Progress>,
-    best: StoredValue<Option<Network>, LocalStorage>,
-    ticket: Ticket,
-) -> Result<(), String> {
-    let before = run.accuracy_now().await.map_err(|e| e.to_string())?;
-    let filters = first_filters(run.learner().model()).await?;
-    progress.update(|p| {
-        p.before = Some(100.0 * before.mean);
-        p.filters_before = filters;
-    });
-    let mut training_ms = 0.0;
-    loop {
-        if !go_on(phase, ticket).await {
-            return Ok(());
-        }
-        let started = now_ms();
-        match run.advance().await.map_err(|e| e.to_string())? {
-            MetaEvent::Step { step, loss } => {
-                training_ms += now_ms() - started;
-                progress.update(|p| {
-                    p.step = step;
-                    p.losses.push((step as f64, f64::from(loss)));
-                    p.ms_per_step = training_ms / step as f64;
-                });
+    error: RwSignal<Option<String>>,
+    /// Where the run is not as asked (no worker, no WebGPU in the worker), why.
+    notice: RwSignal<Option<String>>,
+    runner: RwSignal<Option<Runner>>,
+    /// The best validated network.
+    best: StoredValue<Option<Best>, LocalStorage>,
+    watch: StoredValue<Option<LongTasks>, LocalStorage>,
+    longest_task: RwSignal<f64>,
+    i18n: I18nContext<Locale>,
+}
+
+impl Board {
+    /// Back to an empty board.
+    fn clear(&self) {
+        self.watch.set_value(None);
+        self.longest_task.set(0.0);
+        self.progress.set(Progress::default());
+        self.best.set_value(None);
+        self.error.set(None);
+        self.notice.set(None);
+        self.runner.set(None);
+    }
+
+    /// Draws `report`.
+    fn deliver(&self, report: Report) {
+        let i18n = self.i18n;
+        match report {
+            Report::InWorker => self.runner.set(Some(Runner::Worker)),
+            Report::OnPage(notice) => {
+                self.runner.set(Some(Runner::Page));
+                self.notice.set(Some(notice));
             }
-            MetaEvent::Validated {
+            Report::Notice(notice) => self.notice.set(Some(notice)),
+            Report::MetaTrain(report) => self.draw(report),
+            Report::Finished | Report::Failed(_) => {
+                if let Report::Failed(e) = report {
+                    self.error
+                        .set(Some(fill(tu_string!(i18n, mt_stopped), &[("error", &e)])));
+                }
+                self.watch.set_value(None);
+                self.phase.set(RunPhase::Done);
+            }
+            Report::Paused | Report::CpuInstead(_) | Report::Search(_) => {}
+        }
+    }
+
+    /// Draws how meta-training goes.
+    fn draw(&self, report: MetaReport) {
+        match report {
+            MetaReport::Before { accuracy, filters } => self.progress.update(|p| {
+                p.before = Some(100.0 * accuracy);
+                p.filters_before = filters;
+            }),
+            MetaReport::Step {
+                step,
+                loss,
+                ms_per_step,
+            } => self.progress.update(|p| {
+                p.step = step;
+                p.losses.push((step as f64, f64::from(loss)));
+                p.ms_per_step = ms_per_step;
+            }),
+            MetaReport::Validated {
                 step,
                 accuracy,
-                best: is_best,
-            } => {
-                progress.update(|p| p.accuracy.push((step as f64, 100.0 * accuracy.mean)));
-                if let Some(kept) = run.best().filter(|_| is_best) {
-                    best.set_value(Some(kept.model.clone()));
-                    // The kept network is the learner as it is now: read it from the learner.
-                    let learner = run.learner();
-                    let filters = first_filters(learner.model()).await?;
-                    let rates = match learner.rates() {
-                        Some(rates) => mean_rates(rates).await?,
-                        None => Vec::new(),
-                    };
-                    progress.update(|p| {
-                        p.filters_after = filters;
-                        p.rates = rates;
-                    });
+                kept,
+            } => self.progress.update(|p| {
+                p.accuracy.push((step as f64, 100.0 * accuracy));
+                if let Some(kept) = kept {
+                    self.best.set_value(Some(Best {
+                        bytes: kept.network,
+                        classes: kept.classes,
+                        accuracy,
+                        step,
+                    }));
+                    p.filters_after = kept.filters;
+                    p.rates = kept.rates;
                 }
-            }
-            MetaEvent::Finished(_) => return Ok(()),
+            }),
         }
-        yield_to_page().await;
     }
 }
 
@@ -240,61 +299,42 @@ pub fn MetaTrainPage(
         }
     });
     let phase = RwSignal::new(RunPhase::Idle);
-    let progress = RwSignal::new(Progress::default());
-    let error = RwSignal::new(None::<String>);
-    let best = StoredValue::new_local(None::<Network>);
-    let longest_task = RwSignal::new(0.0f64);
-    let watch = StoredValue::new_local(None::<LongTasks>);
+    let board = Board {
+        phase,
+        progress: RwSignal::new(Progress::default()),
+        error: RwSignal::new(None),
+        notice: RwSignal::new(None),
+        runner: RwSignal::new(None),
+        best: StoredValue::new_local(None),
+        watch: StoredValue::new_local(None),
+        longest_task: RwSignal::new(0.0),
+        i18n,
+    };
+    let Board {
+        progress,
+        error,
+        longest_task,
+        ..
+    } = board;
+    let launch = Launch::new(pool, phase, i18n);
     let cancel = Cancel::default();
     let ready = move || pool.progress.with(|p| p.is_complete());
     let start = move |_| {
-        let protocol: Protocol = pool.train.with_value(|train| {
-            pool.test
-                .with_value(|test| match protocol_name.get_untracked() {
-                    "p1" => p1(train, test, ExtraClasses::default()),
-                    _ => p2(train, test, ExtraClasses::default()),
-                })
-        });
-        error.set(None);
-        progress.set(Progress::default());
-        best.set_value(None);
-        let run = match fields
-            .settings()
-            .run(protocol, SPEC, fields.schedule(), 1, &backend.device)
-        {
-            Ok(run) => run,
-            Err(e) => {
-                error.set(Some(e));
-                return;
-            }
-        };
+        let job = Job::MetaTrain(fields.job(protocol_name.get_untracked()));
         let ticket = cancel.begin();
+        board.clear();
         phase.set(RunPhase::Running);
-        longest_task.set(0.0);
-        watch.set_value(LongTasks::watch(longest_task));
-        leptos::task::spawn_local(async move {
-            let outcome = drive(run, phase, progress, best, ticket).await;
-            watch.set_value(None);
-            if !ticket.live() {
-                return;
-            }
-            if let Err(e) = outcome {
-                error.set(Some(fill(tu_string!(i18n, mt_stopped), &[("error", &e)])));
-            }
-            phase.set(RunPhase::Done);
-        });
+        board.watch.set_value(LongTasks::watch(longest_task));
+        launch.start(job, &backend, ticket, move |report| board.deliver(report));
     };
     let reset = move |_| {
         cancel.cancel();
-        watch.set_value(None);
-        longest_task.set(0.0);
-        progress.set(Progress::default());
-        best.set_value(None);
-        error.set(None);
+        launch.worker.set_value(None);
+        board.clear();
         phase.set(RunPhase::Idle);
     };
     let download = move |_| {
-        let Some(model) = best.get_value() else {
+        let Some(best) = board.best.get_value() else {
             error.set(Some(tu_string!(i18n, mt_nothing_validated).into()));
             return;
         };
@@ -303,18 +343,45 @@ pub fn MetaTrainPage(
             protocol_name.get_untracked(),
             fields.algorithm.get_untracked()
         );
-        leptos::task::spawn_local(async move {
-            let offered = to_bytes_async(&model).await.and_then(|bytes| {
-                let content = js_sys::Uint8Array::from(bytes.as_slice()).into();
-                offer_download(&content, "application/octet-stream", &name)
-            });
-            if let Err(e) = offered {
-                error.set(Some(fill(
-                    tu_string!(i18n, mt_download_failed),
-                    &[("error", &e)],
-                )));
+        let content = js_sys::Uint8Array::from(best.bytes.as_slice()).into();
+        if let Err(e) = offer_download(&content, "application/octet-stream", &name) {
+            error.set(Some(fill(
+                tu_string!(i18n, mt_download_failed),
+                &[("error", &e)],
+            )));
+        }
+    };
+    // Keeps the best network in this browser and opens the Playground with it chosen.
+    let use_in_playground = move |_| {
+        let Some(best) = board.best.get_value() else {
+            error.set(Some(tu_string!(i18n, mt_nothing_validated).into()));
+            return;
+        };
+        let settings = fields.settings();
+        let provenance = Provenance {
+            algorithm: settings.algorithm.to_string(),
+            protocol: protocol_name.get_untracked().to_string(),
+            inner: (settings.algorithm != "protonet").then_some(settings.inner),
+            classes: best.classes,
+            accuracy: best.accuracy,
+            step: best.step,
+        };
+        let entry = stored::entry_for(&best.bytes, &provenance);
+        match weights::keep(&entry, &best.bytes) {
+            Ok(()) => {
+                let mut link = format!("./?net={}", entry.file);
+                if let Some(lang) = query_param("lang") {
+                    link += &format!("&lang={lang}");
+                }
+                if let Some(window) = web_sys::window() {
+                    let _ = window.location().set_href(&link);
+                }
             }
-        });
+            Err(e) => error.set(Some(fill(
+                tu_string!(i18n, mt_keep_failed),
+                &[("error", &e)],
+            ))),
+        }
     };
     let running = move || phase.get().active();
     let status = move || {
@@ -331,8 +398,10 @@ pub fn MetaTrainPage(
                     total.saturating_sub(p.step) as f64 * p.ms_per_step / 1e3
                 );
                 let ms = format!("{:.0}", p.ms_per_step);
-                let paused =
-                    (running == RunPhase::Paused).then(|| view! { {t!(i18n, mt_paused_at)}" " });
+                let paused = (running == RunPhase::Paused).then(|| match launch.held.get() {
+                    true => view! { {t!(i18n, mt_paused_at)}" " }.into_any(),
+                    false => view! { {t!(i18n, mt_pausing)}" " }.into_any(),
+                });
                 view! {
                     {paused}
                     {t!(i18n, mt_progress, step = move || p.step, total = move || total,
@@ -408,14 +477,17 @@ pub fn MetaTrainPage(
             </div>
             <RunButtons id="mt" start_label=Signal::derive(move || t_string!(i18n, run_start)) phase=phase ready=Signal::derive(ready) on_start=start on_reset=reset>
                 <button id="mt-download" on:click=download disabled=move || progress.with(|p| p.accuracy.is_empty())>{t!(i18n, mt_download)}</button>
+                <button id="mt-use" on:click=use_in_playground disabled=move || progress.with(|p| p.accuracy.is_empty())>{t!(i18n, mt_use_in_playground)}</button>
             </RunButtons>
             <p id="mt-status" class="muted" role="status" data-phase=move || phase.get().name()
-                data-steps=move || progress.with(|p| p.step) data-validations=move || progress.with(|p| p.accuracy.len())>
+                data-runner=move || board.runner.get().map(Runner::name) data-held=move || launch.held.get().to_string()
+                data-steps=move || progress.with(|p| p.step) data-ms-per-step=move || progress.with(|p| p.ms_per_step.round()) data-validations=move || progress.with(|p| p.accuracy.len())>
                 {move || running().then(|| view! { <progress class="busy"></progress>" " })}
                 {status}
                 {move || pool.progress.with(|p| p.error.clone()).map(|e| format!(" {e}"))}
             </p>
             <p id="mt-long-tasks" class="muted" data-longest=move || longest_task.get().round().to_string()>
+                {move || (board.runner.get() == Some(Runner::Worker)).then(|| view! { {t!(i18n, mt_in_worker)}" " })}
                 {move || (phase.get() != RunPhase::Idle).then(|| match longest_task.get() {
                     0.0 => t!(i18n, mt_no_long_task).into_any(),
                     ms => {
@@ -424,6 +496,7 @@ pub fn MetaTrainPage(
                     }
                 })}
             </p>
+            {move || board.notice.get().map(|n| view! { <p class="notice">{n}</p> })}
             {move || error.get().map(|e| view! { <p class="error" role="alert">{e}</p> })}
             <div class="charts">
                 <LineChart series=loss_series x_label=Signal::derive(move || t_string!(i18n, mt_meta_step))

@@ -1,6 +1,6 @@
 //! The browser front-end (leptos, client-side rendered).
 //!
-//! `main.rs` only calls [`mount`]. The [`App`] picks a backend (WebGPU, or the CPU with a
+//! `main.rs` calls [`mount`] on a page and [`serve_worker`] in the compute worker ([`worker`]). The [`App`] picks a backend (WebGPU, or the CPU with a
 //! notice saying why), and shows the page the URL asks for: the Playground by default,
 //! `?page=train` for the Train page (which streams the MNIST shards), `?page=episode` for one
 //! few-shot episode step by step, `?page=rl` for meta-reinforcement learning,
@@ -16,6 +16,7 @@ mod bench_page;
 mod chart;
 mod episode_page;
 mod evolve_page;
+mod jobs;
 mod language;
 mod learned;
 mod loader;
@@ -29,6 +30,7 @@ mod share;
 mod train_page;
 mod weights;
 mod widgets;
+mod worker;
 
 use crate::backend::{Backend, BackendKind, Fallback};
 use i18n::{I18nContextProvider, t, use_i18n};
@@ -44,6 +46,14 @@ mod i18n_module {
     leptos_i18n::load_locales!();
 }
 use i18n_module::i18n;
+
+pub use worker::in_worker;
+
+/// In the compute worker (`www/worker.js`): answers the pages' commands ([`jobs`]).
+pub fn serve_worker() {
+    console_error_panic_hook::set_once();
+    jobs::serve();
+}
 
 /// Mounts the app on `<body>`.
 pub fn mount() {

@@ -1,6 +1,9 @@
-//! Fetching the shipped weights: the catalogue, then each file, verified against it.
+//! Fetching the shipped weights: the catalogue, then each file, verified against it; and the
+//! network meta-trained in this browser, kept in its storage.
 
+use super::widgets::local_storage;
 use crate::model::catalog::{Catalog, Listed, WeightsEntry};
+use crate::model::stored;
 use crate::model::{Network, from_bytes};
 use crate::ui::loader::fetch_bytes;
 use burn::tensor::Device;
@@ -20,4 +23,21 @@ pub async fn load(entry: &WeightsEntry, device: &Device) -> Result<Network, Stri
     entry.verify(&bytes).map_err(|e| e.to_string())?;
     from_bytes(&bytes, entry.backbone, entry.classes, device)
         .map_err(|e| format!("{}: {e}", entry.file))
+}
+
+/// Storage key of the network meta-trained in this browser (one: the last one kept).
+const KEPT_KEY: &str = "fewshot-lab.kept-network";
+
+/// Keeps `entry`'s network (`bytes`) in this browser, replacing the one kept before.
+pub fn keep(entry: &WeightsEntry, bytes: &[u8]) -> Result<(), String> {
+    let storage = local_storage().ok_or("this browser offers no local storage")?;
+    storage
+        .set_item(KEPT_KEY, &stored::to_text(entry, bytes))
+        .map_err(|_| "the browser refused to store the network (storage full or disabled)".into())
+}
+
+/// The network kept in this browser, if any, checked against its entry.
+pub fn kept() -> Option<Result<(WeightsEntry, Vec<u8>), String>> {
+    let text = local_storage()?.get_item(KEPT_KEY).ok().flatten()?;
+    Some(stored::from_text(&text))
 }

@@ -25,10 +25,9 @@ pub fn local_storage() -> Option<web_sys::Storage> {
 
 /// Waits `ms` milliseconds without blocking the page.
 pub async fn sleep_ms(ms: i32) {
+    // Through the global object: this also runs in the compute worker, which has no window.
     let promise = js_sys::Promise::new(&mut |resolve, _| {
-        if let Some(window) = web_sys::window() {
-            let _ = window.set_timeout_with_callback_and_timeout_and_arguments_0(&resolve, ms);
-        }
+        let _ = super::worker::set_timeout(&resolve, ms);
     });
     let _ = JsFuture::from(promise).await;
 }
@@ -225,14 +224,6 @@ where
             {children.map(|c| c())}
         </div>
     }
-}
-
-/// Waits while `phase` is paused; returns whether the work may go on (`ticket` still live).
-pub async fn go_on(phase: RwSignal<RunPhase>, ticket: Ticket) -> bool {
-    while phase.get_untracked() == RunPhase::Paused && ticket.live() {
-        sleep_ms(100).await;
-    }
-    ticket.live()
 }
 
 /// Watches the page's long main-thread tasks (over 50 ms: the browser's Long Tasks API) while it

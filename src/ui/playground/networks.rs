@@ -1,9 +1,11 @@
 //! The networks the Playground adapts: the weights catalogue, fetched once; each file
-//! downloaded, verified and loaded once, then kept; random networks made on demand. A failed
+//! downloaded, verified and loaded once, then kept; the network meta-trained in this browser,
+//! if one is kept; random networks made on demand. A failed
 //! download is reported as what it is — never as a GPU failure.
 
-use crate::model::Network;
 use crate::model::catalog::{Catalog, WeightsEntry};
+use crate::model::stored::STORED_PREFIX;
+use crate::model::{Network, from_bytes};
 use crate::playground::compare::Source;
 use crate::ui::i18n::{Locale, tu_string};
 use crate::ui::language::fill;
@@ -25,6 +27,8 @@ pub struct Networks {
     /// A download in progress.
     pub busy: RwSignal<bool>,
     loaded: StoredValue<Vec<(String, Network)>, LocalStorage>,
+    /// The network meta-trained in this browser (*Use in the Playground*), if one is kept.
+    kept: StoredValue<Option<(WeightsEntry, Vec<u8>)>, LocalStorage>,
     /// The page's language, for the status lines.
     i18n: I18nContext<Locale>,
 }
@@ -32,18 +36,25 @@ pub struct Networks {
 impl Networks {
     /// Starts fetching the catalogue.
     pub fn start(i18n: I18nContext<Locale>) -> Self {
+        let (kept, kept_error) = match weights::kept() {
+            Some(Ok(kept)) => (Some(kept), None),
+            Some(Err(e)) => (None, Some(e)),
+            None => (None, None),
+        };
         let networks = Self {
             catalog: RwSignal::new(None),
             status: RwSignal::new(tu_string!(i18n, net_loading_catalogue).into()),
             busy: RwSignal::new(true),
             loaded: StoredValue::new_local(Vec::new()),
+            kept: StoredValue::new_local(kept),
             i18n,
         };
         leptos::task::spawn_local(async move {
             let found = weights::catalog().await;
-            networks.status.set(match &found {
-                Ok(c) => fill(tu_string!(i18n, net_listed), &[("count", &c.entries.len())]),
-                Err(e) => fill(tu_string!(i18n, net_catalogue_failed), &[("error", e)]),
+            networks.status.set(match (&found, kept_error) {
+                (Err(e), _) => fill(tu_string!(i18n, net_catalogue_failed), &[("error", e)]),
+                (Ok(_), Some(e)) => fill(tu_string!(i18n, net_kept_damaged), &[("error", &e)]),
+                (Ok(c), None) => fill(tu_string!(i18n, net_listed), &[("count", &c.entries.len())]),
             });
             networks.catalog.set(Some(found));
             networks.busy.set(false);
@@ -51,9 +62,10 @@ impl Networks {
         networks
     }
 
-    /// The meta-trained networks that serve *New symbols* (trained on the digits protocol).
+    /// The meta-trained networks that serve *New symbols*: those shipped (trained on the digits
+    /// protocol), then the one meta-trained in this browser, if kept.
     pub fn symbol_networks(&self) -> Vec<WeightsEntry> {
-        self.catalog.with(|c| match c {
+        let mut networks = self.catalog.with(|c| match c {
             Some(Ok(c)) => c
                 .entries
                 .iter()
@@ -61,7 +73,12 @@ impl Networks {
                 .cloned()
                 .collect(),
             _ => Vec::new(),
-        })
+        });
+        networks.extend(
+            self.kept
+                .with_value(|k| k.as_ref().map(|(entry, _)| entry.clone())),
+        );
+        networks
     }
 
     /// The catalogue, if it is loaded.
@@ -76,6 +93,14 @@ impl Networks {
             Source::Random { backbone, classes } => {
                 device.seed(RANDOM_SEED);
                 Ok(Network::new(*backbone, *classes, device))
+            }
+            Source::File(entry) if entry.file.starts_with(STORED_PREFIX) => {
+                let bytes = self
+                    .kept
+                    .with_value(|k| k.as_ref().map(|(_, bytes)| bytes.clone()))
+                    .ok_or_else(|| format!("{} is no longer kept in this browser", entry.file))?;
+                from_bytes(&bytes, entry.backbone, entry.classes, device)
+                    .map_err(|e| format!("{}: {e}", entry.file))
             }
             Source::File(entry) => {
                 let cached = self.loaded.with_value(|l| {
