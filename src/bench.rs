@@ -13,7 +13,7 @@ use crate::meta::inner::InnerLoop;
 use crate::meta::maml::{Maml, MamlConfig};
 use crate::meta::protonet::ProtoNet;
 use crate::model::{Backbone, Network};
-use crate::playground::adapt::{Adaptation, Procedure};
+use crate::playground::adapt::{Adaptation, HeadSteps, Procedure};
 use crate::rng::Rng;
 use crate::train::{TrainConfig, TrainError, TrainEvent, TrainRun, read_f32};
 
@@ -57,8 +57,10 @@ pub fn now_ms() -> f64 {
 /// Milliseconds from an arbitrary fixed origin (monotonic).
 #[cfg(target_arch = "wasm32")]
 pub fn now_ms() -> f64 {
-    web_sys::window()
-        .and_then(|w| w.performance())
+    // Through the global object: pages and workers both have `performance`.
+    js_sys::Reflect::get(&js_sys::global(), &"performance".into())
+        .ok()
+        .and_then(|p| wasm_bindgen::JsCast::dyn_into::<web_sys::Performance>(p).ok())
         .map_or_else(js_sys::Date::now, |p| p.now())
 }
 
@@ -289,12 +291,18 @@ async fn meta(
             .with_head_only(true)
             .with_proto_head(true),
     );
-    for way in [5, 10] {
+    // Where the head steps run is the one difference between the two figures of a way.
+    let places = [(HeadSteps::Host, "host"), (HeadSteps::Device, "device")];
+    for (way, (head_steps, place)) in [5, 10]
+        .into_iter()
+        .flat_map(|way| places.map(|place| (way, place)))
+    {
         let mut set = synthetic_images(way * 5, 5);
         set.labels.iter_mut().for_each(|l| *l %= way as u8);
         let ms = time(repeats, || {
             let rows: Vec<usize> = (0..way).collect();
-            let mut adaptation = Adaptation::new(&features, &procedure, &set, &rows, device);
+            let mut adaptation =
+                Adaptation::with_head_steps(&features, &procedure, &set, &rows, device, head_steps);
             let test = set.range(0..1);
             async move {
                 while !adaptation.finished() {
@@ -310,7 +318,7 @@ async fn meta(
         .await?;
         figures.push(Figure {
             setting: format!(
-                "{}, {way}-way 5-shot, prototype head + 10 head-only steps, then one prediction",
+                "{}, {way}-way 5-shot, prototype head + 10 head-only steps on the {place}, then one prediction",
                 backbone.name()
             ),
             ..figure(

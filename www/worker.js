@@ -1,6 +1,6 @@
-// Few-Shot Lab's compute worker: this app's own wasm, started by the meta-train page so that
-// meta-training runs off the page's main thread (src/ui/worker.rs). After each build,
-// scripts/write-service-worker writes in the build's file names.
+// Few-Shot Lab's compute worker: this app's own wasm, started by the meta-train and evolution
+// pages so that meta-training runs off the page's main thread (src/ui/worker.rs, src/ui/jobs/).
+// After each build, scripts/write-service-worker writes in the build's file names.
 import init from './__GLUE__';
 
 await init({ module_or_path: './__WASM__' });

@@ -578,7 +578,7 @@ pub fn load_table(lines: &[LoadLine]) -> String {
     )
 }
 
-/// The page's longest main-thread task while the browser tests meta-trained in the page.
+/// The page's longest main-thread task while the browser tests meta-trained from the page.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct TaskLine {
     /// `cpu` or `webgpu` (the browser's software adapter in the tests).

@@ -14,7 +14,7 @@
 //!    as in NLMS, so one rate suits any feature scale).
 
 use super::params::ParamVec;
-use super::protonet::prototype_head;
+use super::protonet::{prototype_head, prototype_head_of};
 use super::unroll::{InnerRate, Unroll, adapt};
 use crate::data::{Batch, ImageSet};
 use crate::model::{Network, cross_entropy};
@@ -131,10 +131,37 @@ impl InnerLoop {
     /// detached from `model`'s own output layer: meta-gradients for it have its shape, so a
     /// meta-learner may only use a start whose output width equals its own (the CLI checks).
     pub fn task_start_rows(&self, model: &Network, support: &ImageSet, rows: &[usize]) -> Network {
+        self.start_from(model, support, rows, None)
+    }
+
+    /// [`Self::task_start_rows`] when `features`, the support set's features `[n, 64]` (without
+    /// autodiff), are computed already: a prototype layer is made from them, not from another
+    /// pass through the network.
+    pub fn task_start_rows_with(
+        &self,
+        model: &Network,
+        support: &ImageSet,
+        rows: &[usize],
+        features: &Tensor<2>,
+    ) -> Network {
+        self.start_from(model, support, rows, Some(features))
+    }
+
+    fn start_from(
+        &self,
+        model: &Network,
+        support: &ImageSet,
+        rows: &[usize],
+        features: Option<&Tensor<2>>,
+    ) -> Network {
         let classes = model.classes();
         let identity = rows.len() == classes && rows.iter().enumerate().all(|(i, &r)| i == r);
         if self.proto_head || rows.iter().any(|&r| r >= classes) {
-            let head = prototype_head(model, support, rows.len(), &device_of(model));
+            let device = device_of(model);
+            let head = match features {
+                Some(features) => prototype_head_of(features.clone(), support, rows.len(), &device),
+                None => prototype_head(model, support, rows.len(), &device),
+            };
             model.clone().with_output(head)
         } else if identity {
             model.clone()

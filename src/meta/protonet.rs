@@ -125,6 +125,17 @@ pub fn prototype_head(
     let embedded = features
         .valid()
         .embed(support.to_batch(&device.clone().inner()).images);
+    prototype_head_of(embedded, support, way, device)
+}
+
+/// [`prototype_head`] from `embedded`, the features `[n, FEATURES]` of `support` (without
+/// autodiff) when they are computed already.
+pub fn prototype_head_of(
+    embedded: Tensor<2>,
+    support: &ImageSet,
+    way: usize,
+    device: &Device,
+) -> Linear {
     let n = support.len();
     let mut one_hot = vec![0f32; n * way];
     let mut counts = vec![0f32; way];

@@ -8,7 +8,8 @@
 //! with Adam. Every read-back is asynchronous, so this runs on WebGPU in a browser as well as
 //! natively.
 
-use crate::data::ImageSet;
+use super::host_head::HostHead;
+use crate::data::{Batch, ImageSet};
 use crate::meta::inner::{InnerLoop, batch_loss, device_of};
 use crate::meta::params::ParamVec;
 use crate::model::{Network, cross_entropy};
@@ -41,8 +42,32 @@ impl Procedure {
     }
 }
 
+/// Where the steps of a head-only inner loop run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum HeadSteps {
+    /// On the backend's device, reading the loss back after each step.
+    Device,
+    /// On the host ([`HostHead`]), after one read-back of the support features; the layer goes
+    /// back to the device after each step. The default: the benchmark compares both.
+    Host,
+}
+
 /// How each step updates the network.
 enum Rule {
+    /// Steps on the backend's device.
+    Device(DeviceRule),
+    /// SGD on the output layer alone, on the host ([`HostHead`]): the support features
+    /// `[n, 64]` and the rate before normalisation until the first step reads them back, then
+    /// the head.
+    Host {
+        support_features: Box<Tensor<2>>,
+        lr: f64,
+        head: Option<HostHead>,
+    },
+}
+
+/// Steps on the backend's device.
+enum DeviceRule {
     /// SGD on the output layer alone, with these rates, on support features computed once
     /// (the features never change, so one forward pass through them serves every step).
     HeadSgd {
@@ -73,6 +98,9 @@ pub enum AdaptError {
     /// Reading a result back from the device failed (a lost GPU, say).
     #[error("reading from the device failed: {0}")]
     Device(String),
+    /// The support set and the network's output layer do not fit together.
+    #[error("the support set does not fit the network: {0}")]
+    Mismatch(String),
     /// The loss became NaN or infinite: the learning rate is too high.
     #[error("the loss diverged (NaN) — try a smaller learning rate")]
     Diverged,
@@ -90,31 +118,54 @@ impl Adaptation {
         rows: &[usize],
         device: &Device,
     ) -> Self {
+        Self::with_head_steps(network, procedure, support, rows, device, HeadSteps::Host)
+    }
+
+    /// [`Self::new`], with a head-only inner loop's steps run where `head_steps` says.
+    pub fn with_head_steps(
+        network: &Network,
+        procedure: &Procedure,
+        support: &ImageSet,
+        rows: &[usize],
+        device: &Device,
+        head_steps: HeadSteps,
+    ) -> Self {
         let device = device.clone().autodiff();
         let network = network.clone().train();
         let (model, rule) = match procedure {
-            Procedure::Inner(inner) => {
-                let start = inner.task_start_rows(&network, support, rows);
-                let rule = if inner.head_only {
-                    let support_features = start
-                        .valid()
-                        .embed(support.to_batch(&device.clone().inner()).images);
-                    let normaliser = InnerLoop::normaliser_of(&support_features);
-                    let rates = ParamVec::values(start.output_layer())
-                        .fill(inner.lr)
-                        .scale_by(&normaliser);
-                    Rule::HeadSgd {
-                        rates,
+            Procedure::Inner(inner) if inner.head_only => {
+                // One pass through the network serves the prototype layer and every step: the
+                // features do not depend on the output layer.
+                let support_features = network
+                    .valid()
+                    .embed(support.to_batch(&device.clone().inner()).images);
+                let start = inner.task_start_rows_with(&network, support, rows, &support_features);
+                let rule = match head_steps {
+                    HeadSteps::Host => Rule::Host {
                         support_features: Box::new(support_features),
+                        lr: inner.lr,
+                        head: None,
+                    },
+                    HeadSteps::Device => {
+                        let normaliser = InnerLoop::normaliser_of(&support_features);
+                        let rates = ParamVec::values(start.output_layer())
+                            .fill(inner.lr)
+                            .scale_by(&normaliser);
+                        Rule::Device(DeviceRule::HeadSgd {
+                            rates,
+                            support_features: Box::new(support_features),
+                        })
                     }
-                } else {
-                    Rule::Sgd(inner.lr)
                 };
                 (start, rule)
             }
+            Procedure::Inner(inner) => (
+                inner.task_start_rows(&network, support, rows),
+                Rule::Device(DeviceRule::Sgd(inner.lr)),
+            ),
             Procedure::FineTune { lr, .. } => (
                 InnerLoop::new().task_start_rows(&network, support, rows),
-                Rule::Adam(AdamConfig::new().init(), *lr),
+                Rule::Device(DeviceRule::Adam(AdamConfig::new().init(), *lr)),
             ),
         };
         Self {
@@ -139,33 +190,30 @@ impl Adaptation {
 
     /// One step on the support set; returns the support loss before it.
     pub async fn step(&mut self) -> Result<f32, AdaptError> {
-        let batch = self.support.to_batch(&self.device);
-        let model = self.model.clone();
-        let (model, loss) = match &mut self.rule {
-            Rule::HeadSgd {
-                rates,
+        let value = match &mut self.rule {
+            Rule::Host {
                 support_features,
+                lr,
+                head,
             } => {
-                let head = model.output_layer().clone();
-                let logits = head.forward(Tensor::from_inner(*support_features.clone()));
-                let loss = cross_entropy(logits, batch.labels);
-                let gradient = ParamVec::gradient(&head, loss.clone());
-                let head = rates.mul(&gradient).step(head, -1.0);
-                (model.with_output(head), loss)
+                if head.is_none() {
+                    *head =
+                        Some(host_head(&self.model, support_features, &self.support, *lr).await?);
+                }
+                let Some(head) = head.as_mut() else {
+                    return Err(AdaptError::Mismatch("no output layer to adapt".into()));
+                };
+                let loss = head.step();
+                self.model = self.model.clone().with_output(head.to_linear(&self.device));
+                loss
             }
-            Rule::Sgd(rate) => {
-                let loss = batch_loss(&model, &batch);
-                let gradient = ParamVec::gradient(&model, loss.clone());
-                (gradient.step(model, -*rate), loss)
-            }
-            Rule::Adam(optim, rate) => {
-                let loss = batch_loss(&model, &batch);
-                let grads = GradientsParams::from_grads(loss.clone().backward(), &model);
-                (optim.step(*rate, model, grads), loss)
+            Rule::Device(rule) => {
+                let batch = self.support.to_batch(&self.device);
+                let (model, loss) = device_step(rule, self.model.clone(), batch);
+                self.model = model;
+                read_scalar(loss).await?
             }
         };
-        self.model = model;
-        let value = read_scalar(loss).await?;
         if !value.is_finite() {
             return Err(AdaptError::Diverged);
         }
@@ -220,6 +268,65 @@ pub fn argmax(values: &[f32]) -> usize {
         .unwrap_or(0)
 }
 
+/// One step of `rule` from `model` on `batch`: the network after it and the loss before it.
+fn device_step(rule: &mut DeviceRule, model: Network, batch: Batch) -> (Network, Tensor<1>) {
+    match rule {
+        DeviceRule::HeadSgd {
+            rates,
+            support_features,
+        } => {
+            let head = model.output_layer().clone();
+            let logits = head.forward(Tensor::from_inner(*support_features.clone()));
+            let loss = cross_entropy(logits, batch.labels);
+            let gradient = ParamVec::gradient(&head, loss.clone());
+            let head = rates.mul(&gradient).step(head, -1.0);
+            (model.with_output(head), loss)
+        }
+        DeviceRule::Sgd(rate) => {
+            let loss = batch_loss(&model, &batch);
+            let gradient = ParamVec::gradient(&model, loss.clone());
+            (gradient.step(model, -*rate), loss)
+        }
+        DeviceRule::Adam(optim, rate) => {
+            let loss = batch_loss(&model, &batch);
+            let grads = GradientsParams::from_grads(loss.clone().backward(), &model);
+            (optim.step(*rate, model, grads), loss)
+        }
+    }
+}
+
+/// `model`'s output layer as a [`HostHead`] on `features` (read back once) of `support`, stepping
+/// at `lr` normalised as the device path does (by 1 / mean ‖f‖²).
+async fn host_head(
+    model: &Network,
+    features: &Tensor<2>,
+    support: &ImageSet,
+    lr: f64,
+) -> Result<HostHead, AdaptError> {
+    let layer = model.output_layer();
+    let features = read_all(features.clone()).await?;
+    let weight = read_all(layer.weight.val().inner()).await?;
+    let outputs = layer.weight.dims()[1];
+    let bias = match &layer.bias {
+        Some(bias) => read_all(bias.val().inner()).await?,
+        None => vec![0.0; outputs],
+    };
+    let n = support.len().max(1);
+    let mean_square = features.iter().map(|v| v * v).sum::<f32>() / n as f32;
+    let rate = (lr / (f64::from(mean_square) + 1e-6)) as f32;
+    let labels = support.labels.iter().map(|&l| usize::from(l)).collect();
+    HostHead::new(features, labels, weight, bias, rate).map_err(AdaptError::Mismatch)
+}
+
+/// Every value of `tensor`, read back from its device.
+async fn read_all<const D: usize>(tensor: Tensor<D>) -> Result<Vec<f32>, AdaptError> {
+    let data = tensor
+        .into_data_async()
+        .await
+        .map_err(|e| AdaptError::Device(format!("{e:?}")))?;
+    Ok(data.iter::<f32>().collect())
+}
+
 async fn read_scalar(tensor: Tensor<1>) -> Result<f32, AdaptError> {
     let data = tensor
         .into_data_async()
@@ -248,6 +355,18 @@ mod tests {
             }
         }
         (support, test)
+    }
+
+    /// Classes that overlap: each class's second example (of a 2-shot `support`) becomes an
+    /// image of the next class, so the prototypes alone leave a real support loss to lower.
+    fn overlapping(support: &ImageSet) -> ImageSet {
+        let mut overlapping = support.clone();
+        for label in 0..3 {
+            let next = support.image(((label + 1) % 3) * 2).to_vec();
+            let at = (label * 2 + 1) * crate::data::IMAGE_PIXELS;
+            overlapping.pixels[at..at + next.len()].copy_from_slice(&next);
+        }
+        overlapping
     }
 
     fn anil(steps: usize, lr: f64) -> Procedure {
@@ -293,17 +412,58 @@ mod tests {
         }
     }
 
+    /// Head-only steps on the host take the device path's steps: the same losses, the same
+    /// network after them — from the prototype layer, and from rows of the learned layer.
+    #[test]
+    fn head_steps_on_the_host_match_those_on_the_device() {
+        let device = cpu_device();
+        device.seed(3);
+        let network = Network::new(Backbone::Conv4, 10, &device);
+        let (support, test) = task(2);
+        let support = overlapping(&support);
+        let learned_head = Procedure::Inner(
+            InnerLoop::new()
+                .with_steps(6)
+                .with_lr(0.5)
+                .with_head_only(true),
+        );
+        for (procedure, rows) in [(anil(6, 0.5), [0, 1, 2]), (learned_head, [3, 0, 7])] {
+            let run = |head_steps| {
+                let mut adaptation = Adaptation::with_head_steps(
+                    &network, &procedure, &support, &rows, &device, head_steps,
+                );
+                let mut losses = Vec::new();
+                while !adaptation.finished() {
+                    losses.push(pollster::block_on(adaptation.step()).unwrap());
+                }
+                let probabilities = pollster::block_on(adaptation.probabilities(&test)).unwrap();
+                (losses, probabilities)
+            };
+            let (host_losses, host) = run(HeadSteps::Host);
+            let (device_losses, on_device) = run(HeadSteps::Device);
+            let what = format!("{procedure:?} rows {rows:?}");
+            assert!(
+                host_losses.last() < host_losses.first(),
+                "{what}: {host_losses:?}"
+            );
+            assert_eq!(host_losses.len(), device_losses.len());
+            for (h, d) in host_losses.iter().zip(&device_losses) {
+                assert!(
+                    (h - d).abs() < 1e-4,
+                    "{what}: {host_losses:?} vs {device_losses:?}"
+                );
+            }
+            assert_eq!(host.len(), on_device.len());
+            for (h, d) in host.iter().flatten().zip(on_device.iter().flatten()) {
+                assert!((h - d).abs() < 1e-4, "{what}: {h} vs {d}");
+            }
+        }
+    }
+
     #[test]
     fn every_procedure_lowers_the_support_loss_on_either_backbone() {
         let (support, test) = task(2);
-        // Classes that overlap: each class's second example is an image of the next class, so
-        // the prototypes alone leave a real support loss for the steps to lower.
-        let mut overlapping = support.clone();
-        for label in 0..3 {
-            let next = support.image(((label + 1) % 3) * 2).to_vec();
-            let at = (label * 2 + 1) * crate::data::IMAGE_PIXELS;
-            overlapping.pixels[at..at + next.len()].copy_from_slice(&next);
-        }
+        let overlapping = overlapping(&support);
         let whole = Procedure::Inner(InnerLoop::new().with_steps(15).with_lr(0.05));
         let fine_tune = Procedure::FineTune {
             steps: 15,

@@ -197,6 +197,8 @@ struct Board {
     runner: RwSignal<Option<Runner>>,
     /// The best validated network.
     best: StoredValue<Option<Best>, LocalStorage>,
+    /// The settings of the run on the board.
+    job: StoredValue<Option<MetaJob>, LocalStorage>,
     watch: StoredValue<Option<LongTasks>, LocalStorage>,
     longest_task: RwSignal<f64>,
     i18n: I18nContext<Locale>,
@@ -212,6 +214,7 @@ impl Board {
         self.error.set(None);
         self.notice.set(None);
         self.runner.set(None);
+        self.job.set_value(None);
     }
 
     /// Draws `report`.
@@ -306,6 +309,7 @@ pub fn MetaTrainPage(
         notice: RwSignal::new(None),
         runner: RwSignal::new(None),
         best: StoredValue::new_local(None),
+        job: StoredValue::new_local(None),
         watch: StoredValue::new_local(None),
         longest_task: RwSignal::new(0.0),
         i18n,
@@ -320,9 +324,11 @@ pub fn MetaTrainPage(
     let cancel = Cancel::default();
     let ready = move || pool.progress.with(|p| p.is_complete());
     let start = move |_| {
-        let job = Job::MetaTrain(fields.job(protocol_name.get_untracked()));
+        let job = fields.job(protocol_name.get_untracked());
         let ticket = cancel.begin();
         board.clear();
+        board.job.set_value(Some(job.clone()));
+        let job = Job::MetaTrain(job);
         phase.set(RunPhase::Running);
         board.watch.set_value(LongTasks::watch(longest_task));
         launch.start(job, &backend, ticket, move |report| board.deliver(report));
@@ -338,11 +344,10 @@ pub fn MetaTrainPage(
             error.set(Some(tu_string!(i18n, mt_nothing_validated).into()));
             return;
         };
-        let name = format!(
-            "{}-{}.bpk",
-            protocol_name.get_untracked(),
-            fields.algorithm.get_untracked()
-        );
+        let name = board.job.with_value(|job| match job {
+            Some(job) => format!("{}-{}.bpk", job.protocol, job.algorithm),
+            None => "network.bpk".into(),
+        });
         let content = js_sys::Uint8Array::from(best.bytes.as_slice()).into();
         if let Err(e) = offer_download(&content, "application/octet-stream", &name) {
             error.set(Some(fill(
@@ -357,11 +362,14 @@ pub fn MetaTrainPage(
             error.set(Some(tu_string!(i18n, mt_nothing_validated).into()));
             return;
         };
-        let settings = fields.settings();
+        // What the run was, not what the fields say now.
+        let Some(job) = board.job.get_value() else {
+            return;
+        };
         let provenance = Provenance {
-            algorithm: settings.algorithm.to_string(),
-            protocol: protocol_name.get_untracked().to_string(),
-            inner: (settings.algorithm != "protonet").then_some(settings.inner),
+            inner: (job.algorithm != "protonet").then_some(job.inner),
+            algorithm: job.algorithm,
+            protocol: job.protocol,
             classes: best.classes,
             accuracy: best.accuracy,
             step: best.step,
@@ -477,7 +485,8 @@ pub fn MetaTrainPage(
             </div>
             <RunButtons id="mt" start_label=Signal::derive(move || t_string!(i18n, run_start)) phase=phase ready=Signal::derive(ready) on_start=start on_reset=reset>
                 <button id="mt-download" on:click=download disabled=move || progress.with(|p| p.accuracy.is_empty())>{t!(i18n, mt_download)}</button>
-                <button id="mt-use" on:click=use_in_playground disabled=move || progress.with(|p| p.accuracy.is_empty())>{t!(i18n, mt_use_in_playground)}</button>
+                <button id="mt-use" on:click=use_in_playground
+                    disabled=move || progress.with(|p| p.accuracy.is_empty()) || phase.get() == RunPhase::Running>{t!(i18n, mt_use_in_playground)}</button>
             </RunButtons>
             <p id="mt-status" class="muted" role="status" data-phase=move || phase.get().name()
                 data-runner=move || board.runner.get().map(Runner::name) data-held=move || launch.held.get().to_string()

@@ -1,6 +1,7 @@
 //! The browser front-end (leptos, client-side rendered).
 //!
-//! `main.rs` calls [`mount`] on a page and [`serve_worker`] in the compute worker ([`worker`]). The [`App`] picks a backend (WebGPU, or the CPU with a
+//! `main.rs` calls [`mount`] on a page and [`serve_worker`] in the compute worker (`worker`,
+//! `jobs`). The [`App`] picks a backend (WebGPU, or the CPU with a
 //! notice saying why), and shows the page the URL asks for: the Playground by default,
 //! `?page=train` for the Train page (which streams the MNIST shards), `?page=episode` for one
 //! few-shot episode step by step, `?page=rl` for meta-reinforcement learning,

@@ -14,8 +14,11 @@ use web_sys::{DedicatedWorkerGlobalScope, MessageEvent, Worker, WorkerOptions, W
 
 /// How long a worker may take to load and compile the wasm before the page gives up on it.
 const START_TIMEOUT_MS: i32 = 60_000;
-/// What a worker posts first, once its wasm listens.
-const READY: &str = "ready";
+/// What a worker posts first, once its wasm listens, followed by its build.
+const READY: &str = "ready:";
+/// The build this wasm is (its commit): a page open across a deployment may start a worker of
+/// the newer build, whose messages it may not read.
+const BUILD: &str = env!("FEWSHOT_COMMIT");
 
 /// Whether this wasm runs in a worker (no `window`) rather than on a page.
 pub fn in_worker() -> bool {
@@ -32,7 +35,7 @@ pub fn serve(mut handle: impl FnMut(JsValue) + 'static) {
     scope.set_onmessage(Some(on_message.as_ref().unchecked_ref()));
     // The handler lives as long as the worker.
     on_message.forget();
-    post(&JsValue::from_str(READY));
+    post(&JsValue::from_str(&format!("{READY}{BUILD}")));
 }
 
 /// In the worker: posts `message` to the page.
@@ -62,15 +65,28 @@ impl ComputeWorker {
         let worker = Worker::new_with_options("./worker.js", &options)
             .map_err(|e| format!("the browser refused to start a worker: {}", describe(&e)))?;
         let (started, resolve, reject) = promise();
+        let reject_old = reject.clone();
         let listening = std::rc::Rc::new(std::cell::Cell::new(false));
         let first = listening.clone();
         let on_message_closure =
             Closure::<dyn FnMut(MessageEvent)>::new(move |event: MessageEvent| {
                 if first.get() {
                     on_message(event.data());
-                } else if event.data().as_string().as_deref() == Some(READY) {
-                    first.set(true);
-                    let _ = resolve.call0(&JsValue::NULL);
+                    return;
+                }
+                let message = event.data().as_string().unwrap_or_default();
+                match message.strip_prefix(READY) {
+                    Some(build) if build == BUILD => {
+                        first.set(true);
+                        let _ = resolve.call0(&JsValue::NULL);
+                    }
+                    Some(build) => {
+                        let reason = format!(
+                            "the worker is build {build}, this page build {BUILD}: reload the page"
+                        );
+                        let _ = reject_old.call1(&JsValue::NULL, &reason.into());
+                    }
+                    None => {}
                 }
             });
         let on_error = Closure::<dyn FnMut(web_sys::Event)>::new(move |event: web_sys::Event| {
@@ -118,6 +134,9 @@ impl ComputeWorker {
 
 impl Drop for ComputeWorker {
     fn drop(&mut self) {
+        // Detached first: an event already queued must not reach the freed handlers.
+        self.worker.set_onmessage(None);
+        self.worker.set_onerror(None);
         self.worker.terminate();
     }
 }

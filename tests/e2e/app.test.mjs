@@ -30,12 +30,20 @@ after(async () => {
 });
 
 /** Opens `path` in a new page; collects console errors and uncaught exceptions. */
-async function open(browser, path, { withoutWebGpu = false } = {}) {
+async function open(browser, path, { withoutWebGpu = false, withoutWorkers = false } = {}) {
   const context = await browser.newContext({ viewport: { width: 1200, height: 1000 } });
   if (withoutWebGpu) {
     // As in a browser without WebGPU: no navigator.gpu at all.
     await context.addInitScript(() => {
       Object.defineProperty(Navigator.prototype, 'gpu', { get: () => undefined });
+    });
+  }
+  if (withoutWorkers) {
+    // As in a browser that cannot start module workers.
+    await context.addInitScript(() => {
+      window.Worker = function Worker() {
+        throw new TypeError('module workers are not supported');
+      };
     });
   }
   const page = await context.newPage();
@@ -153,9 +161,12 @@ test('the ?bench page prints throughput, latency, meta-step and adaptation times
   assert.deepEqual(lines.map((l) => l.bench), [
     'train_images_per_s', 'forward_latency_ms', 'forward_latency_ms',
     'protonet_meta_step_ms', 'fomaml_meta_step_ms', 'maml_meta_step_ms',
-    'adapt_latency_ms', 'adapt_latency_ms',
+    'adapt_latency_ms', 'adapt_latency_ms', 'adapt_latency_ms', 'adapt_latency_ms',
   ]);
   assert.ok(lines.every((l) => l.backend === 'webgpu' && l.value > 0));
+  // Each way's two adaptation figures differ in where the head steps run, host then device.
+  const places = lines.filter((l) => l.bench === 'adapt_latency_ms').map((l) => l.setting.match(/steps on the (\w+)/)[1]);
+  assert.deepEqual(places, ['host', 'device', 'host', 'device']);
   await context.close();
 });
 
@@ -624,6 +635,19 @@ test('the meta-train page meta-trains on WebGPU and resets', async () => {
   await page.locator('#mt-status[data-phase="idle"]').waitFor();
   assert.equal(await page.getAttribute('#mt-status', 'data-steps'), '0');
   await page.screenshot({ path: join(OUTPUT, 'meta-train-webgpu.png'), fullPage: true });
+  assert.deepEqual(errors, []);
+  await context.close();
+});
+
+test('where no worker can start, the meta-train page runs on the page itself and says so', async () => {
+  const { page, errors, context } = await open(plainBrowser, '?page=meta-train&backend=cpu&algo=protonet&meta_batch=1&steps=4', {
+    withoutWorkers: true,
+  });
+  await metaTrainBriefly(page);
+  assert.equal(await page.getAttribute('#mt-status', 'data-runner'), 'page');
+  assert.match(await page.textContent('.meta-train .notice'), /could not start a worker \(.*module workers are not supported/);
+  assert.equal(await page.getAttribute('#mt-status', 'data-validations'), '2');
+  assert.equal(await page.locator('.meta-train .error').count(), 0);
   assert.deepEqual(errors, []);
   await context.close();
 });

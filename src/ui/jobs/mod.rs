@@ -1,10 +1,11 @@
 //! Long work the pages hand to the compute worker ([`super::worker`]): meta-training one
 //! learner ([`meta_train`]) and an evolutionary search ([`search`]).
 //!
-//! A page calls [`launch`] with a [`Job`]: it starts a worker, posts a [`Command`] with the job,
-//! the images and the page's kind of backend, and hands each [`Report`] the worker posts back to
-//! the page. Where the browser cannot start a worker, the same job runs on the page itself
-//! between which the page draws, and a notice says so. In the worker, [`serve`] answers.
+//! A page calls [`Launch::start`] with a [`Job`]: it starts a worker, posts a [`Command`] with
+//! the job, the images and the page's kind of backend, and hands each [`Report`] the worker
+//! posts back to the page. Where the browser cannot start a worker, the same job runs on the
+//! page itself, yielding to it between meta-steps, and a notice says so. In the worker,
+//! [`serve`] answers.
 
 pub mod meta_train;
 pub mod search;
@@ -225,7 +226,8 @@ impl Launch {
             }
             let report = match report {
                 Report::Paused => {
-                    held.set(true);
+                    // Late news of a pause already resumed is no hold.
+                    held.set(phase.get_untracked() == RunPhase::Paused);
                     Report::Paused
                 }
                 Report::CpuInstead(reason) => Report::Notice(fill(
@@ -273,6 +275,12 @@ impl Launch {
                             })
                         })
                     });
+                    // A Pause clicked while the worker was loading had no worker to reach.
+                    if phase.get_untracked() == RunPhase::Paused
+                        && let Ok((message, _)) = Command::Pause.to_message()
+                    {
+                        let _ = started.send(&message);
+                    }
                     worker.set_value(Some(started));
                     if let Err(e) = sent {
                         forward(Report::Failed(e));

@@ -23,6 +23,7 @@ use super::messages;
 use super::share::{Shared, fragment_param, share_settings};
 use super::widgets::{Cancel, SettingNotes, Thumb, url_number};
 use crate::backend::{Backend, BackendKind};
+use crate::model::stored::STORED_PREFIX;
 use crate::playground::compare::{self, Contender};
 use crate::playground::gallery::{Gallery, GalleryError, GalleryKind};
 use crate::playground::link;
@@ -220,7 +221,12 @@ impl Playground {
         let kind = self.kind.get_untracked();
         let mut settings = vec![("mode", kind.key().to_string())];
         if kind == GalleryKind::Symbols {
-            settings.extend(self.choice.get_untracked().map(|file| ("net", file)));
+            // A network kept in this browser is not in the visitor's: the link leaves it out.
+            let shipped = self
+                .choice
+                .get_untracked()
+                .filter(|f| !f.starts_with(STORED_PREFIX));
+            settings.extend(shipped.map(|file| ("net", file)));
             settings.push(("steps", self.steps.get_untracked().to_string()));
             settings.push(("inner_lr", self.learning_rate.get_untracked().to_string()));
         }
