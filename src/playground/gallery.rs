@@ -20,7 +20,7 @@ pub const MAX_NAME_CHARS: usize = 24;
 /// Largest gallery file accepted for import, in bytes (ten full classes take about 250 KB).
 pub const MAX_FILE_BYTES: usize = 1_000_000;
 /// Format tag written into every saved gallery.
-const FORMAT: &str = "fewshot-lab.gallery.v1";
+pub const FORMAT: &str = "fewshot-lab.gallery.v1";
 
 /// What a gallery's classes are.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -98,7 +98,7 @@ pub enum GalleryError {
     ClassFull(String),
     /// A name that is empty, too long or already taken.
     #[error("{0}")]
-    BadName(String),
+    BadName(NameProblem),
     /// A file too large to be a gallery.
     #[error("the file is {0} bytes; a gallery file is at most {MAX_FILE_BYTES}")]
     TooLarge(usize),
@@ -107,7 +107,38 @@ pub enum GalleryError {
     Gone,
     /// An operation the gallery's kind does not allow.
     #[error("{0}")]
-    NotForKind(&'static str),
+    NotForKind(KindRule),
+}
+
+/// What is wrong with a class name.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum NameProblem {
+    /// Nothing but spaces.
+    #[error("a class needs a name")]
+    Empty,
+    /// Longer than [`MAX_NAME_CHARS`].
+    #[error("a class name is at most {MAX_NAME_CHARS} characters")]
+    TooLong,
+    /// Another class has it.
+    #[error("there is already a class `{0}`")]
+    Taken(String),
+}
+
+/// An edit one kind of gallery does not allow, and what to do instead.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum KindRule {
+    /// Adding a class to the ten digits.
+    #[error("digit galleries have the ten digits")]
+    TenDigits,
+    /// Removing a digit.
+    #[error("untick a digit to leave it out")]
+    UntickDigit,
+    /// Renaming a digit.
+    #[error("digits keep their names")]
+    DigitNames,
+    /// Unticking a symbol class.
+    #[error("remove a symbol class instead")]
+    RemoveSymbol,
 }
 
 impl Gallery {
@@ -225,12 +256,10 @@ impl Gallery {
     fn check_name(&self, name: &str, except: Option<usize>) -> Result<String, GalleryError> {
         let name = name.trim();
         if name.is_empty() {
-            return Err(GalleryError::BadName("a class needs a name".into()));
+            return Err(GalleryError::BadName(NameProblem::Empty));
         }
         if name.chars().count() > MAX_NAME_CHARS {
-            return Err(GalleryError::BadName(format!(
-                "a class name is at most {MAX_NAME_CHARS} characters"
-            )));
+            return Err(GalleryError::BadName(NameProblem::TooLong));
         }
         let taken = self
             .classes
@@ -238,9 +267,7 @@ impl Gallery {
             .enumerate()
             .any(|(i, c)| Some(i) != except && c.name == name);
         if taken {
-            return Err(GalleryError::BadName(format!(
-                "there is already a class `{name}`"
-            )));
+            return Err(GalleryError::BadName(NameProblem::Taken(name.to_string())));
         }
         Ok(name.to_string())
     }
@@ -248,9 +275,7 @@ impl Gallery {
     /// Adds a new symbol class and selects it.
     pub fn add_class(&mut self, name: &str) -> Result<(), GalleryError> {
         if self.kind == GalleryKind::Digits {
-            return Err(GalleryError::NotForKind(
-                "digit galleries have the ten digits",
-            ));
+            return Err(GalleryError::NotForKind(KindRule::TenDigits));
         }
         if self.classes.len() >= *CLASS_RANGE.end() {
             return Err(GalleryError::ClassCount(self.classes.len() + 1));
@@ -268,7 +293,7 @@ impl Gallery {
     /// Removes symbol class `class` and its examples (the page offers an undo).
     pub fn remove_class(&mut self, class: usize) -> Result<SymbolClass, GalleryError> {
         if self.kind == GalleryKind::Digits {
-            return Err(GalleryError::NotForKind("untick a digit to leave it out"));
+            return Err(GalleryError::NotForKind(KindRule::UntickDigit));
         }
         if class >= self.classes.len() {
             return Err(GalleryError::Gone);
@@ -287,7 +312,7 @@ impl Gallery {
     /// Renames symbol class `class`.
     pub fn rename(&mut self, class: usize, name: &str) -> Result<(), GalleryError> {
         if self.kind == GalleryKind::Digits {
-            return Err(GalleryError::NotForKind("digits keep their names"));
+            return Err(GalleryError::NotForKind(KindRule::DigitNames));
         }
         let name = self.check_name(name, Some(class))?;
         self.classes.get_mut(class).ok_or(GalleryError::Gone)?.name = name;
@@ -297,7 +322,7 @@ impl Gallery {
     /// Ticks or unticks digit `class`; its drawings stay either way.
     pub fn set_active(&mut self, class: usize, active: bool) -> Result<(), GalleryError> {
         if self.kind == GalleryKind::Symbols {
-            return Err(GalleryError::NotForKind("remove a symbol class instead"));
+            return Err(GalleryError::NotForKind(KindRule::RemoveSymbol));
         }
         if class >= self.classes.len() {
             return Err(GalleryError::Gone);

@@ -6,7 +6,9 @@ use super::i18n::{Locale, t_string};
 use super::language::fill;
 use crate::playground::adapt::Procedure;
 use crate::playground::compare::Label;
-use crate::playground::gallery::{GalleryError, MAX_EXAMPLES, MAX_FILE_BYTES};
+use crate::playground::gallery::{
+    FORMAT, GalleryError, KindRule, MAX_EXAMPLES, MAX_FILE_BYTES, MAX_NAME_CHARS, NameProblem,
+};
 use crate::playground::preprocess::DrawingError;
 use leptos_i18n::I18nContext;
 
@@ -99,7 +101,33 @@ pub fn gallery_error(i18n: I18n, error: &GalleryError) -> String {
             &[("bytes", bytes), ("max", &MAX_FILE_BYTES)],
         ),
         GalleryError::Gone => t_string!(i18n, gallery_gone).to_string(),
-        // Names, formats and file contents: the library's own words carry the specifics.
-        _ => error.to_string(),
+        GalleryError::BadName(NameProblem::Empty) => t_string!(i18n, gallery_name_empty).into(),
+        GalleryError::BadName(NameProblem::TooLong) => fill(
+            t_string!(i18n, gallery_name_too_long),
+            &[("max", &MAX_NAME_CHARS)],
+        ),
+        GalleryError::BadName(NameProblem::Taken(name)) => {
+            fill(t_string!(i18n, gallery_name_taken), &[("name", name)])
+        }
+        GalleryError::NotForKind(rule) => match rule {
+            KindRule::TenDigits => t_string!(i18n, gallery_ten_digits),
+            KindRule::UntickDigit => t_string!(i18n, gallery_untick_digit),
+            KindRule::DigitNames => t_string!(i18n, gallery_digit_names),
+            KindRule::RemoveSymbol => t_string!(i18n, gallery_remove_symbol),
+        }
+        .into(),
+        GalleryError::BadExample { class, pixels } => fill(
+            t_string!(i18n, gallery_bad_example),
+            &[("class", class), ("pixels", pixels)],
+        ),
+        // The parser's own words carry the specifics (a line and column, a format name).
+        GalleryError::NotAGallery(detail) => fill(
+            t_string!(i18n, gallery_not_a_gallery),
+            &[("detail", detail)],
+        ),
+        GalleryError::WrongFormat(format) => fill(
+            t_string!(i18n, gallery_wrong_format),
+            &[("format", format), ("expected", &FORMAT)],
+        ),
     }
 }

@@ -245,6 +245,11 @@ test('the language follows the browser, the URL and the picker, and switches in 
   await zh.page.locator('nav.pages a', { hasText: '画板' }).waitFor({ timeout: 120_000 });
   assert.equal(await zh.page.getAttribute('html', 'lang'), 'zh');
   await zh.page.screenshot({ path: join(OUTPUT, 'playground-zh.png') });
+  // A refused edit is explained in the page's language too: a name another class has.
+  const names = zh.page.locator('input.class-name');
+  await names.nth(1).fill(await names.nth(0).inputValue());
+  await names.nth(1).press('Enter');
+  await zh.page.locator('#playground-message', { hasText: '已经有名为' }).waitFor();
   // The picker switches at once, without a reload: the drawing stays.
   await stroke(zh.page, circle(140, 140, 90));
   assert.equal((await zh.page.textContent('#drawing-status')).trim(), '就绪');
