@@ -6,7 +6,7 @@ use super::{Go, Report, hold};
 use crate::bench::now_ms;
 use crate::data::ImageSet;
 use crate::data::episode::EpisodeSpec;
-use crate::data::protocol::{ExtraClasses, p1, p2};
+use crate::data::protocol::{ExtraClasses, Protocol, p1, p2};
 use crate::evolve::learner::{ALGORITHMS, LearnerSettings, Schedule};
 use crate::meta::inner::InnerLoop;
 use crate::meta::run::{MetaEvent, MetaTrainRun};
@@ -58,17 +58,16 @@ impl MetaJob {
         })
     }
 
-    /// The run on `train` and `test` images, on `device`.
-    fn start(
-        &self,
-        train: &ImageSet,
-        test: &ImageSet,
-        device: &Device,
-    ) -> Result<MetaTrainRun, String> {
-        let protocol = match self.protocol.as_str() {
+    /// The protocol's classes out of `train` and `test` images.
+    pub fn protocol(&self, train: &ImageSet, test: &ImageSet) -> Protocol {
+        match self.protocol.as_str() {
             "p1" => p1(train, test, ExtraClasses::default()),
             _ => p2(train, test, ExtraClasses::default()),
-        };
+        }
+    }
+
+    /// The run on `protocol`, on `device`.
+    fn start(&self, protocol: Protocol, device: &Device) -> Result<MetaTrainRun, String> {
         let schedule = Schedule {
             steps: self.steps,
             validate_every: self.validate_every,
@@ -115,13 +114,12 @@ pub enum MetaReport {
 /// Meta-trains as `job` says, reporting as it goes; `Ok(false)` when `control` stopped it.
 pub async fn run(
     job: &MetaJob,
-    train: &ImageSet,
-    test: &ImageSet,
+    protocol: Protocol,
     device: &Device,
     control: &impl Fn() -> Go,
     report: &mut dyn FnMut(Report),
 ) -> Result<bool, String> {
-    let mut run = job.start(train, test, device)?;
+    let mut run = job.start(protocol, device)?;
     let before = run.accuracy_now().await.map_err(|e| e.to_string())?;
     report(Report::MetaTrain(MetaReport::Before {
         accuracy: before.mean,

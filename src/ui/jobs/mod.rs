@@ -17,6 +17,7 @@ use super::widgets::{RunPhase, Ticket, sleep_ms};
 use super::worker::{self, ComputeWorker};
 use crate::backend::{Backend, BackendKind, cpu_device};
 use crate::data::ImageSet;
+use crate::data::protocol::{ExtraClasses, p2};
 use burn::tensor::Device;
 use burn::tensor::wgpu::WgpuBackend;
 use leptos::prelude::*;
@@ -137,15 +138,22 @@ async fn hold(control: &impl Fn() -> Go, report: &mut dyn FnMut(Report)) -> bool
 /// last is `Finished` or `Failed` unless stopped.
 async fn run(
     job: Job,
-    train: &ImageSet,
-    test: &ImageSet,
+    train: ImageSet,
+    test: ImageSet,
     device: &Device,
     control: impl Fn() -> Go,
     report: &mut dyn FnMut(Report),
 ) {
+    // The job's classes are copied out of the images, the largest thing it would hold: the
+    // images go.
+    let protocol = match &job {
+        Job::MetaTrain(job) => job.protocol(&train, &test),
+        Job::Search(_) => p2(&train, &test, ExtraClasses::default()),
+    };
+    drop((train, test));
     let outcome = match job {
-        Job::MetaTrain(job) => meta_train::run(&job, train, test, device, &control, report).await,
-        Job::Search(job) => search::run(job, train, test, device, &control, report).await,
+        Job::MetaTrain(job) => meta_train::run(&job, protocol, device, &control, report).await,
+        Job::Search(job) => search::run(job, protocol, device, &control, report).await,
     };
     match outcome {
         Ok(true) => report(Report::Finished),
@@ -298,7 +306,7 @@ impl Launch {
                         _ => Go::On,
                     };
                     let mut forward = forward;
-                    run(job, &train, &test, &device, control, &mut forward).await;
+                    run(job, train, test, &device, control, &mut forward).await;
                 }
             }
         });
@@ -321,7 +329,15 @@ pub fn serve() {
                 wasm_bindgen_futures::spawn_local(async move {
                     let device = device_for(backend).await;
                     let control = move || if paused.get() { Go::Wait } else { Go::On };
-                    run(job, &train, &test, &device, control, &mut post).await;
+                    run(
+                        job,
+                        train.into_owned(),
+                        test.into_owned(),
+                        &device,
+                        control,
+                        &mut post,
+                    )
+                    .await;
                 });
             }
             Ok(Command::Pause) => paused.set(true),

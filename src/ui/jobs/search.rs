@@ -4,8 +4,7 @@
 use super::super::widgets::yield_to_page;
 use super::meta_train::SPEC;
 use super::{Go, Report, hold};
-use crate::data::ImageSet;
-use crate::data::protocol::{ExtraClasses, p2};
+use crate::data::protocol::Protocol;
 use crate::evolve::learner::{ALGORITHMS, LearnerSettings, learner_space};
 use crate::evolve::search::{Search, SearchConfig};
 use crate::meta::run::MetaEvent;
@@ -43,8 +42,7 @@ pub enum SearchReport {
 /// `control` stopped it.
 pub async fn run(
     job: SearchJob,
-    train: &ImageSet,
-    test: &ImageSet,
+    protocol: Protocol,
     device: &Device,
     control: &impl Fn() -> Go,
     report: &mut dyn FnMut(Report),
@@ -54,7 +52,6 @@ pub async fn run(
         .map(|a| LearnerSettings::defaults(a).encode())
         .collect();
     let mut search = Search::new(learner_space(), job.config, &defaults)?;
-    let protocol = p2(train, test, ExtraClasses::default());
     let learners = search.config.learners();
     population(&search, report);
     loop {
