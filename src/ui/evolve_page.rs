@@ -10,7 +10,7 @@
 use super::chart::{LineChart, Series};
 use super::i18n::{Locale, t, t_string, tu_string, use_i18n};
 use super::jobs::search::{SearchJob, SearchReport};
-use super::jobs::{Job, Launch, Report};
+use super::jobs::{Job, Launch, Report, Runner};
 use super::language::fill;
 use super::loader::{self, DataPool, fetch_bytes};
 use super::widgets::{Cancel, NumberField, RunButtons, RunPhase};
@@ -226,12 +226,10 @@ fn SearchHere(backend: Backend) -> impl IntoView {
     let progress = RwSignal::new(String::new());
     let error = RwSignal::new(None::<String>);
     let notice = RwSignal::new(None::<String>);
-    let in_worker = RwSignal::new(false);
     let launch = Launch::new(pool, phase, i18n);
     let cancel = Cancel::default();
     let ready = move || pool.progress.with(|p| p.is_complete());
     let deliver = move |report: Report| match report {
-        Report::InWorker => in_worker.set(true),
         Report::OnPage(text) | Report::Notice(text) => notice.set(Some(text)),
         Report::Search(SearchReport::Population(json)) => match Search::from_json(&json) {
             Ok(now) => search.set(Some(now)),
@@ -261,7 +259,7 @@ fn SearchHere(backend: Backend) -> impl IntoView {
             error.set(Some(fill(tu_string!(i18n, ev_stopped), &[("error", &e)])));
             phase.set(RunPhase::Done);
         }
-        Report::Paused | Report::CpuInstead(_) | Report::MetaTrain(_) => {}
+        Report::InWorker | Report::Paused | Report::CpuInstead(_) | Report::MetaTrain(_) => {}
     };
     let start = move |_| {
         let config = SearchConfig {
@@ -283,7 +281,6 @@ fn SearchHere(backend: Backend) -> impl IntoView {
         });
         error.set(None);
         notice.set(None);
-        in_worker.set(false);
         search.set(None);
         progress.set(String::new());
         let ticket = cancel.begin();
@@ -292,12 +289,11 @@ fn SearchHere(backend: Backend) -> impl IntoView {
     };
     let reset = move |_| {
         cancel.cancel();
-        launch.worker.set_value(None);
+        launch.stop();
         search.set(None);
         progress.set(String::new());
         error.set(None);
         notice.set(None);
-        in_worker.set(false);
         phase.set(RunPhase::Idle);
     };
     let running = move || phase.get().active();
@@ -312,12 +308,12 @@ fn SearchHere(backend: Backend) -> impl IntoView {
         </div>
         <RunButtons id="evolve" start_label=Signal::derive(move || t_string!(i18n, ev_start)) phase=phase ready=Signal::derive(ready) on_start=start on_reset=reset />
         <p id="evolve-status" class="muted" role="status" data-phase=move || phase.get().name()
-            data-runner=move || if in_worker.get() { "worker" } else { "page" } data-held=move || launch.held.get().to_string()>
+            data-runner=move || launch.runner.get().map(Runner::name) data-held=move || launch.held.get().to_string()>
             {move || (!ready()).then(|| t_string!(i18n, mt_loading))}
             {move || pool.progress.with(|p| p.error.clone())}
             {move || running().then(|| view! { <progress class="busy"></progress>" " })}
             {move || progress.get()}
-            {move || in_worker.get().then(|| view! { " "{t!(i18n, ev_in_worker)} })}
+            {move || (launch.runner.get() == Some(Runner::Worker)).then(|| view! { " "{t!(i18n, ev_in_worker)} })}
         </p>
         {move || notice.get().map(|n| view! { <p class="notice">{n}</p> })}
         {move || error.get().map(|e| view! { <p class="error" role="alert">{e}</p> })}

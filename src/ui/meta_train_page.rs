@@ -10,7 +10,7 @@
 use super::chart::{LineChart, Series};
 use super::i18n::{Locale, t, t_string, tu_string, use_i18n};
 use super::jobs::meta_train::{MetaJob, MetaReport};
-use super::jobs::{Job, Launch, Report};
+use super::jobs::{Job, Launch, Report, Runner};
 use super::language::fill;
 use super::learned::Learned;
 use super::loader::{self, DataPool};
@@ -169,23 +169,6 @@ struct Best {
     step: usize,
 }
 
-/// Where a run goes: the compute worker, or the page itself where no worker could start.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Runner {
-    Worker,
-    Page,
-}
-
-impl Runner {
-    /// Lower-case name, for data attributes.
-    fn name(self) -> &'static str {
-        match self {
-            Self::Worker => "worker",
-            Self::Page => "page",
-        }
-    }
-}
-
 /// What the page shows of a run; [`Board::deliver`] draws each report.
 #[derive(Clone, Copy)]
 struct Board {
@@ -194,7 +177,6 @@ struct Board {
     error: RwSignal<Option<String>>,
     /// Where the run is not as asked (no worker, no WebGPU in the worker), why.
     notice: RwSignal<Option<String>>,
-    runner: RwSignal<Option<Runner>>,
     /// The best validated network.
     best: StoredValue<Option<Best>, LocalStorage>,
     /// The settings of the run on the board.
@@ -213,7 +195,6 @@ impl Board {
         self.best.set_value(None);
         self.error.set(None);
         self.notice.set(None);
-        self.runner.set(None);
         self.job.set_value(None);
     }
 
@@ -221,12 +202,7 @@ impl Board {
     fn deliver(&self, report: Report) {
         let i18n = self.i18n;
         match report {
-            Report::InWorker => self.runner.set(Some(Runner::Worker)),
-            Report::OnPage(notice) => {
-                self.runner.set(Some(Runner::Page));
-                self.notice.set(Some(notice));
-            }
-            Report::Notice(notice) => self.notice.set(Some(notice)),
+            Report::OnPage(notice) | Report::Notice(notice) => self.notice.set(Some(notice)),
             Report::MetaTrain(report) => self.draw(report),
             Report::Finished | Report::Failed(_) => {
                 if let Report::Failed(e) = report {
@@ -236,7 +212,7 @@ impl Board {
                 self.watch.set_value(None);
                 self.phase.set(RunPhase::Done);
             }
-            Report::Paused | Report::CpuInstead(_) | Report::Search(_) => {}
+            Report::InWorker | Report::Paused | Report::CpuInstead(_) | Report::Search(_) => {}
         }
     }
 
@@ -307,7 +283,6 @@ pub fn MetaTrainPage(
         progress: RwSignal::new(Progress::default()),
         error: RwSignal::new(None),
         notice: RwSignal::new(None),
-        runner: RwSignal::new(None),
         best: StoredValue::new_local(None),
         job: StoredValue::new_local(None),
         watch: StoredValue::new_local(None),
@@ -335,7 +310,7 @@ pub fn MetaTrainPage(
     };
     let reset = move |_| {
         cancel.cancel();
-        launch.worker.set_value(None);
+        launch.stop();
         board.clear();
         phase.set(RunPhase::Idle);
     };
@@ -489,14 +464,14 @@ pub fn MetaTrainPage(
                     disabled=move || progress.with(|p| p.accuracy.is_empty()) || phase.get() == RunPhase::Running>{t!(i18n, mt_use_in_playground)}</button>
             </RunButtons>
             <p id="mt-status" class="muted" role="status" data-phase=move || phase.get().name()
-                data-runner=move || board.runner.get().map(Runner::name) data-held=move || launch.held.get().to_string()
+                data-runner=move || launch.runner.get().map(Runner::name) data-held=move || launch.held.get().to_string()
                 data-steps=move || progress.with(|p| p.step) data-ms-per-step=move || progress.with(|p| p.ms_per_step.round()) data-validations=move || progress.with(|p| p.accuracy.len())>
                 {move || running().then(|| view! { <progress class="busy"></progress>" " })}
                 {status}
                 {move || pool.progress.with(|p| p.error.clone()).map(|e| format!(" {e}"))}
             </p>
             <p id="mt-long-tasks" class="muted" data-longest=move || longest_task.get().round().to_string()>
-                {move || (board.runner.get() == Some(Runner::Worker)).then(|| view! { {t!(i18n, mt_in_worker)}" " })}
+                {move || (launch.runner.get() == Some(Runner::Worker)).then(|| view! { {t!(i18n, mt_in_worker)}" " })}
                 {move || (phase.get() != RunPhase::Idle).then(|| match longest_task.get() {
                     0.0 => t!(i18n, mt_no_long_task).into_any(),
                     ms => {

@@ -5,7 +5,7 @@
 //! `serve`, which answers through [`serve`] and [`post`]. On the page, [`ComputeWorker::start`]
 //! starts one and waits until its wasm listens; dropping it stops the worker.
 
-use super::backend::describe;
+use super::backend::{describe, get};
 use js_sys::{Function, Promise, Reflect};
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::{JsCast, JsValue};
@@ -90,9 +90,8 @@ impl ComputeWorker {
                 }
             });
         let on_error = Closure::<dyn FnMut(web_sys::Event)>::new(move |event: web_sys::Event| {
-            let reason = Reflect::get(&event, &"message".into())
-                .ok()
-                .and_then(|m| m.as_string())
+            let reason = get(&event, "message")
+                .as_string()
                 .unwrap_or_else(|| "worker.js could not be loaded or run".into());
             if listening.get() {
                 on_failure(reason);

@@ -10,6 +10,7 @@
 pub mod meta_train;
 pub mod search;
 
+use super::backend::get;
 use super::i18n::{Locale, tu_string};
 use super::language::fill;
 use super::loader::DataPool;
@@ -60,9 +61,6 @@ impl Command<'_> {
         let message = serde_wasm_bindgen::to_value(self).map_err(|e| e.to_string())?;
         let buffers = js_sys::Array::new();
         if let Command::Start { .. } = self {
-            let get = |value: &JsValue, key: &str| {
-                js_sys::Reflect::get(value, &key.into()).unwrap_or(JsValue::UNDEFINED)
-            };
             let start = get(&message, "Start");
             for set in ["train", "test"] {
                 for bytes in ["pixels", "labels"] {
@@ -162,6 +160,23 @@ async fn run(
     }
 }
 
+/// Where a job runs: the compute worker, or the page itself where no worker could start.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Runner {
+    Worker,
+    Page,
+}
+
+impl Runner {
+    /// Lower-case name, for data attributes.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Worker => "worker",
+            Self::Page => "page",
+        }
+    }
+}
+
 /// Where a page keeps its worker; emptying it stops the worker.
 pub type WorkerSlot = StoredValue<Option<ComputeWorker>, LocalStorage>;
 
@@ -173,9 +188,11 @@ pub struct Launch {
     /// The page's run phase: Pause and Resume reach the job from it.
     phase: RwSignal<RunPhase>,
     /// The page's worker, if any; emptying it stops the worker.
-    pub worker: WorkerSlot,
+    worker: WorkerSlot,
     /// Whether the job has stopped for a pause (it finishes the meta-step under way first).
     pub held: RwSignal<bool>,
+    /// Where the job runs, once started.
+    pub runner: RwSignal<Option<Runner>>,
     /// For the notices.
     i18n: I18nContext<Locale>,
 }
@@ -189,6 +206,7 @@ impl Launch {
             phase,
             worker: StoredValue::new_local(None),
             held: RwSignal::new(false),
+            runner: RwSignal::new(None),
             i18n,
         };
         Effect::new(move |_| {
@@ -209,6 +227,13 @@ impl Launch {
         launch
     }
 
+    /// Stops the job (its worker, if any) and forgets where it ran.
+    pub fn stop(self) {
+        self.worker.set_value(None);
+        self.runner.set(None);
+        self.held.set(false);
+    }
+
     /// Runs `job` in a new worker, or on the page where none starts. Each report goes to
     /// `deliver` while `ticket` is live; the last one also stops the worker.
     pub fn start(
@@ -223,9 +248,10 @@ impl Launch {
             phase,
             worker,
             held,
+            runner,
             i18n,
         } = self;
-        held.set(false);
+        self.stop();
         worker.set_value(None);
         let (kind, device) = (backend.kind, backend.device.clone());
         let forward = move |report: Report| {
@@ -233,6 +259,14 @@ impl Launch {
                 return;
             }
             let report = match report {
+                Report::InWorker => {
+                    runner.set(Some(Runner::Worker));
+                    Report::InWorker
+                }
+                Report::OnPage(notice) => {
+                    runner.set(Some(Runner::Page));
+                    Report::OnPage(notice)
+                }
                 Report::Paused => {
                     // Late news of a pause already resumed is no hold.
                     held.set(phase.get_untracked() == RunPhase::Paused);
