@@ -4,7 +4,7 @@
 use super::meta::{Trained, meta_train};
 use super::results::{self, EvolveEntry, EvolveLine};
 use super::{Cli, Command};
-use crate::evolve::learner::{ALGORITHMS, LearnerSettings, learner_space};
+use crate::evolve::learner::{ALGORITHMS, LearnerSettings, check_space, learner_space};
 use crate::evolve::search::{Individual, Search, SearchConfig};
 use clap::Parser;
 use std::path::PathBuf;
@@ -64,8 +64,6 @@ impl EvolveArgs {
             [
                 "--protocol",
                 &protocol,
-                "--backbone",
-                "conv4",
                 "--data",
                 &self.data.display().to_string(),
                 "--steps",
@@ -104,8 +102,9 @@ pub fn evolve(args: &EvolveArgs) -> Result<(), String> {
     }
     let mut search = match std::fs::read_to_string(&args.state) {
         Ok(text) => {
-            let search =
-                Search::from_json(&text).map_err(|e| format!("{}: {e}", args.state.display()))?;
+            let search = Search::from_json(&text)
+                .and_then(|search| check_space(&search.space).map(|()| search))
+                .map_err(|e| format!("{}: {e}", args.state.display()))?;
             println!("resuming the search saved in {}", args.state.display());
             search
         }

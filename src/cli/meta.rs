@@ -17,7 +17,7 @@ use crate::meta::run::{MetaEvent, MetaTrainConfig, MetaTrainRun};
 use crate::meta::scratch::Scratch;
 use crate::meta::{Accuracy, FewShotLearner, MetaLearner, evaluate};
 use crate::model::catalog::{Catalog, WeightsEntry};
-use crate::model::{Backbone, Network, from_bytes};
+use crate::model::{Architecture, Backbone, Network, Sizes, from_bytes};
 use indicatif::{ProgressBar, ProgressStyle};
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -104,6 +104,14 @@ pub struct TaskArgs {
     /// Network architecture of new networks (saved ones say theirs in the catalogue).
     #[arg(long, value_enum, default_value_t = Backbone::Conv4)]
     pub backbone: Backbone,
+    /// Channels of every convolution of new networks (default: the backbone's standard, 32 for
+    /// the reference CNN, 64 for conv4).
+    #[arg(long)]
+    pub channels: Option<usize>,
+    /// Width of the reference CNN's hidden layer, its features, in new networks (default 64;
+    /// conv4 has no hidden layer).
+    #[arg(long)]
+    pub hidden: Option<usize>,
     /// Classes per task (N).
     #[arg(long, default_value_t = 5)]
     pub way: usize,
@@ -151,6 +159,26 @@ pub struct TaskArgs {
 }
 
 impl TaskArgs {
+    /// The backbone and layer sizes of new networks.
+    pub fn architecture(&self) -> Result<Architecture, String> {
+        if self.backbone == Backbone::Conv4 && self.hidden.is_some() {
+            return Err("--hidden sizes the reference CNN's hidden layer; conv4 has none (its features are its --channels)".into());
+        }
+        let standard = self.backbone.standard_sizes();
+        let channels = self.channels.unwrap_or(standard.channels);
+        let architecture = Architecture {
+            backbone: self.backbone,
+            sizes: Sizes {
+                channels,
+                hidden: match self.backbone {
+                    Backbone::Reference => self.hidden.unwrap_or(standard.hidden),
+                    Backbone::Conv4 => channels,
+                },
+            },
+        };
+        architecture.check().map(|()| architecture)
+    }
+
     fn spec(&self) -> EpisodeSpec {
         EpisodeSpec {
             way: self.way,
@@ -237,7 +265,10 @@ fn catalogued(path: &Path) -> Option<WeightsEntry> {
 fn load_weights(algo: Algo, args: &TaskArgs, path: &Path) -> Result<Weights, String> {
     let device = super::backend().device.clone().autodiff();
     let entry = catalogued(path);
-    let backbone = entry.as_ref().map_or(args.backbone, |e| e.backbone);
+    let architecture = match &entry {
+        Some(entry) => entry.architecture(),
+        None => args.architecture()?,
+    };
     let classes = entry
         .as_ref()
         .map_or_else(|| algo.saved_classes(args.way), |e| e.classes);
@@ -254,7 +285,7 @@ fn load_weights(algo: Algo, args: &TaskArgs, path: &Path) -> Result<Weights, Str
     let read = |path: &Path| {
         let bytes =
             std::fs::read(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
-        from_bytes(&bytes, backbone, classes, &device)
+        from_bytes(&bytes, architecture, classes, &device)
             .map_err(|e| format!("{}: {e}", path.display()))
     };
     Ok(Weights {
@@ -279,7 +310,7 @@ fn learner(
 ) -> Result<Box<dyn MetaLearner>, String> {
     let device = super::backend().device.clone();
     device.seed(args.seed);
-    let backbone = args.backbone;
+    let backbone = args.architecture()?;
     let maml = |inner: InnerLoop| {
         MamlConfig::new(args.way, inner)
             .with_outer_lr(args.outer_lr)
@@ -501,7 +532,7 @@ pub fn meta_train(algo: Algo, args: &TaskArgs, run: &MetaTrainArgs) -> Result<Tr
                 if let Some(file) = &run.curve {
                     let point = CurvePoint {
                         algorithm: training.learner().name().into(),
-                        backbone: training.learner().model().backbone().name().into(),
+                        backbone: training.learner().model().architecture().describe(),
                         protocol: protocol_name.clone(),
                         commit: results::git_commit(),
                         machine: results::machine(super::backend()),
@@ -547,7 +578,6 @@ pub fn meta_train(algo: Algo, args: &TaskArgs, run: &MetaTrainArgs) -> Result<Tr
     if let Some(path) = &run.save {
         let learner = training.learner();
         let entry = WeightsEntry {
-            backbone: best.model.backbone(),
             inner: learner.inner_loop().cloned(),
             ..super::catalog_entry(
                 learner.name(),
@@ -735,19 +765,19 @@ pub fn eval(args: &TaskArgs, eval: &EvalArgs) -> Result<(), String> {
     let mut rows: Vec<(&'static str, Accuracy, f64)> = Vec::new();
     for method in &eval.methods {
         let entry = method.weights.as_deref().and_then(catalogued);
-        let mut backbone = args.backbone;
+        let mut architecture = args.architecture()?;
         let mut inner = None;
         let learner: Box<dyn FewShotLearner> = match (method.algo, &method.weights) {
             (Algo::Scratch, Some(_)) => return Err("the scratch baseline takes no weights".into()),
             (Algo::Scratch, None) => Box::new(Scratch::new(
-                args.backbone,
+                architecture,
                 SCRATCH_STEPS,
                 1e-3,
                 &super::backend().device,
             )),
             (Algo::Classifier | Algo::Finetune, Some(path)) => {
                 let weights = load_weights(method.algo, args, path)?;
-                backbone = weights.model.backbone();
+                architecture = weights.model.architecture();
                 let steps = match method.algo {
                     Algo::Finetune => args.finetune_steps,
                     _ => 0,
@@ -763,7 +793,7 @@ pub fn eval(args: &TaskArgs, eval: &EvalArgs) -> Result<(), String> {
             }
             (algo, Some(path)) => {
                 let weights = load_weights(algo, args, path)?;
-                backbone = weights.model.backbone();
+                architecture = weights.model.architecture();
                 let learner = learner(algo, args, Some(weights), 1)?;
                 inner = learner.inner_loop().cloned();
                 learner
@@ -789,7 +819,7 @@ pub fn eval(args: &TaskArgs, eval: &EvalArgs) -> Result<(), String> {
             let line = ResultLine {
                 protocol: set_name.clone(),
                 algorithm: learner.name().into(),
-                backbone: backbone.name().into(),
+                backbone: architecture.describe(),
                 inner,
                 way: spec.way,
                 shot: spec.shot,

@@ -253,7 +253,6 @@ fn train(data: &std::path::Path, config: TrainConfig, save: Option<PathBuf>) -> 
         config.learning_rate
     );
     let backend = backend();
-    let config_backbone = config.backbone;
     let total_images = train_set.len() * config.epochs;
     let mut run = TrainRun::new(config, &backend.device);
     run.train = train_set;
@@ -303,10 +302,7 @@ fn train(data: &std::path::Path, config: TrainConfig, save: Option<PathBuf>) -> 
     bar.finish_and_clear();
     if let Some(path) = save {
         let measured = last_accuracy.map_or(String::new(), |a| format!("test_accuracy={a:.4}"));
-        let entry = WeightsEntry {
-            backbone: config_backbone,
-            ..catalog_entry("classifier", "mnist", crate::data::NUM_CLASSES, measured)
-        };
+        let entry = catalog_entry("classifier", "mnist", crate::data::NUM_CLASSES, measured);
         save_weights(&path, &run.model(), entry)?;
     }
     println!("backend={}", backend.kind.label());
@@ -360,7 +356,8 @@ fn command_line() -> String {
     format!("fewshot-lab {}", arguments.join(" "))
 }
 
-/// A catalogue entry for weights made by the running command.
+/// A catalogue entry for weights made by the running command ([`save_weights`] fills in the
+/// network's architecture).
 fn catalog_entry(
     algorithm: &str,
     protocol: &str,
@@ -372,6 +369,7 @@ fn catalog_entry(
         algorithm: algorithm.into(),
         protocol: protocol.into(),
         backbone: Backbone::Reference,
+        sizes: None,
         classes,
         inner: None,
         command: command_line(),
@@ -381,10 +379,12 @@ fn catalog_entry(
     }
 }
 
-/// Writes `model` to `path` and records it in the catalogue next to it.
+/// Writes `model` to `path` and records it, with its architecture, in the catalogue next to
+/// it.
 fn save_weights(path: &Path, model: &Network, entry: WeightsEntry) -> Result<(), String> {
     let bytes = crate::model::to_bytes(model.clone());
     std::fs::write(path, &bytes).map_err(|e| format!("cannot write {}: {e}", path.display()))?;
+    let entry = entry.with_architecture(model.architecture());
     crate::model::catalog::record(path, &bytes, entry)?;
     println!(
         "weights saved to {} (catalogued in its manifest.json)",

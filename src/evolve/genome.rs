@@ -14,6 +14,13 @@ pub enum GeneKind {
         /// Largest value.
         high: f64,
     },
+    /// An integer in `[low, high]`, drawn and mutated on a log scale (layer widths).
+    LogInt {
+        /// Smallest value.
+        low: i64,
+        /// Largest value.
+        high: i64,
+    },
     /// An integer in `[low, high]` (steps, batch sizes).
     Int {
         /// Smallest value.
@@ -49,6 +56,10 @@ impl GeneKind {
         let u = f64::from(rng.uniform());
         match self {
             Self::Log { low, high } => (low.ln() + u * (high.ln() - low.ln())).exp(),
+            Self::LogInt { low, high } => {
+                let (low, high) = (low as f64 - 0.5, high as f64 + 0.5);
+                self.clamp((low.ln() + u * (high.ln() - low.ln())).exp())
+            }
             Self::Int { low, high } => (low + rng.below((high - low + 1) as usize) as i64) as f64,
             Self::Choice(n) => rng.below(n) as f64,
         }
@@ -57,7 +68,9 @@ impl GeneKind {
     /// `value` moved a little: a log-normal factor, ±1 or 2, or another choice.
     fn mutate(self, value: f64, rng: &mut Rng) -> f64 {
         match self {
-            Self::Log { .. } => self.clamp(value * (LOG_SIGMA * f64::from(rng.normal())).exp()),
+            Self::Log { .. } | Self::LogInt { .. } => {
+                self.clamp(value * (LOG_SIGMA * f64::from(rng.normal())).exp())
+            }
             Self::Int { .. } => {
                 let step = [-2.0, -1.0, 1.0, 2.0][rng.below(4)];
                 self.clamp(value + step)
@@ -72,7 +85,9 @@ impl GeneKind {
         let value = if value.is_nan() { 0.0 } else { value };
         match self {
             Self::Log { low, high } => value.clamp(low, high),
-            Self::Int { low, high } => value.round().clamp(low as f64, high as f64),
+            Self::Int { low, high } | Self::LogInt { low, high } => {
+                value.round().clamp(low as f64, high as f64)
+            }
             Self::Choice(n) => value.round().clamp(0.0, n.saturating_sub(1) as f64),
         }
     }
@@ -177,6 +192,39 @@ pub(crate) mod tests {
             "log mutation spread {low}..{high}"
         );
         assert_eq!(mutate(&space, &start, 0.0, &mut rng), start);
+    }
+
+    #[test]
+    fn log_integer_genes_stay_whole_and_spread_on_a_log_scale() {
+        let space = vec![Gene {
+            name: "channels".into(),
+            kind: GeneKind::LogInt { low: 8, high: 96 },
+        }];
+        let mut rng = Rng::new(7);
+        let drawn: Vec<f64> = (0..2_000)
+            .map(|_| random_genome(&space, &mut rng)[0])
+            .collect();
+        assert!(
+            drawn
+                .iter()
+                .all(|&v| v.fract() == 0.0 && (8.0..=96.0).contains(&v))
+        );
+        // Log-uniform: about as many draws in 8–16 as in 48–96 (each a factor of two), far
+        // more than a uniform draw's 9 / 89 of them.
+        let count = |range: std::ops::RangeInclusive<f64>| {
+            drawn.iter().filter(|v| range.contains(v)).count() as f64
+        };
+        let ratio = count(8.0..=16.0) / count(48.0..=96.0);
+        assert!((0.7..1.4).contains(&ratio), "low / high octave {ratio}");
+        let mutants: Vec<f64> = (0..500)
+            .map(|_| mutate(&space, &[32.0], 1.0, &mut rng)[0])
+            .collect();
+        assert!(mutants.iter().all(|&v| space[0].kind.holds(v)));
+        let (low, high) = mutants
+            .iter()
+            .fold((f64::MAX, 0.0f64), |(l, h), &v| (l.min(v), h.max(v)));
+        assert!(low <= 10.0 && high >= 90.0, "mutation spread {low}..{high}");
+        assert!(!space[0].kind.holds(32.5) && !space[0].kind.holds(7.0));
     }
 
     #[test]

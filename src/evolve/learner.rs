@@ -1,5 +1,6 @@
-//! The genome of a few-shot learner: which algorithm, its inner loop, its outer rate and its
-//! meta-batch — decoded into the `meta-train` settings that run it.
+//! The genome of a few-shot learner: which algorithm, its inner loop, its outer rate, its
+//! meta-batch and its network (backbone and layer sizes) — decoded into the `meta-train`
+//! settings that run it.
 
 use super::genome::{Gene, GeneKind, Genome, Space};
 use crate::data::episode::EpisodeSpec;
@@ -10,11 +11,14 @@ use crate::meta::maml::{Maml, MamlConfig};
 use crate::meta::meta_sgd::MetaSgd;
 use crate::meta::protonet::ProtoNet;
 use crate::meta::run::{MetaTrainConfig, MetaTrainRun};
-use crate::model::Backbone;
+use crate::model::{Architecture, Backbone, Sizes};
 use burn::tensor::Device;
 
 /// Algorithms the search chooses among, by gene value.
 pub const ALGORITHMS: [&str; 4] = ["fomaml", "maml", "meta-sgd", "protonet"];
+
+/// Backbones the search chooses among, by gene value.
+pub const BACKBONES: [Backbone; 2] = [Backbone::Conv4, Backbone::Reference];
 
 /// Outer rate and meta-batch of the hand-picked defaults (`meta-train`'s own).
 const DEFAULT_OUTER_LR: f64 = 1e-3;
@@ -42,6 +46,8 @@ pub struct LearnerSettings {
     pub outer_lr: f64,
     /// Tasks per meta-step.
     pub meta_batch: usize,
+    /// The network: its backbone and layer sizes (Conv-4 ignores the hidden width).
+    pub architecture: Architecture,
 }
 
 /// The genes of a learner.
@@ -69,7 +75,24 @@ pub fn learner_space() -> Space {
         ),
         gene("meta-batch", GeneKind::Int { low: 1, high: 8 }),
         gene("head-only", GeneKind::Choice(2)),
+        gene("backbone", GeneKind::Choice(BACKBONES.len())),
+        gene("channels", GeneKind::LogInt { low: 8, high: 96 }),
+        gene("hidden", GeneKind::LogInt { low: 16, high: 256 }),
     ]
+}
+
+/// Refuses a search saved with other genes than [`learner_space`]'s (by an older version).
+pub fn check_space(space: &Space) -> Result<(), String> {
+    let names = |space: &Space| space.iter().map(|g| g.name.clone()).collect::<Vec<_>>();
+    if *space == learner_space() {
+        Ok(())
+    } else {
+        Err(format!(
+            "the search was saved with the genes {:?}, this version has {:?}: start a new search",
+            names(space),
+            names(&learner_space())
+        ))
+    }
 }
 
 impl LearnerSettings {
@@ -84,6 +107,13 @@ impl LearnerSettings {
                 .with_head_only(genome[5] >= 0.5),
             outer_lr: genome[3],
             meta_batch: int(4),
+            architecture: Architecture {
+                backbone: BACKBONES[(genome[6].round().max(0.0) as usize).min(BACKBONES.len() - 1)],
+                sizes: Sizes {
+                    channels: int(7),
+                    hidden: int(8),
+                },
+            },
         }
     }
 
@@ -94,6 +124,7 @@ impl LearnerSettings {
             inner: InnerLoop::new(),
             outer_lr: DEFAULT_OUTER_LR,
             meta_batch: DEFAULT_META_BATCH,
+            architecture: Backbone::Conv4.into(),
         }
     }
 
@@ -110,18 +141,25 @@ impl LearnerSettings {
             self.outer_lr,
             self.meta_batch as f64,
             if self.inner.head_only { 1.0 } else { 0.0 },
+            BACKBONES
+                .iter()
+                .position(|b| *b == self.architecture.backbone)
+                .unwrap_or(0) as f64,
+            self.architecture.sizes.channels as f64,
+            self.architecture.sizes.hidden as f64,
         ]
     }
 
     /// A fresh learner with these settings for `way`-way tasks.
-    pub fn learner(&self, backbone: Backbone, way: usize, device: &Device) -> Box<dyn MetaLearner> {
+    pub fn learner(&self, way: usize, device: &Device) -> Box<dyn MetaLearner> {
         let maml = MamlConfig::new(way, self.inner.clone())
             .with_outer_lr(self.outer_lr)
             .with_second_order(self.algorithm == "maml");
+        let network = self.architecture;
         match self.algorithm {
-            "protonet" => Box::new(ProtoNet::new(backbone, self.outer_lr, device)),
-            "meta-sgd" => Box::new(MetaSgd::new(backbone, maml, device)),
-            _ => Box::new(Maml::new(backbone, maml, device)),
+            "protonet" => Box::new(ProtoNet::new(network, self.outer_lr, device)),
+            "meta-sgd" => Box::new(MetaSgd::new(network, maml, device)),
+            _ => Box::new(Maml::new(network, maml, device)),
         }
     }
 
@@ -164,16 +202,12 @@ impl LearnerSettings {
             .with_val_episodes(schedule.val_episodes)
             .with_patience(0)
             .with_seed(seed);
-        MetaTrainRun::new(
-            config,
-            self.learner(Backbone::Conv4, spec.way, device),
-            protocol,
-        )
-        .map_err(|e| e.to_string())
+        MetaTrainRun::new(config, self.learner(spec.way, device), protocol)
+            .map_err(|e| e.to_string())
     }
 
     /// Whether genomes `a` and `b` stand for the same learner (they may differ in genes their
-    /// algorithm ignores, such as ProtoNet's inner loop).
+    /// algorithm or backbone ignores, such as ProtoNet's inner loop or Conv-4's hidden width).
     pub fn same_learner(a: &[f64], b: &[f64]) -> bool {
         Self::decode(a).flags() == Self::decode(b).flags()
     }
@@ -198,6 +232,15 @@ impl LearnerSettings {
             if self.inner.head_only {
                 flags.push("--head-only".into());
             }
+        }
+        let Architecture { backbone, sizes } = self.architecture;
+        let standard = backbone.standard_sizes();
+        flags.extend(["--backbone".into(), backbone.name().into()]);
+        if sizes.channels != standard.channels {
+            flags.extend(["--channels".into(), sizes.channels.to_string()]);
+        }
+        if backbone == Backbone::Reference && sizes.hidden != standard.hidden {
+            flags.extend(["--hidden".into(), sizes.hidden.to_string()]);
         }
         flags
     }
@@ -228,12 +271,44 @@ mod tests {
     }
 
     #[test]
+    fn a_search_saved_with_other_genes_is_refused() {
+        assert!(check_space(&learner_space()).is_ok());
+        let older: Space = learner_space().into_iter().take(6).collect();
+        let refused = check_space(&older).unwrap_err();
+        assert!(refused.contains("start a new search"), "{refused}");
+    }
+
+    #[test]
     fn each_algorithm_gene_builds_its_learner() {
         let device = crate::backend::cpu_device();
         for algorithm in ALGORITHMS {
-            let learner = LearnerSettings::defaults(algorithm).learner(Backbone::Conv4, 5, &device);
+            let learner = LearnerSettings::defaults(algorithm).learner(5, &device);
             assert_eq!(learner.name(), algorithm);
+            assert_eq!(learner.model().architecture(), Backbone::Conv4.into());
         }
+    }
+
+    #[test]
+    fn architecture_genes_size_the_network() {
+        let device = crate::backend::cpu_device();
+        let mut genome = LearnerSettings::defaults("fomaml").encode();
+        (genome[6], genome[7], genome[8]) = (1.0, 12.0, 20.0);
+        let learner = LearnerSettings::decode(&genome).learner(5, &device);
+        let sizes = Sizes {
+            channels: 12,
+            hidden: 20,
+        };
+        let reference = Architecture {
+            backbone: Backbone::Reference,
+            sizes,
+        };
+        assert_eq!(learner.model().architecture(), reference);
+        genome[6] = 0.0;
+        let conv4 = LearnerSettings::decode(&genome).learner(5, &device);
+        assert_eq!(
+            conv4.model().architecture().describe(),
+            "conv4 (12 channels)"
+        );
     }
 
     #[test]
@@ -246,6 +321,16 @@ mod tests {
         let mut other_rate = fomaml.clone();
         other_rate[1] = 0.5;
         assert!(!LearnerSettings::same_learner(&fomaml, &other_rate));
+        // Conv-4 has no hidden layer; the reference CNN has.
+        let mut other_hidden = fomaml.clone();
+        other_hidden[8] = 128.0;
+        assert!(LearnerSettings::same_learner(&fomaml, &other_hidden));
+        let mut other_channels = fomaml.clone();
+        other_channels[7] = 32.0;
+        assert!(!LearnerSettings::same_learner(&fomaml, &other_channels));
+        let (mut reference, mut wider) = (fomaml.clone(), fomaml.clone());
+        (reference[6], wider[6], wider[8]) = (1.0, 1.0, 128.0);
+        assert!(!LearnerSettings::same_learner(&reference, &wider));
     }
 
     #[test]
@@ -253,13 +338,31 @@ mod tests {
         let protonet = LearnerSettings::defaults("protonet").flags().join(" ");
         assert_eq!(
             protonet,
-            "--algo protonet --outer-lr 1.000e-3 --meta-batch 4"
+            "--algo protonet --outer-lr 1.000e-3 --meta-batch 4 --backbone conv4"
         );
         let mut anil = LearnerSettings::defaults("fomaml");
         anil.inner.head_only = true;
         assert_eq!(
             anil.flags().join(" "),
-            "--algo fomaml --outer-lr 1.000e-3 --meta-batch 4 --inner-lr 1.000e-1 --inner-steps 5 --head-only"
+            "--algo fomaml --outer-lr 1.000e-3 --meta-batch 4 --inner-lr 1.000e-1 --inner-steps 5 --head-only --backbone conv4"
+        );
+        anil.architecture = Architecture {
+            backbone: Backbone::Reference,
+            sizes: Sizes {
+                channels: 32,
+                hidden: 100,
+            },
+        };
+        assert!(
+            anil.flags()
+                .join(" ")
+                .ends_with("--backbone reference --hidden 100")
+        );
+        anil.architecture.backbone = Backbone::Conv4;
+        assert!(
+            anil.flags()
+                .join(" ")
+                .ends_with("--backbone conv4 --channels 32")
         );
     }
 }

@@ -12,7 +12,7 @@ use super::params::ParamVec;
 use super::unroll::meta_gradient;
 use super::{FewShotLearner, MetaLearner};
 use crate::data::episode::Episode;
-use crate::model::{Backbone, Network};
+use crate::model::{Architecture, Network};
 use burn::config::Config;
 use burn::module::Module;
 use burn::optim::{AdamConfig, ModuleOptimizer};
@@ -42,10 +42,14 @@ pub struct Maml {
 }
 
 impl Maml {
-    /// A fresh `backbone` initialisation on `device` (autodiff is enabled here).
-    pub fn new(backbone: Backbone, config: MamlConfig, device: &Device) -> Self {
+    /// A fresh initialisation of `architecture` on `device` (autodiff is enabled here).
+    pub fn new(architecture: impl Into<Architecture>, config: MamlConfig, device: &Device) -> Self {
         let device = device.clone().autodiff();
-        Self::from_model(Network::new(backbone, config.way, &device), config, &device)
+        Self::from_model(
+            Network::new(architecture, config.way, &device),
+            config,
+            &device,
+        )
     }
 
     /// Starts from a saved initialisation.
@@ -121,6 +125,7 @@ mod tests {
     use super::*;
     use crate::backend::cpu_device;
     use crate::meta::tests::{fixed_tasks, plain_maml};
+    use crate::model::Backbone;
 
     /// The post-adaptation query loss L(θ₀ + h·d) of `learner`'s task procedure, in f64.
     fn loss_along(learner: &Maml, task: &Episode, direction: &ParamVec, h: f64) -> f64 {

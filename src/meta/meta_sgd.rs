@@ -13,7 +13,7 @@ use super::params::ParamVec;
 use super::unroll::meta_gradient;
 use super::{FewShotLearner, MetaLearner};
 use crate::data::episode::Episode;
-use crate::model::{Backbone, Network};
+use crate::model::{Architecture, Network};
 use burn::module::Module;
 use burn::optim::{AdamConfig, ModuleOptimizer};
 use burn::tensor::{Device, Int, Tensor};
@@ -29,15 +29,16 @@ pub struct MetaSgd {
 }
 
 impl MetaSgd {
-    /// A fresh `backbone` initialisation on `device` with every adapted parameter's rate at
-    /// `config.inner.lr` (the others at zero).
-    pub fn new(backbone: Backbone, config: MamlConfig, device: &Device) -> Self {
+    /// A fresh initialisation of `architecture` on `device` with every adapted parameter's
+    /// rate at `config.inner.lr` (the others at zero).
+    pub fn new(architecture: impl Into<Architecture>, config: MamlConfig, device: &Device) -> Self {
+        let architecture = architecture.into();
         let device = device.clone().autodiff();
-        let model = Network::new(backbone, config.way, &device);
+        let model = Network::new(architecture, config.way, &device);
         let rates = config
             .inner
             .rates(&model, config.inner.lr)
-            .assign(Network::new(backbone, config.way, &device));
+            .assign(Network::new(architecture, config.way, &device));
         Self::from_parts(model, rates, config, &device)
     }
 
@@ -126,6 +127,7 @@ mod tests {
     use super::*;
     use crate::backend::cpu_device;
     use crate::meta::tests::fixed_tasks;
+    use crate::model::Backbone;
 
     #[test]
     fn head_only_rates_start_masked_and_move_with_meta_training() {

@@ -9,7 +9,7 @@
 use super::{FewShotLearner, MetaLearner};
 use crate::data::episode::Episode;
 use crate::data::{ImageSet, NUM_CLASSES};
-use crate::model::{Backbone, FEATURES, Network, cross_entropy};
+use crate::model::{Architecture, Network, cross_entropy};
 use burn::module::Module;
 use burn::nn::{Linear, LinearConfig};
 use burn::optim::{AdamConfig, GradientsParams, ModuleOptimizer};
@@ -37,12 +37,17 @@ pub struct Pretrained {
 }
 
 impl Pretrained {
-    /// A fresh `backbone` network whose head has one output per pool class (`pool_classes`).
-    pub fn new(backbone: Backbone, pool_classes: usize, device: &Device) -> Self {
+    /// A fresh network of `architecture` whose head has one output per pool class
+    /// (`pool_classes`).
+    pub fn new(
+        architecture: impl Into<Architecture>,
+        pool_classes: usize,
+        device: &Device,
+    ) -> Self {
         let device = device.clone().autodiff();
         // The features' own 10-way output layer is never used; it keeps checkpoints loadable
         // like any other network's file.
-        let features = Network::new(backbone, NUM_CLASSES, &device);
+        let features = Network::new(architecture, NUM_CLASSES, &device);
         Self::from_model(features, pool_classes, &device)
     }
 
@@ -51,8 +56,9 @@ impl Pretrained {
         let device = device.clone().autodiff();
         Self {
             net: Classifier {
+                head: LinearConfig::new(features.architecture().features(), pool_classes)
+                    .init(&device),
                 features: features.train(),
-                head: LinearConfig::new(FEATURES, pool_classes).init(&device),
             },
             optim: AdamConfig::new().init(),
             device,
@@ -73,7 +79,8 @@ impl FewShotLearner for Pretrained {
         );
         let labels = episode.support.to_batch(&self.device).labels;
         let support = Tensor::from_inner(support);
-        let mut head = LinearConfig::new(FEATURES, episode.classes.len()).init(&self.device);
+        let features = self.net.features.architecture().features();
+        let mut head = LinearConfig::new(features, episode.classes.len()).init(&self.device);
         let mut optim = AdamConfig::new().init();
         for _ in 0..HEAD_STEPS {
             let loss = cross_entropy(head.forward(support.clone()), labels.clone());

@@ -1,6 +1,6 @@
 //! Prototypical networks (Snell et al., 2017): the metric-learning reference.
 //!
-//! The network embeds images (either backbone's 64 features); each class's prototype
+//! The network embeds images (either backbone's features); each class's prototype
 //! is the mean embedding of its support images; a query is scored by minus its squared
 //! Euclidean distance to each prototype. Meta-training learns the embedding by minimising the
 //! query cross-entropy over many tasks. Adaptation is a single forward pass — no gradient steps.
@@ -8,7 +8,7 @@
 use super::{FewShotLearner, MetaLearner};
 use crate::data::ImageSet;
 use crate::data::episode::Episode;
-use crate::model::{Backbone, FEATURES, Network, cross_entropy};
+use crate::model::{Architecture, Network, cross_entropy};
 use burn::module::{Module, Param};
 use burn::nn::{Linear, LinearConfig};
 use burn::optim::{AdamConfig, GradientsParams, ModuleOptimizer};
@@ -23,12 +23,12 @@ pub struct ProtoNet {
 }
 
 impl ProtoNet {
-    /// A fresh `backbone` embedding network on `device` (autodiff is enabled here). Its
-    /// output layer is never used; it keeps the file loadable like any other network's.
-    pub fn new(backbone: Backbone, learning_rate: f64, device: &Device) -> Self {
+    /// A fresh embedding network of `architecture` on `device` (autodiff is enabled here).
+    /// Its output layer is never used; it keeps the file loadable like any other network's.
+    pub fn new(architecture: impl Into<Architecture>, learning_rate: f64, device: &Device) -> Self {
         let device = device.clone().autodiff();
         Self {
-            model: Network::new(backbone, crate::data::NUM_CLASSES, &device),
+            model: Network::new(architecture, crate::data::NUM_CLASSES, &device),
             optim: AdamConfig::new().init(),
             learning_rate,
             device,
@@ -128,7 +128,7 @@ pub fn prototype_head(
     prototype_head_of(embedded, support, way, device)
 }
 
-/// [`prototype_head`] from `embedded`, the features `[n, FEATURES]` of `support` (without
+/// [`prototype_head`] from `embedded`, the features `[n, features]` of `support` (without
 /// autodiff) when they are computed already.
 pub fn prototype_head_of(
     embedded: Tensor<2>,
@@ -146,10 +146,11 @@ pub fn prototype_head_of(
     let inner = device.clone().inner();
     let membership = Tensor::<2>::from_data(TensorData::new(one_hot, [way, n]), &inner);
     let counts = Tensor::<2>::from_data(TensorData::new(counts, [way, 1]), &inner);
-    let prototypes = membership.matmul(embedded) / counts.clamp_min(1.0); // [way, FEATURES]
+    let features = embedded.dims()[1];
+    let prototypes = membership.matmul(embedded) / counts.clamp_min(1.0); // [way, features]
     // Mean squared distance between two prototypes = 2 × their mean squared distance to the
     // centre.
-    let centre = prototypes.clone().mean_dim(0); // [1, FEATURES]
+    let centre = prototypes.clone().mean_dim(0); // [1, features]
     let spread = (prototypes.clone() - centre)
         .powi_scalar(2)
         .sum_dim(1)
@@ -158,7 +159,7 @@ pub fn prototype_head_of(
     let scale = (spread + 1e-6).recip() * PROTOTYPE_LOGIT_SCALE; // [1]
     let weight = prototypes.clone().transpose() * scale.clone().reshape([1, 1]) * 2.0;
     let bias = prototypes.powi_scalar(2).sum_dim(1).reshape([way]).neg() * scale;
-    let mut head = LinearConfig::new(FEATURES, way).init(device);
+    let mut head = LinearConfig::new(features, way).init(device);
     head.weight = Param::from_tensor(Tensor::from_inner(weight).require_grad());
     head.bias = Some(Param::from_tensor(Tensor::from_inner(bias).require_grad()));
     head
@@ -170,6 +171,7 @@ mod tests {
     use crate::backend::cpu_device;
     use crate::data::episode::EpisodeSpec;
     use crate::meta::tests::easy_pool;
+    use crate::model::Backbone;
     use crate::rng::Rng;
 
     /// The prototype output layer classifies like nearest-prototype (the ProtoNet rule).

@@ -8,7 +8,7 @@ use super::inner::{InnerLoop, predict_query};
 use super::params::ParamVec;
 use super::{FewShotLearner, MetaLearner};
 use crate::data::episode::Episode;
-use crate::model::{Backbone, Network, cross_entropy};
+use crate::model::{Architecture, Network, cross_entropy};
 use burn::module::Module;
 use burn::tensor::{Device, Int, Tensor};
 
@@ -21,17 +21,17 @@ pub struct Reptile {
 }
 
 impl Reptile {
-    /// A fresh `backbone` initialisation with a `way`-class output layer on `device` (autodiff
+    /// A fresh `architecture` initialisation with a `way`-class output layer on `device` (autodiff
     /// is enabled here); `inner` sets the inner loop, `outer_step` the interpolation ε.
     pub fn new(
-        backbone: Backbone,
+        architecture: impl Into<Architecture>,
         way: usize,
         inner: InnerLoop,
         outer_step: f64,
         device: &Device,
     ) -> Self {
         let device = device.clone().autodiff();
-        Self::from_model(Network::new(backbone, way, &device), inner, outer_step)
+        Self::from_model(Network::new(architecture, way, &device), inner, outer_step)
     }
 
     /// Starts from a saved initialisation; `model` must live on a device with autodiff.

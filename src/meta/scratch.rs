@@ -7,24 +7,29 @@
 use super::FewShotLearner;
 use super::inner::predict_query;
 use crate::data::episode::Episode;
-use crate::model::{Backbone, Network, cross_entropy};
+use crate::model::{Architecture, Network, cross_entropy};
 use burn::optim::{AdamConfig, GradientsParams};
 use burn::tensor::{Device, Int, Tensor};
 
 /// Adam on the support set from a random initialisation.
 pub struct Scratch {
-    backbone: Backbone,
+    architecture: Architecture,
     steps: usize,
     learning_rate: f64,
     device: Device,
 }
 
 impl Scratch {
-    /// `steps` Adam steps at `learning_rate` per task on a fresh `backbone` network, on
+    /// `steps` Adam steps at `learning_rate` per task on a fresh network of `architecture`, on
     /// `device`.
-    pub fn new(backbone: Backbone, steps: usize, learning_rate: f64, device: &Device) -> Self {
+    pub fn new(
+        architecture: impl Into<Architecture>,
+        steps: usize,
+        learning_rate: f64,
+        device: &Device,
+    ) -> Self {
         Self {
-            backbone,
+            architecture: architecture.into(),
             steps,
             learning_rate,
             device: device.clone().autodiff(),
@@ -39,7 +44,7 @@ impl FewShotLearner for Scratch {
 
     fn predict(&self, episode: &Episode) -> Tensor<1, Int> {
         let support = episode.support.to_batch(&self.device);
-        let mut model = Network::new(self.backbone, episode.classes.len(), &self.device);
+        let mut model = Network::new(self.architecture, episode.classes.len(), &self.device);
         let mut optim = AdamConfig::new().init();
         for _ in 0..self.steps {
             let loss = cross_entropy(

@@ -2,7 +2,7 @@
 //! was made, what it measured, and its hash, so the browser can list, fetch and verify them.
 //! The CLI adds or replaces an entry whenever it saves weights.
 
-use super::Backbone;
+use super::{Architecture, Backbone, Sizes};
 use crate::data::shard::sha256_hex;
 use crate::meta::inner::InnerLoop;
 use serde::{Deserialize, Serialize};
@@ -22,6 +22,9 @@ pub struct WeightsEntry {
     /// Architecture of the saved network (files from before the choice are the reference CNN).
     #[serde(default)]
     pub backbone: Backbone,
+    /// Its layer sizes, when they are not the backbone's standard ones.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sizes: Option<Sizes>,
     /// Output classes of the saved network.
     pub classes: usize,
     /// How the network adapts to a task, as it was meta-trained to (absent for networks
@@ -36,6 +39,25 @@ pub struct WeightsEntry {
     pub bytes: u64,
     /// Hex SHA-256 of the file.
     pub sha256: String,
+}
+
+impl WeightsEntry {
+    /// The saved network's backbone and layer sizes.
+    pub fn architecture(&self) -> Architecture {
+        Architecture {
+            backbone: self.backbone,
+            sizes: self.sizes.unwrap_or(self.backbone.standard_sizes()),
+        }
+    }
+
+    /// The same entry for a network of `architecture` (sizes recorded only when not standard).
+    pub fn with_architecture(self, architecture: Architecture) -> Self {
+        Self {
+            backbone: architecture.backbone,
+            sizes: (!architecture.is_standard()).then_some(architecture.sizes),
+            ..self
+        }
+    }
 }
 
 /// A kind of file a catalogue lists: what its entries say beyond the file's name, size and
@@ -198,6 +220,7 @@ mod tests {
             algorithm: "protonet".into(),
             protocol: "digits".into(),
             backbone: Backbone::Conv4,
+            sizes: None,
             classes: 10,
             inner: Some(InnerLoop::new().with_steps(3)),
             command: "fewshot-lab meta-train …".into(),

@@ -4,7 +4,7 @@
 //! before there was a choice of backbone still load as the reference CNN; which backbone and
 //! how many classes a file holds is recorded in the weights catalogue.
 
-use super::{Backbone, Conv4, Network, ReferenceCnn};
+use super::{Architecture, Backbone, Conv4, Network, ReferenceCnn};
 use crate::backend::cpu_device;
 use crate::meta::params::ParamVec;
 use burn::module::{Module, ModuleVisitor, Param};
@@ -46,8 +46,11 @@ pub async fn to_bytes_async(model: &Network) -> Result<Vec<u8>, String> {
             .map_err(|e| format!("reading from the device failed: {e:?}"))?;
         parts.push(Tensor::<1>::from_data(data, &cpu));
     }
-    let copy =
-        ParamVec::from_parts(parts).assign(Network::new(model.backbone(), model.classes(), &cpu));
+    let copy = ParamVec::from_parts(parts).assign(Network::new(
+        model.architecture(),
+        model.classes(),
+        &cpu,
+    ));
     Ok(to_bytes(copy))
 }
 
@@ -60,24 +63,26 @@ pub fn module_to_bytes<M: Module>(module: M) -> Vec<u8> {
         .to_vec()
 }
 
-/// Loads parameters saved by [`to_bytes`] into a new `classes`-way `backbone` network on
-/// `device`.
+/// Loads parameters saved by [`to_bytes`] into a new `classes`-way network of `architecture`
+/// (a backbone at its standard sizes, or with others) on `device`.
 ///
 /// The weights are checked on the CPU first (a synchronous read, which a GPU in a browser
 /// would refuse), then loaded into a network on `device` (with autodiff if `device` has it).
 pub fn from_bytes(
     bytes: &[u8],
-    backbone: Backbone,
+    architecture: impl Into<Architecture>,
     classes: usize,
     device: &Device,
 ) -> Result<Network, CheckpointError> {
+    let Architecture { backbone, sizes } = architecture.into();
     match backbone {
         Backbone::Reference => {
-            load_module::<ReferenceCnn>(bytes, device, |d| ReferenceCnn::with_classes(classes, d))
+            load_module::<ReferenceCnn>(bytes, device, |d| ReferenceCnn::sized(sizes, classes, d))
                 .map(Network::Reference)
         }
         Backbone::Conv4 => {
-            load_module::<Conv4>(bytes, device, |d| Conv4::new(classes, d)).map(Network::Conv4)
+            load_module::<Conv4>(bytes, device, |d| Conv4::sized(sizes.channels, classes, d))
+                .map(Network::Conv4)
         }
     }
 }
@@ -119,6 +124,7 @@ impl ModuleVisitor for FiniteCheck {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::model::Sizes;
 
     #[test]
     fn the_asynchronous_copy_serialises_the_same_weights() {
@@ -143,11 +149,21 @@ mod tests {
             burn::tensor::Distribution::Uniform(0.0, 1.0),
             &device,
         );
-        for backbone in [Backbone::Reference, Backbone::Conv4] {
-            let model = Network::new(backbone, 7, &device);
+        let narrow = |backbone| Architecture {
+            backbone,
+            sizes: Sizes {
+                channels: 12,
+                hidden: 20,
+            },
+        };
+        let architectures = [Backbone::Reference, Backbone::Conv4]
+            .into_iter()
+            .flat_map(|backbone| [backbone.into(), narrow(backbone)]);
+        for architecture in architectures {
+            let model = Network::new(architecture, 7, &device);
             let before = model.forward(input.clone()).into_data();
-            let loaded = from_bytes(&to_bytes(model), backbone, 7, &device).unwrap();
-            assert_eq!(loaded.backbone(), backbone);
+            let loaded = from_bytes(&to_bytes(model), architecture, 7, &device).unwrap();
+            assert_eq!(loaded.architecture().describe(), architecture.describe());
             loaded
                 .forward(input.clone())
                 .into_data()
@@ -172,6 +188,17 @@ mod tests {
         ));
         assert!(matches!(
             from_bytes(&to_bytes(reference(10)), Backbone::Conv4, 10, &device),
+            Err(CheckpointError::Mismatch(_))
+        ));
+        let wider = Architecture {
+            backbone: Backbone::Reference,
+            sizes: Sizes {
+                channels: 32,
+                hidden: 128,
+            },
+        };
+        assert!(matches!(
+            from_bytes(&to_bytes(reference(10)), wider, 10, &device),
             Err(CheckpointError::Mismatch(_))
         ));
         assert!(matches!(

@@ -19,7 +19,7 @@ use burn::nn::{Linear, LinearConfig, PaddingConfig2d};
 use burn::tensor::activation::relu;
 use burn::tensor::{Device, Tensor};
 
-/// Channels of every block, and so the number of features.
+/// Channels of every block at the standard size, and so the number of features.
 pub const CHANNELS: usize = 64;
 /// Blocks of the backbone.
 const BLOCKS: usize = 4;
@@ -62,12 +62,12 @@ struct Block {
 }
 
 impl Block {
-    fn new(in_channels: usize, device: &Device) -> Self {
+    fn new(in_channels: usize, channels: usize, device: &Device) -> Self {
         Self {
-            conv: Conv2dConfig::new([in_channels, CHANNELS], [3, 3])
+            conv: Conv2dConfig::new([in_channels, channels], [3, 3])
                 .with_padding(PaddingConfig2d::Explicit(1, 1, 1, 1))
                 .init(device),
-            norm: SupportNorm::new(CHANNELS, device),
+            norm: SupportNorm::new(channels, device),
             pool: MaxPool2dConfig::new([2, 2]).init(),
         }
     }
@@ -86,14 +86,20 @@ pub struct Conv4 {
 }
 
 impl Conv4 {
-    /// A freshly initialised network with a `classes`-way output layer.
-    pub fn new(classes: usize, device: &Device) -> Self {
+    /// A freshly initialised network of `channels` per block (and so features) with a
+    /// `classes`-way output layer.
+    pub fn sized(channels: usize, classes: usize, device: &Device) -> Self {
         Self {
             blocks: (0..BLOCKS)
-                .map(|i| Block::new(if i == 0 { 1 } else { CHANNELS }, device))
+                .map(|i| Block::new(if i == 0 { 1 } else { channels }, channels, device))
                 .collect(),
-            output: LinearConfig::new(CHANNELS, classes).init(device),
+            output: LinearConfig::new(channels, classes).init(device),
         }
+    }
+
+    /// Channels of every block: the number of features.
+    pub fn channels(&self) -> usize {
+        self.output.weight.dims()[0]
     }
 
     /// The output layer.
@@ -106,7 +112,7 @@ impl Conv4 {
         Self { output, ..self }
     }
 
-    /// Features `[n, 64]` of `images` `[n, 1, 28, 28]`, every block normalised with the
+    /// Features `[n, channels]` of `images` `[n, 1, 28, 28]`, every block normalised with the
     /// statistics of the first `reference` images.
     pub fn embed(&self, images: Tensor<4>, reference: usize) -> Tensor<2> {
         let x = self
@@ -125,12 +131,18 @@ mod tests {
     #[test]
     fn shapes_and_parameter_count() {
         let device = cpu_device();
-        let model = Conv4::new(5, &device);
+        let model = Conv4::sized(CHANNELS, 5, &device);
         let features = model.embed(Tensor::zeros([3, 1, 28, 28], &device), 3);
         assert_eq!(features.dims(), [3, CHANNELS]);
+        assert_eq!(model.channels(), CHANNELS);
         // conv 1→64: 576 + 64; three convs 64→64: 36,864 + 64 each; four norms: 128 each;
         // output 64·5 + 5.
         let convs = 640 + 3 * 36_928;
         assert_eq!(model.num_params(), convs + 4 * 128 + 325);
+        // At 16 channels: conv 1→16: 144 + 16; three 16→16: 2,304 + 16; norms 32; out 16·5+5.
+        let narrow = Conv4::sized(16, 5, &device);
+        let features = narrow.embed(Tensor::zeros([2, 1, 28, 28], &device), 2);
+        assert_eq!(features.dims(), [2, 16]);
+        assert_eq!(narrow.num_params(), 160 + 3 * 2_320 + 4 * 32 + 85);
     }
 }

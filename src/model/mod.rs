@@ -24,7 +24,8 @@ use burn::nn::Linear;
 use burn::nn::loss::CrossEntropyLossConfig;
 use burn::tensor::{Device, Int, Tensor};
 
-/// Features every backbone produces (the input width of the output layer).
+/// Features every backbone produces at its standard sizes (the input width of the output
+/// layer).
 pub const FEATURES: usize = 64;
 
 /// Mean and standard deviation of MNIST pixel intensities (in `[0, 1]`), used to centre inputs.
@@ -58,7 +59,108 @@ impl Backbone {
             Self::Conv4 => "conv4",
         }
     }
+
+    /// The layer sizes of the published architecture.
+    pub fn standard_sizes(self) -> Sizes {
+        match self {
+            Self::Reference => Sizes {
+                channels: reference::CONV_CHANNELS,
+                hidden: reference::HIDDEN,
+            },
+            Self::Conv4 => Sizes {
+                channels: conv4::CHANNELS,
+                hidden: conv4::CHANNELS,
+            },
+        }
+    }
 }
+
+/// Layer sizes of a network.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+pub struct Sizes {
+    /// Channels of every convolution.
+    pub channels: usize,
+    /// Width of the reference CNN's hidden dense layer (its features). Conv-4 has no hidden
+    /// dense layer: its features are its channels, and this is ignored.
+    pub hidden: usize,
+}
+
+/// A backbone and its layer sizes: what building a network needs besides its output width.
+/// Two architectures are equal when they build the same network (Conv-4's unused hidden width
+/// aside).
+#[derive(Debug, Clone, Copy, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Architecture {
+    /// Which backbone.
+    pub backbone: Backbone,
+    /// Its layer sizes.
+    pub sizes: Sizes,
+}
+
+impl PartialEq for Architecture {
+    fn eq(&self, other: &Self) -> bool {
+        self.backbone == other.backbone
+            && self.sizes.channels == other.sizes.channels
+            && (self.backbone == Backbone::Conv4 || self.sizes.hidden == other.sizes.hidden)
+    }
+}
+
+impl From<Backbone> for Architecture {
+    /// The backbone at its standard sizes.
+    fn from(backbone: Backbone) -> Self {
+        Self {
+            backbone,
+            sizes: backbone.standard_sizes(),
+        }
+    }
+}
+
+impl Architecture {
+    /// Features the backbone produces: the input width of its output layer.
+    pub fn features(&self) -> usize {
+        match self.backbone {
+            Backbone::Reference => self.sizes.hidden,
+            Backbone::Conv4 => self.sizes.channels,
+        }
+    }
+
+    /// True when the sizes are the backbone's standard ones (as far as the backbone uses them).
+    pub fn is_standard(&self) -> bool {
+        self.describe() == self.backbone.name()
+    }
+
+    /// Its name with the sizes that differ from the standard ones (`conv4`, `conv4 (32
+    /// channels)`, `reference (16 channels, 128 hidden)`).
+    pub fn describe(&self) -> String {
+        let standard = self.backbone.standard_sizes();
+        let mut differs = Vec::new();
+        if self.sizes.channels != standard.channels {
+            differs.push(format!("{} channels", self.sizes.channels));
+        }
+        if self.backbone == Backbone::Reference && self.sizes.hidden != standard.hidden {
+            differs.push(format!("{} hidden", self.sizes.hidden));
+        }
+        if differs.is_empty() {
+            self.backbone.name().into()
+        } else {
+            format!("{} ({})", self.backbone.name(), differs.join(", "))
+        }
+    }
+
+    /// Refuses sizes no network can have.
+    pub fn check(&self) -> Result<(), String> {
+        let used = [
+            ("channels", self.sizes.channels),
+            ("hidden", self.features()),
+        ];
+        match used.iter().find(|(_, n)| !(1..=MAX_WIDTH).contains(n)) {
+            Some((name, n)) => Err(format!("{name} = {n} must be 1–{MAX_WIDTH}")),
+            None => Ok(()),
+        }
+    }
+}
+
+/// The widest layer a network may have.
+pub const MAX_WIDTH: usize = 512;
 
 /// A network of either backbone.
 // burn's Module derive cannot box a variant; networks are few and long-lived.
@@ -74,14 +176,15 @@ pub enum Network {
 impl Network {
     /// A freshly initialised `backbone` network with a `classes`-way output layer on `device`
     /// (seed the device first for reproducibility).
-    pub fn new(backbone: Backbone, classes: usize, device: &Device) -> Self {
+    pub fn new(architecture: impl Into<Architecture>, classes: usize, device: &Device) -> Self {
+        let Architecture { backbone, sizes } = architecture.into();
         match backbone {
-            Backbone::Reference => Self::Reference(ReferenceCnn::with_classes(classes, device)),
-            Backbone::Conv4 => Self::Conv4(Conv4::new(classes, device)),
+            Backbone::Reference => Self::Reference(ReferenceCnn::sized(sizes, classes, device)),
+            Backbone::Conv4 => Self::Conv4(Conv4::sized(sizes.channels, classes, device)),
         }
     }
 
-    /// Its architecture.
+    /// Its backbone.
     pub fn backbone(&self) -> Backbone {
         match self {
             Self::Reference(_) => Backbone::Reference,
@@ -89,7 +192,22 @@ impl Network {
         }
     }
 
-    /// The output layer (weight `[64, classes]`, then bias: the last two parameters).
+    /// Its backbone and layer sizes.
+    pub fn architecture(&self) -> Architecture {
+        let sizes = match self {
+            Self::Reference(net) => net.sizes(),
+            Self::Conv4(net) => Sizes {
+                channels: net.channels(),
+                hidden: net.channels(),
+            },
+        };
+        Architecture {
+            backbone: self.backbone(),
+            sizes,
+        }
+    }
+
+    /// The output layer (weight `[features, classes]`, then bias: the last two parameters).
     pub fn output_layer(&self) -> &Linear {
         match self {
             Self::Reference(net) => net.output_layer(),
@@ -110,7 +228,7 @@ impl Network {
         }
     }
 
-    /// Features `[n, 64]` of images `[n, 1, 28, 28]` in `[0, 1]` that are their own reference
+    /// Features `[n, features]` of images `[n, 1, 28, 28]` in `[0, 1]` that are their own reference
     /// set (a support set, or a training batch): Conv-4 normalises with their statistics.
     pub fn embed(&self, images: Tensor<4>) -> Tensor<2> {
         match self {

@@ -2,7 +2,7 @@
 //! → Dense(5408→64) ReLU → Dense(64→classes). No normalisation layer: each image is processed
 //! on its own.
 
-use super::{FEATURES, standardise};
+use super::{FEATURES, Sizes, standardise};
 use crate::data::{IMAGE_SIDE, NUM_CLASSES};
 use burn::module::Module;
 use burn::nn::conv::{Conv2d, Conv2dConfig};
@@ -11,12 +11,14 @@ use burn::nn::{Linear, LinearConfig};
 use burn::tensor::activation::relu;
 use burn::tensor::{Device, Tensor};
 
-/// Channels produced by the convolution.
+/// Channels produced by the convolution at the standard size.
 pub const CONV_CHANNELS: usize = 32;
-/// Width of the hidden dense layer: the features.
+/// Width of the hidden dense layer (the features) at the standard size.
 pub const HIDDEN: usize = FEATURES;
-/// Features after conv (26×26) and 2×2 max-pool (13×13): 32·13·13 = 5408.
-pub const FLAT_FEATURES: usize = CONV_CHANNELS * ((IMAGE_SIDE - 2) / 2) * ((IMAGE_SIDE - 2) / 2);
+/// Positions per channel after conv (26×26) and 2×2 max-pool (13×13).
+const POOLED: usize = ((IMAGE_SIDE - 2) / 2) * ((IMAGE_SIDE - 2) / 2);
+/// Inputs of the hidden layer at the standard size: 32·13·13 = 5408.
+pub const FLAT_FEATURES: usize = CONV_CHANNELS * POOLED;
 
 /// The reference CNN from the product design.
 #[derive(Module, Debug)]
@@ -36,11 +38,29 @@ impl ReferenceCnn {
 
     /// The same architecture with a `classes`-way output layer (for N-way few-shot tasks).
     pub fn with_classes(classes: usize, device: &Device) -> Self {
+        let sizes = Sizes {
+            channels: CONV_CHANNELS,
+            hidden: HIDDEN,
+        };
+        Self::sized(sizes, classes, device)
+    }
+
+    /// The architecture with other layer sizes.
+    pub fn sized(sizes: Sizes, classes: usize, device: &Device) -> Self {
         Self {
-            conv: Conv2dConfig::new([1, CONV_CHANNELS], [3, 3]).init(device),
+            conv: Conv2dConfig::new([1, sizes.channels], [3, 3]).init(device),
             pool: MaxPool2dConfig::new([2, 2]).init(),
-            hidden: LinearConfig::new(FLAT_FEATURES, HIDDEN).init(device),
-            output: LinearConfig::new(HIDDEN, classes).init(device),
+            hidden: LinearConfig::new(sizes.channels * POOLED, sizes.hidden).init(device),
+            output: LinearConfig::new(sizes.hidden, classes).init(device),
+        }
+    }
+
+    /// Its layer sizes.
+    pub fn sizes(&self) -> Sizes {
+        let [inputs, hidden] = self.hidden.weight.dims();
+        Sizes {
+            channels: inputs / POOLED,
+            hidden,
         }
     }
 
@@ -54,7 +74,7 @@ impl ReferenceCnn {
         Self { output, ..self }
     }
 
-    /// The 64 hidden features `[n, 64]` (after ReLU) for images `[n, 1, 28, 28]` in `[0, 1]`.
+    /// The hidden features `[n, hidden]` (after ReLU) for images `[n, 1, 28, 28]` in `[0, 1]`.
     pub fn embed(&self, images: Tensor<4>) -> Tensor<2> {
         let x = self
             .pool

@@ -4,7 +4,7 @@
 //! The meta-train page keeps the network it meta-trained this way (*Use in the Playground*);
 //! the Playground lists it beside the shipped networks.
 
-use super::Backbone;
+use super::Architecture;
 use super::catalog::{Listed, WeightsEntry};
 use crate::data::shard::sha256_hex;
 use crate::meta::inner::InnerLoop;
@@ -22,6 +22,8 @@ pub const STORED_PREFIX: &str = "browser:";
 pub struct Provenance {
     /// Learner that made it (`fomaml`, `protonet`, …).
     pub algorithm: String,
+    /// The network's backbone and layer sizes.
+    pub architecture: Architecture,
     /// Protocol it was meta-trained on (`p1`, `p2`).
     pub protocol: String,
     /// Its inner loop, for algorithms that have one.
@@ -41,7 +43,7 @@ struct StoredText {
     data: String,
 }
 
-/// The catalogue entry of a Conv-4 network with `bytes`, made as `provenance` says.
+/// The catalogue entry of a network with `bytes`, made as `provenance` says.
 pub fn entry_for(bytes: &[u8], provenance: &Provenance) -> WeightsEntry {
     WeightsEntry {
         file: format!(
@@ -50,7 +52,8 @@ pub fn entry_for(bytes: &[u8], provenance: &Provenance) -> WeightsEntry {
         ),
         algorithm: provenance.algorithm.clone(),
         protocol: provenance.protocol.clone(),
-        backbone: Backbone::Conv4,
+        backbone: provenance.architecture.backbone,
+        sizes: None,
         classes: provenance.classes,
         inner: provenance.inner.clone(),
         command: "meta-trained on the meta-train page of this browser".into(),
@@ -61,6 +64,7 @@ pub fn entry_for(bytes: &[u8], provenance: &Provenance) -> WeightsEntry {
         bytes: bytes.len() as u64,
         sha256: sha256_hex(bytes),
     }
+    .with_architecture(provenance.architecture)
 }
 
 /// `entry` and its `bytes` as one text.
@@ -100,6 +104,13 @@ mod tests {
     fn provenance() -> Provenance {
         Provenance {
             algorithm: "fomaml".into(),
+            architecture: Architecture {
+                backbone: crate::model::Backbone::Conv4,
+                sizes: crate::model::Sizes {
+                    channels: 24,
+                    hidden: 24,
+                },
+            },
             protocol: "p2".into(),
             inner: Some(InnerLoop::new()),
             classes: 5,
@@ -117,6 +128,7 @@ mod tests {
         assert_eq!(entry.measured_value("val_accuracy"), Some("0.8125"));
         let (read, read_bytes) = from_text(&to_text(&entry, &bytes)).unwrap();
         assert_eq!(read, entry);
+        assert_eq!(read.architecture(), provenance().architecture);
         assert_eq!(read_bytes, bytes);
     }
 

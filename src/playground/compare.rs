@@ -15,18 +15,18 @@ use super::adapt::Procedure;
 use super::gallery::Gallery;
 use crate::data::ImageSet;
 use crate::meta::inner::InnerLoop;
-use crate::model::Backbone;
 use crate::model::catalog::{Catalog, WeightsEntry};
+use crate::model::{Architecture, Backbone};
 
 /// Where a compared network's weights come from.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Source {
     /// A file of the weights catalogue.
-    File(WeightsEntry),
+    File(Box<WeightsEntry>),
     /// A fresh random initialisation (seeded, so every run compares the same network).
     Random {
-        /// Its architecture.
-        backbone: Backbone,
+        /// Its backbone and layer sizes.
+        architecture: Architecture,
         /// Width of its output layer.
         classes: usize,
     },
@@ -41,34 +41,34 @@ pub enum Label {
         /// Its meta-learning algorithm.
         algorithm: String,
         /// Its backbone's name.
-        backbone: &'static str,
+        backbone: String,
     },
     /// The same architecture, randomly initialised.
     RandomFeatures {
         /// The backbone's name.
-        backbone: &'static str,
+        backbone: String,
     },
     /// The same architecture trained to classify digits, not meta-trained.
     ClassifierFeatures {
         /// The backbone's name.
-        backbone: &'static str,
+        backbone: String,
     },
     /// The digit classifier, not adapted.
     Classifier {
         /// The backbone's name.
-        backbone: &'static str,
+        backbone: String,
     },
     /// The digit classifier fine-tuned on the person's digits.
     FineTuned {
         /// The backbone's name.
-        backbone: &'static str,
+        backbone: String,
     },
     /// A network meta-trained for handwriting styles.
     Handwriting {
         /// Its meta-learning algorithm.
         algorithm: String,
         /// Its backbone's name.
-        backbone: &'static str,
+        backbone: String,
     },
 }
 
@@ -133,12 +133,12 @@ pub fn inner_loop(entry: &WeightsEntry, steps: usize, lr: f64) -> InnerLoop {
     }
 }
 
-/// The classifier of `backbone` in `catalog`.
-fn classifier(catalog: &Catalog, backbone: Backbone) -> Option<&WeightsEntry> {
+/// The classifier of `architecture` in `catalog`.
+fn classifier(catalog: &Catalog, architecture: Architecture) -> Option<&WeightsEntry> {
     catalog
         .entries
         .iter()
-        .find(|e| e.algorithm == "classifier" && e.backbone == backbone)
+        .find(|e| e.algorithm == "classifier" && e.architecture() == architecture)
 }
 
 /// Networks for *New symbols* on a `way`-class task: `meta` (a meta-trained entry) against
@@ -155,29 +155,34 @@ pub fn for_symbols(
     let mut inner = inner_loop(meta, steps, lr);
     inner.proto_head |= way > meta.classes;
     let procedure = Procedure::Inner(inner);
-    let name = meta.backbone.name();
+    let architecture = meta.architecture();
+    let name = architecture.describe();
     let mut contenders = vec![
         Contender {
             label: Label::MetaTrained {
                 algorithm: meta.algorithm.clone(),
-                backbone: name,
+                backbone: name.clone(),
             },
-            source: Source::File(meta.clone()),
+            source: Source::File(Box::new(meta.clone())),
             procedure: procedure.clone(),
         },
         Contender {
-            label: Label::RandomFeatures { backbone: name },
+            label: Label::RandomFeatures {
+                backbone: name.clone(),
+            },
             source: Source::Random {
-                backbone: meta.backbone,
+                architecture,
                 classes: meta.classes,
             },
             procedure: procedure.clone(),
         },
     ];
-    if let Some(entry) = classifier(catalog, meta.backbone) {
+    // Only a classifier of the very same architecture: otherwise the comparison would be
+    // about layer sizes too.
+    if let Some(entry) = classifier(catalog, architecture) {
         contenders.push(Contender {
             label: Label::ClassifierFeatures { backbone: name },
-            source: Source::File(entry.clone()),
+            source: Source::File(Box::new(entry.clone())),
             procedure,
         });
     }
@@ -197,37 +202,46 @@ pub fn for_digits(catalog: &Catalog) -> Vec<Contender> {
         .iter()
         .filter(|e| e.protocol == "style-shift")
         .collect();
-    let backbone = styled.first().map_or(Backbone::Reference, |e| e.backbone);
-    let Some(base) = classifier(catalog, backbone) else {
+    let architecture = styled
+        .first()
+        .map_or(Backbone::Reference.into(), |e| e.architecture());
+    let Some(base) = classifier(catalog, architecture) else {
         return Vec::new();
     };
-    let name = backbone.name();
+    let name = architecture.describe();
     let mut contenders = vec![
         Contender {
-            label: Label::Classifier { backbone: name },
-            source: Source::File(base.clone()),
+            label: Label::Classifier {
+                backbone: name.clone(),
+            },
+            source: Source::File(Box::new(base.clone())),
             procedure: Procedure::FineTune {
                 steps: 0,
                 lr: FINE_TUNE_LR,
             },
         },
         Contender {
-            label: Label::FineTuned { backbone: name },
-            source: Source::File(base.clone()),
+            label: Label::FineTuned {
+                backbone: name.clone(),
+            },
+            source: Source::File(Box::new(base.clone())),
             procedure: Procedure::FineTune {
                 steps: FINE_TUNE_STEPS,
                 lr: FINE_TUNE_LR,
             },
         },
     ];
-    for entry in styled.into_iter().filter(|e| e.backbone == backbone) {
+    for entry in styled
+        .into_iter()
+        .filter(|e| e.architecture() == architecture)
+    {
         if let Some(inner) = &entry.inner {
             contenders.push(Contender {
                 label: Label::Handwriting {
                     algorithm: entry.algorithm.clone(),
-                    backbone: name,
+                    backbone: name.clone(),
                 },
-                source: Source::File(entry.clone()),
+                source: Source::File(Box::new(entry.clone())),
                 procedure: Procedure::Inner(inner.clone()),
             });
         }
@@ -274,6 +288,7 @@ mod tests {
             algorithm: algorithm.into(),
             protocol: protocol.into(),
             backbone,
+            sizes: None,
             classes: 5,
             inner: Some(InnerLoop::new().with_steps(1).with_lr(0.4)),
             command: String::new(),
@@ -321,12 +336,40 @@ mod tests {
             .iter()
             .map(|c| match &c.source {
                 Source::File(e) => e.backbone,
-                Source::Random { backbone, .. } => *backbone,
+                Source::Random { architecture, .. } => architecture.backbone,
             })
             .collect();
         assert_eq!(backbones, [Backbone::Conv4; 3]);
         assert!(contenders[1].label.to_string().contains("random"));
         assert!(contenders[2].label.to_string().contains("classifier"));
+    }
+
+    /// A network with other layer sizes than the shipped classifier's is compared with random
+    /// features of its own sizes only: a classifier of other sizes would change two things.
+    #[test]
+    fn a_resized_network_is_compared_only_with_its_own_architecture() {
+        let catalog = catalog();
+        let narrow = Architecture {
+            backbone: Backbone::Conv4,
+            sizes: crate::model::Sizes {
+                channels: 24,
+                hidden: 24,
+            },
+        };
+        let meta =
+            entry("browser:p2-fomaml", "fomaml", "p2", Backbone::Conv4).with_architecture(narrow);
+        let contenders = for_symbols(&catalog, &meta, 5, 5, 0.1);
+        assert_eq!(contenders.len(), 2);
+        assert!(matches!(
+            contenders[1].source,
+            Source::Random { architecture, .. } if architecture == narrow
+        ));
+        assert!(
+            contenders[0]
+                .label
+                .to_string()
+                .contains("conv4 (24 channels)")
+        );
     }
 
     #[test]

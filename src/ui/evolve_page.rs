@@ -15,7 +15,7 @@ use super::language::fill;
 use super::loader::{self, DataPool, fetch_bytes};
 use super::widgets::{Cancel, NumberField, RunButtons, RunPhase};
 use crate::backend::Backend;
-use crate::evolve::learner::LearnerSettings;
+use crate::evolve::learner::{LearnerSettings, check_space};
 use crate::evolve::search::{Individual, Search, SearchConfig};
 use leptos::prelude::*;
 use leptos_i18n::I18nContext;
@@ -183,7 +183,8 @@ fn CommittedSearches() -> impl IntoView {
         leptos::task::spawn_local(async move {
             let loaded = fetch_bytes(&format!("{SEARCHES_URL}/{name}-search.json"))
                 .await
-                .and_then(|bytes| Search::from_json(&String::from_utf8_lossy(&bytes)));
+                .and_then(|bytes| Search::from_json(&String::from_utf8_lossy(&bytes)))
+                .and_then(|search| check_space(&search.space).map(|()| search));
             match loaded {
                 Ok(loaded) => search.set(Some(loaded)),
                 Err(e) => error.set(Some(fill(

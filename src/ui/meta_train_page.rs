@@ -23,6 +23,7 @@ use super::widgets::{
 use crate::backend::Backend;
 use crate::evolve::learner::{ALGORITHMS, LearnerSettings};
 use crate::meta::inner::InnerLoop;
+use crate::model::Backbone;
 use crate::model::stored::{self, Provenance};
 use leptos::prelude::*;
 use leptos_i18n::I18nContext;
@@ -115,6 +116,7 @@ impl Fields {
                 .with_head_only(self.head_only.get_untracked()),
             outer_lr: self.outer_lr.get_untracked(),
             meta_batch: self.meta_batch.get_untracked(),
+            architecture: Backbone::Conv4.into(),
         }
     }
 
@@ -127,6 +129,7 @@ impl Fields {
             inner: settings.inner,
             outer_lr: settings.outer_lr,
             meta_batch: settings.meta_batch,
+            architecture: settings.architecture,
             steps: self.steps.get_untracked(),
             validate_every: self.validate_every.get_untracked(),
             val_episodes: self.val_episodes.get_untracked(),
@@ -342,6 +345,7 @@ pub fn MetaTrainPage(
             return;
         };
         let provenance = Provenance {
+            architecture: job.architecture,
             inner: (job.algorithm != "protonet").then_some(job.inner),
             algorithm: job.algorithm,
             protocol: job.protocol,

@@ -21,7 +21,7 @@ pub async fn catalog() -> Result<Catalog, String> {
 pub async fn load(entry: &WeightsEntry, device: &Device) -> Result<Network, String> {
     let bytes = fetch_bytes(&format!("{WEIGHTS_URL}/{}", entry.file)).await?;
     entry.verify(&bytes).map_err(|e| e.to_string())?;
-    from_bytes(&bytes, entry.backbone, entry.classes, device)
+    from_bytes(&bytes, entry.architecture(), entry.classes, device)
         .map_err(|e| format!("{}: {e}", entry.file))
 }
 

@@ -10,7 +10,7 @@ use crate::data::protocol::{ExtraClasses, Protocol, p1, p2};
 use crate::evolve::learner::{ALGORITHMS, LearnerSettings, Schedule};
 use crate::meta::inner::InnerLoop;
 use crate::meta::run::{MetaEvent, MetaTrainRun};
-use crate::model::to_bytes_async;
+use crate::model::{Architecture, to_bytes_async};
 use burn::tensor::Device;
 use serde::{Deserialize, Serialize};
 
@@ -34,6 +34,8 @@ pub struct MetaJob {
     pub outer_lr: f64,
     /// Tasks per meta-step.
     pub meta_batch: usize,
+    /// The network's backbone and layer sizes.
+    pub architecture: Architecture,
     /// Meta-steps.
     pub steps: usize,
     /// Meta-steps between validations.
@@ -55,6 +57,7 @@ impl MetaJob {
             inner: self.inner.clone(),
             outer_lr: self.outer_lr,
             meta_batch: self.meta_batch,
+            architecture: self.architecture,
         })
     }
 

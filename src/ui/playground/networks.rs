@@ -90,16 +90,19 @@ impl Networks {
     /// The network `source` describes, on `device` (downloaded and verified at first use).
     pub async fn get(&self, source: &Source, device: &Device) -> Result<Network, String> {
         match source {
-            Source::Random { backbone, classes } => {
+            Source::Random {
+                architecture,
+                classes,
+            } => {
                 device.seed(RANDOM_SEED);
-                Ok(Network::new(*backbone, *classes, device))
+                Ok(Network::new(*architecture, *classes, device))
             }
             Source::File(entry) if entry.file.starts_with(STORED_PREFIX) => {
                 let bytes = self
                     .kept
                     .with_value(|k| k.as_ref().map(|(_, bytes)| bytes.clone()))
                     .ok_or_else(|| format!("{} is no longer kept in this browser", entry.file))?;
-                from_bytes(&bytes, entry.backbone, entry.classes, device)
+                from_bytes(&bytes, entry.architecture(), entry.classes, device)
                     .map_err(|e| format!("{}: {e}", entry.file))
             }
             Source::File(entry) => {
