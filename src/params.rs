@@ -10,7 +10,57 @@ pub struct Reading<T> {
     /// The value to use.
     pub value: T,
     /// Why the value differs from what was written, when it does.
-    pub message: Option<String>,
+    pub problem: Option<Problem>,
+}
+
+/// Why a written value was not used as written. `Display` says it in English; the browser
+/// words it in the person's language from the same fields.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Problem {
+    /// Not a number at all (or NaN, infinite): the default is used.
+    NotANumber {
+        /// The setting's name.
+        name: String,
+        /// What was written.
+        text: String,
+        /// The value used instead.
+        default: String,
+    },
+    /// A number outside the allowed range: the nearest end is used.
+    Outside {
+        /// The setting's name.
+        name: String,
+        /// What was written.
+        text: String,
+        /// Smallest allowed value.
+        low: String,
+        /// Largest allowed value.
+        high: String,
+        /// The value used instead.
+        clamped: String,
+    },
+}
+
+impl std::fmt::Display for Problem {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::NotANumber {
+                name,
+                text,
+                default,
+            } => write!(f, "{name} = {text} is not a number; using {default}."),
+            Self::Outside {
+                name,
+                text,
+                low,
+                high,
+                clamped,
+            } => write!(
+                f,
+                "{name} = {text} is outside {low}–{high}; using {clamped}."
+            ),
+        }
+    }
 }
 
 /// A number type a setting can hold.
@@ -41,14 +91,19 @@ pub fn read<T: Number>(
     let Some(text) = text.map(str::trim) else {
         return Reading {
             value: default,
-            message: None,
+            problem: None,
         };
     };
+    let not_a_number = || Reading {
+        value: default,
+        problem: Some(Problem::NotANumber {
+            name: name.into(),
+            text: text.into(),
+            default: default.to_string(),
+        }),
+    };
     match text.parse::<T>() {
-        Ok(value) if !value.is_usable() => Reading {
-            value: default,
-            message: Some(format!("{name} = {text} is not a number; using {default}.")),
-        },
+        Ok(value) if !value.is_usable() => not_a_number(),
         Ok(value) if value < *range.start() || value > *range.end() => {
             let clamped = if value < *range.start() {
                 *range.start()
@@ -57,23 +112,20 @@ pub fn read<T: Number>(
             };
             Reading {
                 value: clamped,
-                message: Some(format!(
-                    "{name} = {text} is outside {}–{}; using {clamped}.",
-                    range.start(),
-                    range.end()
-                )),
+                problem: Some(Problem::Outside {
+                    name: name.into(),
+                    text: text.into(),
+                    low: range.start().to_string(),
+                    high: range.end().to_string(),
+                    clamped: clamped.to_string(),
+                }),
             }
         }
         Ok(value) => Reading {
             value,
-            message: None,
+            problem: None,
         },
-        Err(_) => Reading {
-            value: default,
-            message: Some(format!(
-                "{name} = {text:?} is not a number; using {default}."
-            )),
-        },
+        Err(_) => not_a_number(),
     }
 }
 
@@ -116,26 +168,32 @@ mod tests {
             read("steps", None, 10usize, 0..=100),
             Reading {
                 value: 10,
-                message: None
+                problem: None
             }
         );
         assert_eq!(read("lr", Some(" 0.5 "), 0.1, 0.0..=10.0).value, 0.5);
     }
 
     #[test]
-    fn bad_values_are_clamped_or_replaced_with_a_message() {
+    fn bad_values_are_clamped_or_replaced_with_the_reason() {
         let zero = read("repeats", Some("0"), 5usize, 1..=100);
         assert_eq!(zero.value, 1);
-        assert!(zero.message.unwrap().contains("outside 1–100"));
+        assert_eq!(
+            zero.problem.unwrap().to_string(),
+            "repeats = 0 is outside 1–100; using 1."
+        );
         let negative = read("inner_lr", Some("-1"), 0.5, 0.0..=10.0);
         assert_eq!(negative.value, 0.0);
-        assert!(negative.message.is_some());
+        assert!(negative.problem.is_some());
         let nan = read("inner_lr", Some("NaN"), 0.5, 0.0..=10.0);
         assert_eq!(nan.value, 0.5);
-        assert!(nan.message.unwrap().contains("not a number"));
+        assert_eq!(
+            nan.problem.unwrap().to_string(),
+            "inner_lr = NaN is not a number; using 0.5."
+        );
         let text = read("epochs", Some("two"), 2usize, 1..=50);
         assert_eq!(text.value, 2);
-        assert!(text.message.is_some());
+        assert!(text.problem.is_some());
         assert_eq!(
             read("batch", Some("-3"), 32usize, 1..=512).value,
             32,

@@ -6,6 +6,7 @@ use crate::data::episode::{ClassPool, EpisodeSpec};
 use crate::data::protocol::{ExtraClasses, Protocol, digits, p1, p2, style_shift};
 use crate::data::tasks::{TaskDraw, Tasks};
 use crate::data::{ImageSet, NUM_CLASSES};
+use crate::meta::es_maml::{EsConfig, EsMaml};
 use crate::meta::finetune::FineTune;
 use crate::meta::inner::InnerLoop;
 use crate::meta::maml::{Maml, MamlConfig};
@@ -33,6 +34,8 @@ pub enum Algo {
     Reptile,
     /// Meta-SGD: MAML with learned per-parameter inner learning rates.
     MetaSgd,
+    /// ES-MAML: the meta-gradient estimated by evolution strategies from adapted losses alone.
+    EsMaml,
     /// Prototypical networks.
     Protonet,
     /// Baseline: pre-trained on all meta-training classes, new head fitted to the support set.
@@ -54,6 +57,7 @@ impl Algo {
             Self::Fomaml => "fomaml",
             Self::Reptile => "reptile",
             Self::MetaSgd => "meta-sgd",
+            Self::EsMaml => "es-maml",
             Self::Protonet => "protonet",
             Self::Pretrained => "pretrained",
             Self::Scratch => "scratch",
@@ -134,6 +138,12 @@ pub struct TaskArgs {
     /// Set the output layer from the support prototypes at the start of each task.
     #[arg(long)]
     pub proto_head: bool,
+    /// ES-MAML: antithetic pairs of random directions per meta-step.
+    #[arg(long, default_value_t = 16)]
+    pub es_directions: usize,
+    /// ES-MAML: how far the initialisation moves along each direction.
+    #[arg(long, default_value_t = 0.01)]
+    pub es_sigma: f64,
     /// Meta-SGD: keep the Hessian terms in the meta-gradient (MAML always does, FOMAML never).
     #[arg(long)]
     pub second_order: bool,
@@ -340,6 +350,19 @@ fn learner(
         (Algo::MetaSgd, Some(w)) => {
             let rates = w.rates.ok_or("Meta-SGD needs its learning-rate file")?;
             Box::new(MetaSgd::from_parts(w.model, rates, maml(w.inner), &device))
+        }
+        (Algo::EsMaml, weights) => {
+            let es = EsConfig {
+                directions: args.es_directions,
+                sigma: args.es_sigma,
+            };
+            if es.directions == 0 || !(es.sigma > 0.0 && es.sigma.is_finite()) {
+                return Err("ES-MAML needs --es-directions ≥ 1 and a positive --es-sigma".into());
+            }
+            match weights {
+                None => Box::new(EsMaml::new(backbone, maml(args.inner()), es, &device)),
+                Some(w) => Box::new(EsMaml::from_model(w.model, maml(w.inner), es, &device)),
+            }
         }
         (Algo::Protonet, None) => Box::new(ProtoNet::new(backbone, args.outer_lr, &device)),
         (Algo::Protonet, Some(w)) => {
@@ -858,4 +881,37 @@ pub fn eval(args: &TaskArgs, eval: &EvalArgs) -> Result<(), String> {
         );
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::{Cli, Command};
+    use super::*;
+    use clap::Parser;
+
+    fn task(flags: &str) -> TaskArgs {
+        let line = format!("fewshot-lab meta-train --algo fomaml {flags}");
+        match Cli::try_parse_from(line.split_whitespace())
+            .unwrap()
+            .command
+        {
+            Command::MetaTrain { task, .. } => task,
+            _ => unreachable!("a meta-train line"),
+        }
+    }
+
+    #[test]
+    fn size_flags_build_the_architecture_or_are_refused_with_a_reason() {
+        let described = |flags| task(flags).architecture().unwrap().describe();
+        assert_eq!(described(""), "conv4");
+        assert_eq!(described("--channels 32"), "conv4 (32 channels)");
+        assert_eq!(
+            described("--backbone reference --hidden 128"),
+            "reference (128 hidden)"
+        );
+        let refused = |flags| task(flags).architecture().unwrap_err();
+        assert!(refused("--hidden 128").contains("conv4 has none"));
+        assert!(refused("--channels 0").contains("channels = 0"));
+        assert!(refused("--backbone reference --hidden 100000").contains("hidden = 100000"));
+    }
 }

@@ -3,9 +3,10 @@
 //! (`?lang=en|zh`, for embeds), else from the person's last choice in this browser, else from
 //! the browser's languages; the picker in the header switches at once, in place.
 
-use super::i18n::{Locale, t_string, use_i18n};
+use super::i18n::{Locale, t_string, tu_string, use_i18n};
 use super::widgets::local_storage;
 use crate::backend::Fallback;
+use crate::params::Problem;
 use leptos::prelude::*;
 use leptos_i18n::{I18nContext, Locale as _};
 
@@ -32,6 +33,17 @@ pub fn apply_chosen_language() {
     }
 }
 
+/// The page's language, as leptos_i18n last set it on `<html lang>`: for messages made where
+/// no reactive context reaches (downloads, storage, the workers' start).
+pub fn page_locale() -> Locale {
+    web_sys::window()
+        .and_then(|w| w.document())
+        .and_then(|d| d.document_element())
+        .and_then(|html| html.get_attribute("lang"))
+        .and_then(|lang| parse(&lang))
+        .unwrap_or_default()
+}
+
 /// Puts `lang` in the page's address (so reloads and share links keep it) without reloading.
 fn remember(locale: Locale) {
     if let Some(storage) = local_storage() {
@@ -55,6 +67,36 @@ pub fn fill(text: &str, values: &[(&str, &dyn std::fmt::Display)]) -> String {
     values.iter().fold(text.to_string(), |text, (name, value)| {
         text.replace(&format!("{{{name}}}"), &value.to_string())
     })
+}
+
+/// Why a setting was not used as written, in the person's language.
+pub fn problem_text(i18n: I18nContext<Locale>, problem: &Problem) -> String {
+    match problem {
+        Problem::NotANumber {
+            name,
+            text,
+            default,
+        } => fill(
+            tu_string!(i18n, setting_not_a_number),
+            &[("name", name), ("text", text), ("default", default)],
+        ),
+        Problem::Outside {
+            name,
+            text,
+            low,
+            high,
+            clamped,
+        } => fill(
+            tu_string!(i18n, setting_outside),
+            &[
+                ("name", name),
+                ("text", text),
+                ("low", low),
+                ("high", high),
+                ("clamped", clamped),
+            ],
+        ),
+    }
 }
 
 /// Why the app runs on the CPU, in the person's language.

@@ -4,6 +4,8 @@
 //! shard first, so training can start while the rest arrive. Each download is checked against
 //! its manifest entry (size, SHA-256, header) before its images join the [`DataPool`].
 
+use super::i18n::td_string;
+use super::language::{fill, page_locale};
 use crate::data::manifest::Manifest;
 use crate::data::shard::decode_verified;
 use crate::data::{ImageSet, Split};
@@ -71,9 +73,20 @@ pub async fn fetch_bytes(url: &str) -> Result<Vec<u8>, String> {
     let window = web_sys::window().ok_or("no window object")?;
     let response: web_sys::Response = JsFuture::from(window.fetch_with_str(url))
         .await
-        .map_err(|e| format!("{url}: network error ({e:?})"))?
+        .map_err(|e| {
+            let error = format!("{e:?}");
+            fill(
+                td_string!(page_locale(), fetch_network_error),
+                &[("url", &url), ("error", &error)],
+            )
+        })?
         .dyn_into()
-        .map_err(|_| format!("{url}: fetch did not return a response"))?;
+        .map_err(|_| {
+            fill(
+                td_string!(page_locale(), fetch_no_response),
+                &[("url", &url)],
+            )
+        })?;
     if !response.ok() {
         return Err(format!(
             "{url}: HTTP {} {}",
@@ -87,7 +100,13 @@ pub async fn fetch_bytes(url: &str) -> Result<Vec<u8>, String> {
             .map_err(|e| format!("{url}: {e:?}"))?,
     )
     .await
-    .map_err(|e| format!("{url}: download interrupted ({e:?})"))?;
+    .map_err(|e| {
+        let error = format!("{e:?}");
+        fill(
+            td_string!(page_locale(), fetch_interrupted),
+            &[("url", &url), ("error", &error)],
+        )
+    })?;
     Ok(js_sys::Uint8Array::new(&buffer).to_vec())
 }
 

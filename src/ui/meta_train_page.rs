@@ -23,7 +23,13 @@ use super::widgets::{
 use crate::backend::Backend;
 use crate::evolve::learner::{ALGORITHMS, LearnerSettings};
 use crate::meta::inner::InnerLoop;
-use crate::model::Backbone;
+use crate::model::{Architecture, Backbone, Sizes};
+use std::ops::RangeInclusive;
+
+/// Channels the page offers for every convolution.
+const CHANNELS: RangeInclusive<usize> = 4..=128;
+/// Widths the page offers for the reference CNN's hidden layer.
+const HIDDEN: RangeInclusive<usize> = 8..=512;
 use crate::model::stored::{self, Provenance};
 use leptos::prelude::*;
 use leptos_i18n::I18nContext;
@@ -58,6 +64,9 @@ struct Fields {
     outer_lr: RwSignal<f64>,
     meta_batch: RwSignal<usize>,
     head_only: RwSignal<bool>,
+    backbone: RwSignal<Backbone>,
+    channels: RwSignal<usize>,
+    hidden: RwSignal<usize>,
     steps: RwSignal<usize>,
     validate_every: RwSignal<usize>,
     val_episodes: RwSignal<usize>,
@@ -70,6 +79,15 @@ impl Fields {
             .and_then(|a| ALGORITHMS.iter().copied().find(|known| *known == a))
             .unwrap_or("fomaml");
         let defaults = InnerLoop::new();
+        let backbone = match query_param("backbone").as_deref() {
+            Some("reference") => Backbone::Reference,
+            _ => Backbone::Conv4,
+        };
+        let standard = backbone.standard_sizes();
+        let sizes = (
+            url_number("channels", standard.channels, CHANNELS),
+            url_number("hidden", standard.hidden, HIDDEN),
+        );
         let readings = (
             url_number("inner_lr", defaults.lr, 0.001..=2.0),
             url_number("inner_steps", defaults.steps, 1..=10),
@@ -83,6 +101,8 @@ impl Fields {
             readings.2.message.clone(),
             readings.3.message.clone(),
             readings.4.message.clone(),
+            sizes.0.message.clone(),
+            sizes.1.message.clone(),
         ]
         .into_iter()
         .flatten()
@@ -93,6 +113,14 @@ impl Fields {
                 &[("asked", &asked), ("known", &ALGORITHMS.join(", "))],
             ));
         }
+        if let Some(asked) =
+            query_param("backbone").filter(|b| !["conv4", "reference"].contains(&b.as_str()))
+        {
+            notes.push(fill(
+                tu_string!(i18n, mt_unknown_backbone),
+                &[("asked", &asked)],
+            ));
+        }
         let fields = Self {
             algorithm: RwSignal::new(algorithm),
             inner_lr: RwSignal::new(readings.0.value),
@@ -100,6 +128,9 @@ impl Fields {
             outer_lr: RwSignal::new(readings.2.value),
             meta_batch: RwSignal::new(readings.3.value),
             head_only: RwSignal::new(query_param("head_only").is_some_and(|v| v == "1")),
+            backbone: RwSignal::new(backbone),
+            channels: RwSignal::new(sizes.0.value),
+            hidden: RwSignal::new(sizes.1.value),
             steps: RwSignal::new(readings.4.value),
             validate_every: RwSignal::new(20),
             val_episodes: RwSignal::new(20),
@@ -116,8 +147,22 @@ impl Fields {
                 .with_head_only(self.head_only.get_untracked()),
             outer_lr: self.outer_lr.get_untracked(),
             meta_batch: self.meta_batch.get_untracked(),
-            architecture: Backbone::Conv4.into(),
+            architecture: Architecture {
+                backbone: self.backbone.get_untracked(),
+                sizes: Sizes {
+                    channels: self.channels.get_untracked(),
+                    hidden: self.hidden.get_untracked(),
+                },
+            },
         }
+    }
+
+    /// Chooses `backbone`, at its standard sizes.
+    fn choose_backbone(&self, backbone: Backbone) {
+        let standard = backbone.standard_sizes();
+        self.backbone.set(backbone);
+        self.channels.set(standard.channels);
+        self.hidden.set(standard.hidden);
     }
 
     /// The run these fields describe, on `protocol`.
@@ -147,6 +192,12 @@ fn url_settings(settings: &LearnerSettings, protocol: &str) -> Vec<(&'static str
         ("outer_lr", settings.outer_lr.to_string()),
         ("meta_batch", settings.meta_batch.to_string()),
         ("head_only", u8::from(settings.inner.head_only).to_string()),
+        (
+            "backbone",
+            settings.architecture.backbone.name().to_string(),
+        ),
+        ("channels", settings.architecture.sizes.channels.to_string()),
+        ("hidden", settings.architecture.sizes.hidden.to_string()),
     ]
 }
 
@@ -450,6 +501,17 @@ pub fn MetaTrainPage(
                         {ALGORITHMS.map(algorithm_choice).to_vec()}
                     </select>
                 </label>
+                <label class="field" for="mt-backbone"><span>{t!(i18n, mt_backbone)}</span>
+                    <select id="mt-backbone" on:change=move |ev| fields.choose_backbone(
+                        if event_target_value(&ev) == "reference" { Backbone::Reference } else { Backbone::Conv4 })>
+                        <option value="conv4" selected=move || fields.backbone.get() == Backbone::Conv4>{t!(i18n, mt_conv4)}</option>
+                        <option value="reference" selected=move || fields.backbone.get() == Backbone::Reference>{t!(i18n, mt_reference)}</option>
+                    </select>
+                </label>
+                <NumberField label=Signal::derive(move || t_string!(i18n, mt_channels)) id="mt-channels" value=fields.channels range=CHANNELS />
+                <Show when=move || fields.backbone.get() == Backbone::Reference>
+                    <NumberField label=Signal::derive(move || t_string!(i18n, mt_hidden)) id="mt-hidden" value=fields.hidden range=HIDDEN />
+                </Show>
                 <NumberField label=Signal::derive(move || t_string!(i18n, mt_inner_rate)) id="mt-inner-lr" value=fields.inner_lr range=0.001..=2.0 />
                 <NumberField label=Signal::derive(move || t_string!(i18n, mt_inner_steps)) id="mt-inner-steps" value=fields.inner_steps range=1..=10 />
                 <NumberField label=Signal::derive(move || t_string!(i18n, mt_outer_rate)) id="mt-outer-lr" value=fields.outer_lr range=1e-5..=0.1 />

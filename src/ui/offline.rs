@@ -2,7 +2,8 @@
 //! app, its networks and samples on install, and data shards as they are used) and shows
 //! whether the app is available offline.
 
-use super::i18n::{t_string, use_i18n};
+use super::i18n::{t_string, td_string, use_i18n};
+use super::language::{fill, page_locale};
 use leptos::prelude::*;
 use wasm_bindgen::closure::Closure;
 use wasm_bindgen::{JsCast, JsValue};
@@ -55,21 +56,17 @@ async fn register() -> Result<(), String> {
     let supported = js_sys::Reflect::get(&navigator, &"serviceWorker".into())
         .is_ok_and(|worker| !worker.is_undefined());
     if !supported {
-        return Err(
-            "This browser (or a page not served over HTTPS) has no service workers, \
-                    so the app needs the network each time."
-                .into(),
-        );
+        return Err(td_string!(page_locale(), offline_no_service_workers).to_string());
     }
     let workers = navigator.service_worker();
     let registration: web_sys::ServiceWorkerRegistration =
         JsFuture::from(workers.register("./sw.js"))
             .await
-            .map_err(|e| format!("The offline copy could not be stored: {e:?}"))?
+            .map_err(|e| offline_failed(&format!("{e:?}")))?
             .unchecked_into();
     let ready = workers
         .ready()
-        .map_err(|e| format!("The offline copy is not ready: {e:?}"))?;
+        .map_err(|e| offline_failed(&format!("{e:?}")))?;
     // Ready, or the installing worker gave up (a file missing, storage full): whichever first.
     let failed = registration
         .installing()
@@ -80,12 +77,17 @@ async fn register() -> Result<(), String> {
         }
         None => JsFuture::from(ready).await,
     };
-    outcome.map(|_| ()).map_err(|e| {
-        format!(
-            "The offline copy could not be stored ({}); the app needs the network.",
-            e.as_string().unwrap_or_else(|| format!("{e:?}"))
-        )
-    })
+    outcome
+        .map(|_| ())
+        .map_err(|e| offline_failed(&e.as_string().unwrap_or_else(|| format!("{e:?}"))))
+}
+
+/// The offline copy could not be stored, for `reason`.
+fn offline_failed(reason: &str) -> String {
+    fill(
+        td_string!(page_locale(), offline_failed),
+        &[("reason", &reason)],
+    )
 }
 
 /// A promise rejected when `worker` ends up redundant: its install failed.
@@ -95,10 +97,8 @@ fn install_failure(worker: &web_sys::ServiceWorker) -> js_sys::Promise {
         let watched = worker.clone();
         let on_change = Closure::<dyn FnMut()>::new(move || {
             if watched.state() == web_sys::ServiceWorkerState::Redundant {
-                let _ = reject.call1(
-                    &JsValue::NULL,
-                    &"a file could not be downloaded or stored".into(),
-                );
+                let reason = td_string!(page_locale(), offline_file_failed);
+                let _ = reject.call1(&JsValue::NULL, &reason.into());
             }
         });
         worker.set_onstatechange(Some(on_change.as_ref().unchecked_ref()));

@@ -1,6 +1,8 @@
 //! Fetching the shipped weights: the catalogue, then each file, verified against it; and the
 //! network meta-trained in this browser, kept in its storage.
 
+use super::i18n::td_string;
+use super::language::page_locale;
 use super::widgets::local_storage;
 use crate::model::catalog::{Catalog, Listed, WeightsEntry};
 use crate::model::stored;
@@ -30,10 +32,11 @@ const KEPT_KEY: &str = "fewshot-lab.kept-network";
 
 /// Keeps `entry`'s network (`bytes`) in this browser, replacing the one kept before.
 pub fn keep(entry: &WeightsEntry, bytes: &[u8]) -> Result<(), String> {
-    let storage = local_storage().ok_or("this browser offers no local storage")?;
+    let storage =
+        local_storage().ok_or_else(|| td_string!(page_locale(), store_unavailable).to_string())?;
     storage
         .set_item(KEPT_KEY, &stored::to_text(entry, bytes))
-        .map_err(|_| "the browser refused to store the network (storage full or disabled)".into())
+        .map_err(|_| td_string!(page_locale(), store_refused).to_string())
 }
 
 /// The network kept in this browser, if any, checked against its entry.

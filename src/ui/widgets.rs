@@ -2,11 +2,14 @@
 //! thumbnails, a cancellation token for long async work, yielding to the page between steps of
 //! it, file downloads, and a watch on long main-thread tasks.
 
+use super::i18n::Locale;
 use super::i18n::{t, t_string, use_i18n};
+use super::language::problem_text;
 use crate::data::IMAGE_SIDE;
-use crate::params::{Number, Reading, read};
+use crate::params::{Number, read};
 use leptos::html::Canvas;
 use leptos::prelude::*;
+use leptos_i18n::I18nContext;
 use std::ops::RangeInclusive;
 use wasm_bindgen::closure::Closure;
 use wasm_bindgen::{Clamped, JsCast, JsValue};
@@ -32,10 +35,23 @@ pub async fn sleep_ms(ms: i32) {
     let _ = JsFuture::from(promise).await;
 }
 
+/// A URL setting as a page uses it.
+pub struct UrlSetting<T> {
+    /// The value to use.
+    pub value: T,
+    /// Why it differs from the URL's, in the person's language, when it does.
+    pub message: Option<String>,
+}
+
 /// URL setting `name` (as `?name=value`), checked against `range`; a bad value is clamped or
-/// replaced by `default`, and the reading says so.
-pub fn url_number<T: Number>(name: &str, default: T, range: RangeInclusive<T>) -> Reading<T> {
-    read(name, super::query_param(name).as_deref(), default, range)
+/// replaced by `default`, and the setting says so. Call it while a page is built (it reads the
+/// page's language).
+pub fn url_number<T: Number>(name: &str, default: T, range: RangeInclusive<T>) -> UrlSetting<T> {
+    let reading = read(name, super::query_param(name).as_deref(), default, range);
+    UrlSetting {
+        value: reading.value,
+        message: reading.problem.map(|p| problem_text(use_i18n(), &p)),
+    }
 }
 
 /// Notes about URL settings that were changed, if any.
@@ -64,6 +80,7 @@ pub fn NumberField<T>(
 where
     T: Number + Send + Sync + 'static,
 {
+    let i18n: I18nContext<Locale> = use_i18n();
     let note = RwSignal::new(None::<String>);
     let (min, max) = (range.start().to_string(), range.end().to_string());
     view! {
@@ -80,7 +97,7 @@ where
                         range.clone(),
                     );
                     value.set(reading.value);
-                    note.set(reading.message);
+                    note.set(reading.problem.map(|p| problem_text(i18n, &p)));
                 } />
             {move || note.get().map(|n| view! { <span class="field-note" role="status">{n}</span> })}
         </label>

@@ -6,6 +6,8 @@
 //! starts one and waits until its wasm listens; dropping it stops the worker.
 
 use super::backend::{describe, get};
+use super::i18n::td_string;
+use super::language::{fill, page_locale};
 use js_sys::{Function, Promise, Reflect};
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::{JsCast, JsValue};
@@ -62,8 +64,12 @@ impl ComputeWorker {
     ) -> Result<Self, String> {
         let options = WorkerOptions::new();
         options.set_type(WorkerType::Module);
-        let worker = Worker::new_with_options("./worker.js", &options)
-            .map_err(|e| format!("the browser refused to start a worker: {}", describe(&e)))?;
+        let worker = Worker::new_with_options("./worker.js", &options).map_err(|e| {
+            fill(
+                td_string!(page_locale(), worker_refused),
+                &[("reason", &describe(&e))],
+            )
+        })?;
         let (started, resolve, reject) = promise();
         let reject_old = reject.clone();
         let listening = std::rc::Rc::new(std::cell::Cell::new(false));
@@ -127,7 +133,12 @@ impl ComputeWorker {
     pub fn send_moving(&self, message: &JsValue, transfer: &js_sys::Array) -> Result<(), String> {
         self.worker
             .post_message_with_transfer(message, transfer)
-            .map_err(|e| format!("the page could not post to the worker: {}", describe(&e)))
+            .map_err(|e| {
+                fill(
+                    td_string!(page_locale(), worker_post_failed),
+                    &[("reason", &describe(&e))],
+                )
+            })
     }
 }
 

@@ -639,23 +639,47 @@ test('the meta-train page meta-trains on WebGPU and resets', async () => {
   await context.close();
 });
 
-test('where no worker can start, the meta-train page runs on the page itself and says so', async () => {
-  const { page, errors, context } = await open(plainBrowser, '?page=meta-train&backend=cpu&algo=protonet&meta_batch=1&steps=4', {
-    withoutWorkers: true,
-  });
+test('where no worker can start, the meta-train page runs on the page itself and says so; a resized network goes to the Playground', async () => {
+  const { page, errors, context } = await open(
+    plainBrowser,
+    '?page=meta-train&backend=cpu&algo=protonet&meta_batch=1&steps=4&channels=16',
+    { withoutWorkers: true },
+  );
+  assert.equal(await page.inputValue('#mt-channels'), '16');
   await metaTrainBriefly(page);
   assert.equal(await page.getAttribute('#mt-status', 'data-runner'), 'page');
   assert.match(await page.textContent('.meta-train .notice'), /could not start a worker \(.*module workers are not supported/);
   assert.equal(await page.getAttribute('#mt-status', 'data-validations'), '2');
   assert.equal(await page.locator('.meta-train .error').count(), 0);
+  // A network of other layer sizes goes to the Playground with its sizes, and is compared only
+  // with random features of the same sizes (the shipped classifier has 64 channels).
+  await page.click('#mt-use');
+  await page.waitForURL(/\?net=browser:p2-protonet/);
+  await catalogueReady(page);
+  await page.click('#sample-shapes');
+  await page.locator('.class-row').nth(5).waitFor({ timeout: 60_000 });
+  await page.click('#challenge-button');
+  const runs = await finishedRuns(page, 2);
+  assert.deepEqual(
+    runs.map((r) => r.label),
+    ['meta-trained features (protonet, conv4 (16 channels))', 'random features (conv4 (16 channels), no training)'],
+  );
   assert.deepEqual(errors, []);
   await context.close();
 });
 
-test('the meta-train page charts the rates Meta-SGD learned', async () => {
-  const { page, errors, context } = await open(plainBrowser, '?page=meta-train&backend=cpu&algo=meta-sgd&meta_batch=1&steps=2&inner_steps=1');
+test('the meta-train page meta-trains a reference CNN of chosen sizes and charts the rates Meta-SGD learned', async () => {
+  const { page, errors, context } = await open(
+    plainBrowser,
+    '?page=meta-train&backend=cpu&algo=meta-sgd&meta_batch=1&steps=2&inner_steps=1&backbone=reference&channels=2&hidden=32',
+  );
+  // The backbone and its sizes come from the URL; a width out of range is clamped, with a note.
+  assert.equal(await page.inputValue('#mt-backbone'), 'reference');
+  assert.equal(await page.inputValue('#mt-hidden'), '32');
+  assert.match(await page.textContent('.setting-notes'), /channels = 2 is outside 4–128/);
   await metaTrainBriefly(page);
   await page.locator('canvas[aria-label^="Meta-SGD\'s learned inner rates"]').waitFor();
+  await page.locator('#filters-after[data-filters="4"]').waitFor();
   assert.equal(await page.locator('.meta-train .error').count(), 0);
   assert.deepEqual(errors, []);
   await context.close();

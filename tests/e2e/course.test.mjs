@@ -116,6 +116,9 @@ test('a share link reproduces the page settings and the drawn gallery, keeping t
   await teacher.page.locator('#backend').waitFor({ timeout: 120_000 });
   await teacher.page.fill('#mt-inner-lr', '0.25');
   await teacher.page.locator('#mt-inner-lr').dispatchEvent('change');
+  await teacher.page.selectOption('#mt-backbone', 'reference');
+  await teacher.page.fill('#mt-hidden', '100');
+  await teacher.page.locator('#mt-hidden').dispatchEvent('change');
   await teacher.page.click('#share-button');
   const metaLink = await teacher.page.inputValue('#share-link');
   const snippet = await teacher.page.inputValue('#embed-code');
@@ -125,6 +128,8 @@ test('a share link reproduces the page settings and the drawn gallery, keeping t
   const student = await openPage('');
   await student.page.goto(metaLink);
   assert.equal(await student.page.inputValue('#mt-inner-lr'), '0.25');
+  assert.equal(await student.page.inputValue('#mt-backbone'), 'reference');
+  assert.equal(await student.page.inputValue('#mt-hidden'), '100');
   await student.context.close();
 
   // A gallery drawn by hand travels in the link; the visitor's own gallery is not replaced.

@@ -289,7 +289,10 @@ impl Launch {
             let started = ComputeWorker::start(
                 move |message| {
                     forward(serde_wasm_bindgen::from_value(message).unwrap_or_else(|e| {
-                        Report::Failed(format!("the worker's report was unreadable: {e}"))
+                        Report::Failed(fill(
+                            tu_string!(i18n, job_report_unreadable),
+                            &[("reason", &e)],
+                        ))
                     }))
                 },
                 move |reason| {
