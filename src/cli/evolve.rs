@@ -24,7 +24,8 @@ pub struct EvolveArgs {
     /// Individuals per generation (the first holds the hand-picked defaults of each algorithm).
     #[arg(long, default_value_t = 8)]
     population: usize,
-    /// Generations.
+    /// Generations (more than a saved search was set to: it is extended, and ends as a search
+    /// set to run that long from the start).
     #[arg(long, default_value_t = 4)]
     generations: usize,
     /// Best individuals carried over unchanged.
@@ -102,10 +103,13 @@ pub fn evolve(args: &EvolveArgs) -> Result<(), String> {
     }
     let mut search = match std::fs::read_to_string(&args.state) {
         Ok(text) => {
-            let search = Search::from_json(&text)
+            let mut search = Search::from_json(&text)
                 .and_then(|search| check_space(&search.space).map(|()| search))
                 .map_err(|e| format!("{}: {e}", args.state.display()))?;
             println!("resuming the search saved in {}", args.state.display());
+            if search.extend(args.generations) {
+                println!("extending it to {} generations", args.generations);
+            }
             search
         }
         Err(_) => {

@@ -192,6 +192,17 @@ impl Search {
         }
     }
 
+    /// Lets the search run to `generations` if that is more than it was set to; returns
+    /// whether it did. Each generation's random choices depend only on the seed and the
+    /// generation, so an extended search ends as one set to run that long from the start.
+    pub fn extend(&mut self, generations: usize) -> bool {
+        let longer = generations > self.config.generations;
+        if longer {
+            self.config.generations = generations;
+        }
+        longer
+    }
+
     /// Whether every generation has been created and evaluated.
     pub fn done(&self) -> bool {
         self.generations.len() >= self.config.generations && self.pending().is_none()
@@ -437,6 +448,19 @@ mod tests {
         let mut resumed = Search::from_json(&part.to_json()).unwrap();
         resumed.run(known_optimum, |_| Ok(())).unwrap();
         assert_eq!(resumed, whole);
+    }
+
+    #[test]
+    fn an_extended_search_ends_as_one_that_long_from_the_start() {
+        let mut long = Search::new(every_kind(), config(6, 4, 9), &[]).unwrap();
+        long.run(known_optimum, |_| Ok(())).unwrap();
+        let mut short = Search::new(every_kind(), config(6, 2, 9), &[]).unwrap();
+        short.run(known_optimum, |_| Ok(())).unwrap();
+        assert!(short.done() && !short.extend(2));
+        let mut extended = Search::from_json(&short.to_json()).unwrap();
+        assert!(extended.extend(4));
+        extended.run(known_optimum, |_| Ok(())).unwrap();
+        assert_eq!(extended, long);
     }
 
     #[test]
