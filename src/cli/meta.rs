@@ -320,7 +320,8 @@ fn learner(
 ) -> Result<Box<dyn MetaLearner>, String> {
     let device = super::backend().device.clone();
     device.seed(args.seed);
-    let backbone = args.architecture()?;
+    // The flags' architecture, for fresh networks only: saved ones have their own.
+    let fresh = || args.architecture();
     let maml = |inner: InnerLoop| {
         MamlConfig::new(args.way, inner)
             .with_outer_lr(args.outer_lr)
@@ -331,13 +332,13 @@ fn learner(
             return Err(format!("{} is not meta-trained", algo.name()));
         }
         (Algo::Maml | Algo::Fomaml, None) => {
-            Box::new(Maml::new(backbone, maml(args.inner()), &device))
+            Box::new(Maml::new(fresh()?, maml(args.inner()), &device))
         }
         (Algo::Maml | Algo::Fomaml, Some(w)) => {
             Box::new(Maml::from_model(w.model, maml(w.inner), &device))
         }
         (Algo::Reptile, None) => Box::new(Reptile::new(
-            backbone,
+            fresh()?,
             args.way,
             args.inner(),
             args.outer_step,
@@ -346,7 +347,7 @@ fn learner(
         (Algo::Reptile, Some(w)) => {
             Box::new(Reptile::from_model(w.model, w.inner, args.outer_step))
         }
-        (Algo::MetaSgd, None) => Box::new(MetaSgd::new(backbone, maml(args.inner()), &device)),
+        (Algo::MetaSgd, None) => Box::new(MetaSgd::new(fresh()?, maml(args.inner()), &device)),
         (Algo::MetaSgd, Some(w)) => {
             let rates = w.rates.ok_or("Meta-SGD needs its learning-rate file")?;
             Box::new(MetaSgd::from_parts(w.model, rates, maml(w.inner), &device))
@@ -360,15 +361,15 @@ fn learner(
                 return Err("ES-MAML needs --es-directions ≥ 1 and a positive --es-sigma".into());
             }
             match weights {
-                None => Box::new(EsMaml::new(backbone, maml(args.inner()), es, &device)),
+                None => Box::new(EsMaml::new(fresh()?, maml(args.inner()), es, &device)),
                 Some(w) => Box::new(EsMaml::from_model(w.model, maml(w.inner), es, &device)),
             }
         }
-        (Algo::Protonet, None) => Box::new(ProtoNet::new(backbone, args.outer_lr, &device)),
+        (Algo::Protonet, None) => Box::new(ProtoNet::new(fresh()?, args.outer_lr, &device)),
         (Algo::Protonet, Some(w)) => {
             Box::new(ProtoNet::from_model(w.model, args.outer_lr, &device))
         }
-        (Algo::Pretrained, None) => Box::new(Pretrained::new(backbone, pool_classes, &device)),
+        (Algo::Pretrained, None) => Box::new(Pretrained::new(fresh()?, pool_classes, &device)),
         (Algo::Pretrained, Some(w)) => {
             Box::new(Pretrained::from_model(w.model, pool_classes, &device))
         }
@@ -715,11 +716,13 @@ fn read_idx_pair(images: &Path, labels: &Path) -> Result<ImageSet, String> {
         .map_err(|e| format!("{} / {}: {e}", images.display(), labels.display()))
 }
 
-/// Accuracy of the plain 10-way classifier at `path` on every image of `set`.
+/// Accuracy of the plain 10-way classifier at `path` (of the architecture its catalogue entry
+/// records, else the reference CNN) on every image of `set`.
 fn classifier_accuracy(path: &Path, set: &ImageSet) -> Result<f64, String> {
     let bytes = std::fs::read(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
     let device = super::backend().device.clone();
-    let model = from_bytes(&bytes, Backbone::Reference, NUM_CLASSES, &device)
+    let architecture = catalogued(path).map_or(Backbone::Reference.into(), |e| e.architecture());
+    let model = from_bytes(&bytes, architecture, NUM_CLASSES, &device)
         .map_err(|e| format!("{}: {e}", path.display()))?;
     let mut correct = 0;
     for start in (0..set.len()).step_by(500) {
@@ -788,19 +791,19 @@ pub fn eval(args: &TaskArgs, eval: &EvalArgs) -> Result<(), String> {
     let mut rows: Vec<(&'static str, Accuracy, f64)> = Vec::new();
     for method in &eval.methods {
         let entry = method.weights.as_deref().and_then(catalogued);
-        let mut architecture = args.architecture()?;
+        let mut architecture = None;
         let mut inner = None;
         let learner: Box<dyn FewShotLearner> = match (method.algo, &method.weights) {
             (Algo::Scratch, Some(_)) => return Err("the scratch baseline takes no weights".into()),
             (Algo::Scratch, None) => Box::new(Scratch::new(
-                architecture,
+                *architecture.insert(args.architecture()?),
                 SCRATCH_STEPS,
                 1e-3,
                 &super::backend().device,
             )),
             (Algo::Classifier | Algo::Finetune, Some(path)) => {
                 let weights = load_weights(method.algo, args, path)?;
-                architecture = weights.model.architecture();
+                architecture = Some(weights.model.architecture());
                 let steps = match method.algo {
                     Algo::Finetune => args.finetune_steps,
                     _ => 0,
@@ -816,7 +819,7 @@ pub fn eval(args: &TaskArgs, eval: &EvalArgs) -> Result<(), String> {
             }
             (algo, Some(path)) => {
                 let weights = load_weights(algo, args, path)?;
-                architecture = weights.model.architecture();
+                architecture = Some(weights.model.architecture());
                 let learner = learner(algo, args, Some(weights), 1)?;
                 inner = learner.inner_loop().cloned();
                 learner
@@ -842,7 +845,7 @@ pub fn eval(args: &TaskArgs, eval: &EvalArgs) -> Result<(), String> {
             let line = ResultLine {
                 protocol: set_name.clone(),
                 algorithm: learner.name().into(),
-                backbone: architecture.describe(),
+                backbone: architecture.map_or_else(String::new, |a| a.describe()),
                 inner,
                 way: spec.way,
                 shot: spec.shot,

@@ -51,7 +51,7 @@ pub type Genome = Vec<f64>;
 const LOG_SIGMA: f64 = 0.7;
 
 impl GeneKind {
-    /// A value drawn uniformly (log-uniformly for [`GeneKind::Log`]).
+    /// A value drawn uniformly (log-uniformly for [`GeneKind::Log`] and [`GeneKind::LogInt`]).
     fn random(self, rng: &mut Rng) -> f64 {
         let u = f64::from(rng.uniform());
         match self {
@@ -225,6 +225,7 @@ pub(crate) mod tests {
             .fold((f64::MAX, 0.0f64), |(l, h), &v| (l.min(v), h.max(v)));
         assert!(low <= 10.0 && high >= 90.0, "mutation spread {low}..{high}");
         assert!(!space[0].kind.holds(32.5) && !space[0].kind.holds(7.0));
+        assert!(!space[0].kind.holds(f64::NAN) && !space[0].kind.holds(97.0));
     }
 
     #[test]

@@ -108,7 +108,7 @@ impl InnerLoop {
         Self::normaliser_of(&model.valid().embed(support.to_batch(&device).images))
     }
 
-    /// 1 / mean ‖f‖² over `features` `[n, 64]` (without autodiff), as an autodiff constant.
+    /// 1 / mean ‖f‖² over `features` `[n, features]` (without autodiff), as an autodiff constant.
     pub fn normaliser_of(features: &Tensor<2>) -> Tensor<1> {
         let mean_square = features.clone().powi_scalar(2).sum_dim(1).mean();
         Tensor::from_inner((mean_square + 1e-6).recip())
@@ -134,7 +134,7 @@ impl InnerLoop {
         self.start_from(model, support, rows, None)
     }
 
-    /// [`Self::task_start_rows`] when `features`, the support set's features `[n, 64]` (without
+    /// [`Self::task_start_rows`] when `features`, the support set's features `[n, features]` (without
     /// autodiff), are computed already: a prototype layer is made from them, not from another
     /// pass through the network.
     pub fn task_start_rows_with(

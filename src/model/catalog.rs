@@ -54,7 +54,7 @@ impl WeightsEntry {
     pub fn with_architecture(self, architecture: Architecture) -> Self {
         Self {
             backbone: architecture.backbone,
-            sizes: (!architecture.is_standard()).then_some(architecture.sizes),
+            sizes: (!architecture.is_standard()).then_some(architecture.canonical().sizes),
             ..self
         }
     }

@@ -1,8 +1,8 @@
 //! Saving and loading model weights as bytes (burnpack), with checks a user-supplied file needs.
 //!
 //! A file holds the parameters of one backbone (not the [`Network`] wrapper), so files written
-//! before there was a choice of backbone still load as the reference CNN; which backbone and
-//! how many classes a file holds is recorded in the weights catalogue.
+//! before there was a choice of backbone still load as the reference CNN; which backbone, at
+//! which layer sizes, and how many classes a file holds is recorded in the weights catalogue.
 
 use super::{Architecture, Backbone, Conv4, Network, ReferenceCnn};
 use crate::backend::cpu_device;
@@ -74,7 +74,9 @@ pub fn from_bytes(
     classes: usize,
     device: &Device,
 ) -> Result<Network, CheckpointError> {
-    let Architecture { backbone, sizes } = architecture.into();
+    let architecture = architecture.into();
+    architecture.check().map_err(CheckpointError::Mismatch)?;
+    let Architecture { backbone, sizes } = architecture;
     match backbone {
         Backbone::Reference => {
             load_module::<ReferenceCnn>(bytes, device, |d| ReferenceCnn::sized(sizes, classes, d))
@@ -200,6 +202,17 @@ mod tests {
         assert!(matches!(
             from_bytes(&to_bytes(reference(10)), wider, 10, &device),
             Err(CheckpointError::Mismatch(_))
+        ));
+        let empty = Architecture {
+            backbone: Backbone::Conv4,
+            sizes: Sizes {
+                channels: 0,
+                hidden: 0,
+            },
+        };
+        assert!(matches!(
+            from_bytes(&to_bytes(reference(10)), empty, 10, &device),
+            Err(CheckpointError::Mismatch(why)) if why.contains("channels = 0")
         ));
         assert!(matches!(
             from_bytes(b"definitely not weights", Backbone::Reference, 10, &device),

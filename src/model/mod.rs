@@ -3,7 +3,8 @@
 //!
 //! Two backbones share one interface, [`Network`]: the product's [`ReferenceCnn`] (the MNIST
 //! classifier) and [`Conv4`], the standard few-shot backbone with normalisation by the support
-//! set's statistics. Both give 64 features and end in a linear output layer of any width.
+//! set's statistics. At their standard sizes both give 64 features; either can be built with
+//! other layer sizes ([`Architecture`]). Both end in a linear output layer of any width.
 //! Networks carry no backend type: the device their parameters live on (CPU, WebGPU, with or
 //! without autodiff) decides where they run.
 
@@ -17,7 +18,7 @@ pub use checkpoint::{
     CheckpointError, from_bytes, load_module, module_to_bytes, to_bytes, to_bytes_async,
 };
 pub use conv4::Conv4;
-pub use reference::{FLAT_FEATURES, ReferenceCnn};
+pub use reference::ReferenceCnn;
 
 use burn::module::Module;
 use burn::nn::Linear;
@@ -115,6 +116,16 @@ impl From<Backbone> for Architecture {
 }
 
 impl Architecture {
+    /// The same network with the sizes it ignores set from those it uses (Conv-4's hidden
+    /// width is its channels), so that stored copies of equal architectures are equal.
+    pub fn canonical(self) -> Self {
+        let mut sizes = self.sizes;
+        if self.backbone == Backbone::Conv4 {
+            sizes.hidden = sizes.channels;
+        }
+        Self { sizes, ..self }
+    }
+
     /// Features the backbone produces: the input width of its output layer.
     pub fn features(&self) -> usize {
         match self.backbone {
@@ -174,8 +185,9 @@ pub enum Network {
 }
 
 impl Network {
-    /// A freshly initialised `backbone` network with a `classes`-way output layer on `device`
-    /// (seed the device first for reproducibility).
+    /// A freshly initialised network of `architecture` (a backbone at its standard sizes, or
+    /// with others) with a `classes`-way output layer on `device` (seed the device first for
+    /// reproducibility).
     pub fn new(architecture: impl Into<Architecture>, classes: usize, device: &Device) -> Self {
         let Architecture { backbone, sizes } = architecture.into();
         match backbone {

@@ -3,7 +3,7 @@
 //! on its own.
 
 use super::{FEATURES, Sizes, standardise};
-use crate::data::{IMAGE_SIDE, NUM_CLASSES};
+use crate::data::IMAGE_SIDE;
 use burn::module::Module;
 use burn::nn::conv::{Conv2d, Conv2dConfig};
 use burn::nn::pool::{MaxPool2d, MaxPool2dConfig};
@@ -17,8 +17,6 @@ pub const CONV_CHANNELS: usize = 32;
 pub const HIDDEN: usize = FEATURES;
 /// Positions per channel after conv (26×26) and 2×2 max-pool (13×13).
 const POOLED: usize = ((IMAGE_SIDE - 2) / 2) * ((IMAGE_SIDE - 2) / 2);
-/// Inputs of the hidden layer at the standard size: 32·13·13 = 5408.
-pub const FLAT_FEATURES: usize = CONV_CHANNELS * POOLED;
 
 /// The reference CNN from the product design.
 #[derive(Module, Debug)]
@@ -30,22 +28,8 @@ pub struct ReferenceCnn {
 }
 
 impl ReferenceCnn {
-    /// A freshly initialised 10-class network on `device` (seed the device first for
-    /// reproducibility).
-    pub fn new(device: &Device) -> Self {
-        Self::with_classes(NUM_CLASSES, device)
-    }
-
-    /// The same architecture with a `classes`-way output layer (for N-way few-shot tasks).
-    pub fn with_classes(classes: usize, device: &Device) -> Self {
-        let sizes = Sizes {
-            channels: CONV_CHANNELS,
-            hidden: HIDDEN,
-        };
-        Self::sized(sizes, classes, device)
-    }
-
-    /// The architecture with other layer sizes.
+    /// A freshly initialised network of `sizes` with a `classes`-way output layer on `device`
+    /// (seed the device first for reproducibility).
     pub fn sized(sizes: Sizes, classes: usize, device: &Device) -> Self {
         Self {
             conv: Conv2dConfig::new([1, sizes.channels], [3, 3]).init(device),
@@ -93,6 +77,7 @@ mod tests {
     use super::*;
     use crate::backend::cpu_device;
     use crate::bench::synthetic_images;
+    use crate::data::NUM_CLASSES;
     use crate::model::cross_entropy;
     use burn::module::{ModuleMapper, Param, ParamId};
     use burn::tensor::{Gradients, Int, TensorData};
@@ -143,7 +128,8 @@ mod tests {
     fn gradients_match_finite_differences() {
         let device = cpu_device().autodiff();
         device.seed(11);
-        let model = ReferenceCnn::new(&device);
+        let sizes = crate::model::Backbone::Reference.standard_sizes();
+        let model = ReferenceCnn::sized(sizes, NUM_CLASSES, &device);
         let batch = synthetic_images(6, 4).batch(&[0, 1, 2, 3, 4, 5], &device);
         let grads = loss(&model, &batch.images, &batch.labels).backward();
 

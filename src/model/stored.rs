@@ -129,6 +129,10 @@ mod tests {
         let (read, read_bytes) = from_text(&to_text(&entry, &bytes)).unwrap();
         assert_eq!(read, entry);
         assert_eq!(read.architecture(), provenance().architecture);
+        // Conv-4's unused hidden width is stored as its channels: equal networks, equal entries.
+        let mut other_hidden = provenance();
+        other_hidden.architecture.sizes.hidden = 64;
+        assert_eq!(entry_for(&bytes, &other_hidden), entry);
         assert_eq!(read_bytes, bytes);
     }
 

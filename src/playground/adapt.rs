@@ -57,7 +57,7 @@ enum Rule {
     /// Steps on the backend's device.
     Device(DeviceRule),
     /// SGD on the output layer alone, on the host ([`HostHead`]): the support features
-    /// `[n, 64]` and the rate before normalisation until the first step reads them back, then
+    /// `[n, features]` and the rate before normalisation until the first step reads them back, then
     /// the head.
     Host {
         support_features: Box<Tensor<2>>,
@@ -73,7 +73,7 @@ enum DeviceRule {
     HeadSgd {
         /// Rates for the output layer's parameters.
         rates: ParamVec,
-        /// The support images' features `[n, 64]`, without autodiff.
+        /// The support images' features `[n, features]`, without autodiff.
         support_features: Box<Tensor<2>>,
     },
     /// SGD on every layer at this rate.

@@ -40,35 +40,35 @@ pub enum Label {
     MetaTrained {
         /// Its meta-learning algorithm.
         algorithm: String,
-        /// Its backbone's name.
-        backbone: String,
+        /// Its network.
+        backbone: Architecture,
     },
     /// The same architecture, randomly initialised.
     RandomFeatures {
-        /// The backbone's name.
-        backbone: String,
+        /// The network.
+        backbone: Architecture,
     },
     /// The same architecture trained to classify digits, not meta-trained.
     ClassifierFeatures {
-        /// The backbone's name.
-        backbone: String,
+        /// The network.
+        backbone: Architecture,
     },
     /// The digit classifier, not adapted.
     Classifier {
-        /// The backbone's name.
-        backbone: String,
+        /// The network.
+        backbone: Architecture,
     },
     /// The digit classifier fine-tuned on the person's digits.
     FineTuned {
-        /// The backbone's name.
-        backbone: String,
+        /// The network.
+        backbone: Architecture,
     },
     /// A network meta-trained for handwriting styles.
     Handwriting {
         /// Its meta-learning algorithm.
         algorithm: String,
-        /// Its backbone's name.
-        backbone: String,
+        /// Its network.
+        backbone: Architecture,
     },
 }
 
@@ -78,29 +78,39 @@ impl std::fmt::Display for Label {
             Self::MetaTrained {
                 algorithm,
                 backbone,
-            } => write!(f, "meta-trained features ({algorithm}, {backbone})"),
+            } => write!(
+                f,
+                "meta-trained features ({algorithm}, {})",
+                backbone.describe()
+            ),
             Self::RandomFeatures { backbone } => {
-                write!(f, "random features ({backbone}, no training)")
+                write!(f, "random features ({}, no training)", backbone.describe())
             }
-            Self::ClassifierFeatures { backbone } => {
-                write!(
-                    f,
-                    "digit-classifier features ({backbone}, no meta-training)"
-                )
-            }
+            Self::ClassifierFeatures { backbone } => write!(
+                f,
+                "digit-classifier features ({}, no meta-training)",
+                backbone.describe()
+            ),
             Self::Classifier { backbone } => {
-                write!(f, "MNIST classifier ({backbone}), no adaptation")
-            }
-            Self::FineTuned { backbone } => {
                 write!(
                     f,
-                    "MNIST classifier ({backbone}), fine-tuned on your digits"
+                    "MNIST classifier ({}), no adaptation",
+                    backbone.describe()
                 )
             }
+            Self::FineTuned { backbone } => write!(
+                f,
+                "MNIST classifier ({}), fine-tuned on your digits",
+                backbone.describe()
+            ),
             Self::Handwriting {
                 algorithm,
                 backbone,
-            } => write!(f, "meta-trained for handwriting ({algorithm}, {backbone})"),
+            } => write!(
+                f,
+                "meta-trained for handwriting ({algorithm}, {})",
+                backbone.describe()
+            ),
         }
     }
 }
@@ -156,19 +166,18 @@ pub fn for_symbols(
     inner.proto_head |= way > meta.classes;
     let procedure = Procedure::Inner(inner);
     let architecture = meta.architecture();
-    let name = architecture.describe();
     let mut contenders = vec![
         Contender {
             label: Label::MetaTrained {
                 algorithm: meta.algorithm.clone(),
-                backbone: name.clone(),
+                backbone: architecture,
             },
             source: Source::File(Box::new(meta.clone())),
             procedure: procedure.clone(),
         },
         Contender {
             label: Label::RandomFeatures {
-                backbone: name.clone(),
+                backbone: architecture,
             },
             source: Source::Random {
                 architecture,
@@ -181,7 +190,9 @@ pub fn for_symbols(
     // about layer sizes too.
     if let Some(entry) = classifier(catalog, architecture) {
         contenders.push(Contender {
-            label: Label::ClassifierFeatures { backbone: name },
+            label: Label::ClassifierFeatures {
+                backbone: architecture,
+            },
             source: Source::File(Box::new(entry.clone())),
             procedure,
         });
@@ -208,11 +219,10 @@ pub fn for_digits(catalog: &Catalog) -> Vec<Contender> {
     let Some(base) = classifier(catalog, architecture) else {
         return Vec::new();
     };
-    let name = architecture.describe();
     let mut contenders = vec![
         Contender {
             label: Label::Classifier {
-                backbone: name.clone(),
+                backbone: architecture,
             },
             source: Source::File(Box::new(base.clone())),
             procedure: Procedure::FineTune {
@@ -222,7 +232,7 @@ pub fn for_digits(catalog: &Catalog) -> Vec<Contender> {
         },
         Contender {
             label: Label::FineTuned {
-                backbone: name.clone(),
+                backbone: architecture,
             },
             source: Source::File(Box::new(base.clone())),
             procedure: Procedure::FineTune {
@@ -239,7 +249,7 @@ pub fn for_digits(catalog: &Catalog) -> Vec<Contender> {
             contenders.push(Contender {
                 label: Label::Handwriting {
                     algorithm: entry.algorithm.clone(),
-                    backbone: name.clone(),
+                    backbone: architecture,
                 },
                 source: Source::File(Box::new(entry.clone())),
                 procedure: Procedure::Inner(inner.clone()),

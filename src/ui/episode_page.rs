@@ -15,6 +15,7 @@ use super::weights;
 use super::widgets::{NumberField, SettingNotes, Thumb, url_number, yield_to_page};
 use crate::backend::Backend;
 use crate::data::episode::{ClassPool, Episode, EpisodeSpec};
+use crate::model::Architecture;
 use crate::model::catalog::WeightsEntry;
 use crate::playground::adapt::{Adaptation, Procedure, argmax};
 use crate::rng::Rng;
@@ -42,7 +43,7 @@ struct Trace {
 #[derive(Debug, Clone, PartialEq)]
 struct TraceTitle {
     algorithm: String,
-    backbone: &'static str,
+    network: Architecture,
     procedure: Procedure,
     trained_for: Option<usize>,
 }
@@ -54,7 +55,7 @@ impl TraceTitle {
             t_string!(i18n, ep_trace_title),
             &[
                 ("algorithm", &self.algorithm),
-                ("backbone", &self.backbone),
+                ("backbone", &messages::architecture(i18n, &self.network)),
                 ("procedure", &procedure),
             ],
         );
@@ -93,7 +94,7 @@ async fn trace_network(
     run.update(|r| {
         r.traces[index].title = Some(TraceTitle {
             algorithm: entry.algorithm.clone(),
-            backbone: entry.backbone.name(),
+            network: entry.architecture(),
             procedure: procedure.clone(),
             trained_for,
         })

@@ -145,7 +145,7 @@ fn SearchView(
             let ancestors: Vec<(String, String)> = lineage(s, best).into_iter().map(|i| describe(i18n, i)).collect();
             let settings = LearnerSettings::decode(&best.genome);
             let command = format!(
-                "fewshot-lab meta-train {} --protocol {} --backbone conv4",
+                "fewshot-lab meta-train {} --protocol {}",
                 settings.flags().join(" "),
                 protocol.get()
             );
@@ -183,10 +183,13 @@ fn CommittedSearches() -> impl IntoView {
         leptos::task::spawn_local(async move {
             let loaded = fetch_bytes(&format!("{SEARCHES_URL}/{name}-search.json"))
                 .await
-                .and_then(|bytes| Search::from_json(&String::from_utf8_lossy(&bytes)))
-                .and_then(|search| check_space(&search.space).map(|()| search));
+                .and_then(|bytes| Search::from_json(&String::from_utf8_lossy(&bytes)));
             match loaded {
-                Ok(loaded) => search.set(Some(loaded)),
+                Ok(loaded) if check_space(&loaded.space).is_ok() => search.set(Some(loaded)),
+                Ok(_) => error.set(Some(fill(
+                    tu_string!(i18n, ev_old_search),
+                    &[("name", &name)],
+                ))),
                 Err(e) => error.set(Some(fill(
                     tu_string!(i18n, ev_load_failed),
                     &[("name", &name), ("error", &e)],

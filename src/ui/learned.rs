@@ -26,7 +26,7 @@ async fn read(tensor: Tensor<1>) -> Result<Vec<f32>, String> {
         .map_err(|e| format!("reading from the device failed: {e:?}"))
 }
 
-/// The first convolution's weights of `model` (for Conv-4: 64 filters of 3×3).
+/// The first convolution's weights of `model` (one 3×3 filter per channel).
 pub async fn first_filters(model: &Network) -> Result<Vec<f32>, String> {
     let values = ParamVec::values(model);
     let first = values
@@ -93,8 +93,12 @@ fn FilterGrid(weights: Signal<Vec<f32>>, scale: Signal<f32>, id: &'static str) -
         }
     });
     let width = PER_ROW as f64 * (3.0 * CELL + 4.0);
+    // As many rows as the filters need (four at the standard 64 channels).
+    let height = move || {
+        weights.with(|w| w.len().div_ceil(FILTER * PER_ROW).max(1)) as f64 * (3.0 * CELL + 4.0)
+    };
     view! {
-        <canvas node_ref=canvas id=id class="filters" width=width height=4.0 * (3.0 * CELL + 4.0)
+        <canvas node_ref=canvas id=id class="filters" width=width height=height
             data-filters=move || weights.with(|w| w.len() / FILTER)
             role="img" aria-label=move || t_string!(i18n, learned_filters_label)></canvas>
     }

@@ -4,6 +4,7 @@
 
 use super::i18n::{Locale, t_string};
 use super::language::fill;
+use crate::model::{Architecture, Backbone};
 use crate::playground::adapt::Procedure;
 use crate::playground::compare::Label;
 use crate::playground::gallery::{
@@ -14,35 +15,69 @@ use leptos_i18n::I18nContext;
 
 type I18n = I18nContext<Locale>;
 
+/// A network's backbone with the layer sizes that differ from its standard ones.
+pub fn architecture(i18n: I18n, architecture: &Architecture) -> String {
+    let Architecture { backbone, sizes } = *architecture;
+    let standard = backbone.standard_sizes();
+    let mut differs = Vec::new();
+    if sizes.channels != standard.channels {
+        differs.push(fill(
+            t_string!(i18n, arch_channels),
+            &[("count", &sizes.channels)],
+        ));
+    }
+    if backbone == Backbone::Reference && sizes.hidden != standard.hidden {
+        differs.push(fill(
+            t_string!(i18n, arch_hidden),
+            &[("count", &sizes.hidden)],
+        ));
+    }
+    if differs.is_empty() {
+        backbone.name().into()
+    } else {
+        fill(
+            t_string!(i18n, arch_sized),
+            &[
+                ("backbone", &backbone.name()),
+                ("sizes", &differs.join(t_string!(i18n, list_separator))),
+            ],
+        )
+    }
+}
+
 /// A compared network's caption.
 pub fn label(i18n: I18n, label: &Label) -> String {
+    let network = |backbone| architecture(i18n, backbone);
     match label {
         Label::MetaTrained {
             algorithm,
             backbone,
         } => fill(
             t_string!(i18n, label_meta_trained),
-            &[("algorithm", algorithm), ("backbone", backbone)],
+            &[("algorithm", algorithm), ("backbone", &network(backbone))],
         ),
-        Label::RandomFeatures { backbone } => {
-            fill(t_string!(i18n, label_random), &[("backbone", backbone)])
-        }
+        Label::RandomFeatures { backbone } => fill(
+            t_string!(i18n, label_random),
+            &[("backbone", &network(backbone))],
+        ),
         Label::ClassifierFeatures { backbone } => fill(
             t_string!(i18n, label_classifier_features),
-            &[("backbone", backbone)],
+            &[("backbone", &network(backbone))],
         ),
-        Label::Classifier { backbone } => {
-            fill(t_string!(i18n, label_classifier), &[("backbone", backbone)])
-        }
-        Label::FineTuned { backbone } => {
-            fill(t_string!(i18n, label_fine_tuned), &[("backbone", backbone)])
-        }
+        Label::Classifier { backbone } => fill(
+            t_string!(i18n, label_classifier),
+            &[("backbone", &network(backbone))],
+        ),
+        Label::FineTuned { backbone } => fill(
+            t_string!(i18n, label_fine_tuned),
+            &[("backbone", &network(backbone))],
+        ),
         Label::Handwriting {
             algorithm,
             backbone,
         } => fill(
             t_string!(i18n, label_handwriting),
-            &[("algorithm", algorithm), ("backbone", backbone)],
+            &[("algorithm", algorithm), ("backbone", &network(backbone))],
         ),
     }
 }

@@ -23,16 +23,16 @@ use super::widgets::{
 use crate::backend::Backend;
 use crate::evolve::learner::{ALGORITHMS, LearnerSettings};
 use crate::meta::inner::InnerLoop;
+use crate::model::stored::{self, Provenance};
 use crate::model::{Architecture, Backbone, Sizes};
+use leptos::prelude::*;
+use leptos_i18n::I18nContext;
 use std::ops::RangeInclusive;
 
 /// Channels the page offers for every convolution.
 const CHANNELS: RangeInclusive<usize> = 4..=128;
 /// Widths the page offers for the reference CNN's hidden layer.
 const HIDDEN: RangeInclusive<usize> = 8..=512;
-use crate::model::stored::{self, Provenance};
-use leptos::prelude::*;
-use leptos_i18n::I18nContext;
 
 /// What the charts and the status line show.
 #[derive(Debug, Clone, Default, PartialEq)]

@@ -501,7 +501,9 @@ test('the evolution page shows the command-line search and runs, pauses and rese
     timeout: 60_000,
   });
   assert.ok((await page.locator('#committed-search ol.lineage li').count()) >= 1);
-  assert.match(await page.textContent('#committed-search pre.command'), /^fewshot-lab meta-train --algo \S+ .*--protocol p2/);
+  const command = await page.textContent('#committed-search pre.command');
+  assert.match(command, /^fewshot-lab meta-train --algo \S+ .*--backbone \S+.* --protocol p2$/);
+  assert.equal(command.match(/--backbone/g).length, 1, command);
   assert.match(await page.getAttribute('#committed-search a.meta-train-link', 'href'), /^\.\/\?page=meta-train&protocol=p2&algo=/);
   await setNumber(page, '#evolve-population', 2);
   await setNumber(page, '#evolve-generations', 2);

@@ -95,7 +95,7 @@ pub fn AdaptPanel(
                     <select id="checkpoint" on:change=move |ev| state.choice.set(Some(event_target_value(&ev)))>
                         {move || networks.symbol_networks().into_iter().map(|e| {
                             let chosen = state.choice.get().as_deref() == Some(e.file.as_str());
-                            let label = format!("{} · {} ({})", e.algorithm, e.architecture().describe(), e.file);
+                            let label = format!("{} · {} ({})", e.algorithm, messages::architecture(i18n, &e.architecture()), e.file);
                             view! { <option value=e.file.clone() selected=chosen translate="no">{label}</option> }
                         }).collect_view()}
                     </select>
