@@ -21,7 +21,7 @@ pub enum Problem {
     NotANumber {
         /// The setting's name.
         name: String,
-        /// What was written.
+        /// What was written (quoted when it is not spelled as a number at all).
         text: String,
         /// The value used instead.
         default: String,
@@ -94,16 +94,17 @@ pub fn read<T: Number>(
             problem: None,
         };
     };
-    let not_a_number = || Reading {
+    // `written` as the message shows it: quoted when it is not even a number's spelling.
+    let not_a_number = |written: String| Reading {
         value: default,
         problem: Some(Problem::NotANumber {
             name: name.into(),
-            text: text.into(),
+            text: written,
             default: default.to_string(),
         }),
     };
     match text.parse::<T>() {
-        Ok(value) if !value.is_usable() => not_a_number(),
+        Ok(value) if !value.is_usable() => not_a_number(text.into()),
         Ok(value) if value < *range.start() || value > *range.end() => {
             let clamped = if value < *range.start() {
                 *range.start()
@@ -125,7 +126,7 @@ pub fn read<T: Number>(
             value,
             problem: None,
         },
-        Err(_) => not_a_number(),
+        Err(_) => not_a_number(format!("{text:?}")),
     }
 }
 
@@ -193,7 +194,10 @@ mod tests {
         );
         let text = read("epochs", Some("two"), 2usize, 1..=50);
         assert_eq!(text.value, 2);
-        assert!(text.problem.is_some());
+        assert_eq!(
+            text.problem.unwrap().to_string(),
+            "epochs = \"two\" is not a number; using 2."
+        );
         assert_eq!(
             read("batch", Some("-3"), 32usize, 1..=512).value,
             32,

@@ -489,8 +489,8 @@ pub fn evolve_table(lines: &[EvolveLine], protocol: &str) -> String {
         .collect();
     format!(
         "| learner | settings | validation % (fitness) | test % ({} tasks) |\n|---|---|---|---|\n{}{}\n\
-         Budget {} meta-training tasks per learner; {} generations of {} ({} learners trained, {:.0} \
-         minutes); best validation per generation {}. {}, commit {}, {}.\n",
+         Budget {} meta-training tasks per learner; {} generations of {} ({} learners; the run that \
+         finished the search took {:.0} minutes); best validation per generation {}. {}, commit {}, {}.\n",
         line.test_episodes,
         row("evolved", &line.best),
         row("best hand-picked default", &line.default),

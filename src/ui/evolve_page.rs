@@ -205,7 +205,10 @@ fn CommittedSearches() -> impl IntoView {
     };
     view! {
         <h3>{t!(i18n, ev_committed_heading)}</h3>
-        <p class="muted">{t!(i18n, ev_committed_explain)}</p>
+        <p class="muted">{move || search.with(|s| s.as_ref().map(|s| fill(
+            t_string!(i18n, ev_committed_explain),
+            &[("population", &s.config.population), ("generations", &s.config.generations)],
+        )))}</p>
         <div class="controls">
             {choice("p2", Signal::derive(move || t_string!(i18n, ev_p2)))}
             {choice("p1", Signal::derive(move || t_string!(i18n, ev_p1)))}
