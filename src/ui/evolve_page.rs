@@ -22,9 +22,10 @@ use leptos_i18n::I18nContext;
 
 /// Where the command line's searches are served from.
 const SEARCHES_URL: &str = "static/evolve";
-/// Colours of successive generations.
-const GENERATION_COLORS: [&str; 6] = [
-    "#adb5bd", "#1c7ed6", "#e8590c", "#2b8a3e", "#862e9c", "#e64980",
+/// Colours of successive generations (ten apart, then they repeat).
+const GENERATION_COLORS: [&str; 10] = [
+    "#adb5bd", "#1c7ed6", "#e8590c", "#2b8a3e", "#862e9c", "#e64980", "#0b7285", "#7f4f24",
+    "#5c940d", "#364fc7",
 ];
 /// Fitness of every learner in the order trained (one series per generation) and the best
 /// fitness so far, in percent.
