@@ -175,17 +175,14 @@ impl TaskArgs {
             return Err("--hidden sizes the reference CNN's hidden layer; conv4 has none (its features are its --channels)".into());
         }
         let standard = self.backbone.standard_sizes();
-        let channels = self.channels.unwrap_or(standard.channels);
         let architecture = Architecture {
             backbone: self.backbone,
             sizes: Sizes {
-                channels,
-                hidden: match self.backbone {
-                    Backbone::Reference => self.hidden.unwrap_or(standard.hidden),
-                    Backbone::Conv4 => channels,
-                },
+                channels: self.channels.unwrap_or(standard.channels),
+                hidden: self.hidden.unwrap_or(standard.hidden),
             },
-        };
+        }
+        .canonical();
         architecture.check().map(|()| architecture)
     }
 

@@ -233,14 +233,16 @@ impl LearnerSettings {
                 flags.push("--head-only".into());
             }
         }
-        let Architecture { backbone, sizes } = self.architecture;
-        let standard = backbone.standard_sizes();
-        flags.extend(["--backbone".into(), backbone.name().into()]);
-        if sizes.channels != standard.channels {
-            flags.extend(["--channels".into(), sizes.channels.to_string()]);
+        let (channels, hidden) = self.architecture.non_standard();
+        flags.extend([
+            "--backbone".into(),
+            self.architecture.backbone.name().into(),
+        ]);
+        if let Some(channels) = channels {
+            flags.extend(["--channels".into(), channels.to_string()]);
         }
-        if backbone == Backbone::Reference && sizes.hidden != standard.hidden {
-            flags.extend(["--hidden".into(), sizes.hidden.to_string()]);
+        if let Some(hidden) = hidden {
+            flags.extend(["--hidden".into(), hidden.to_string()]);
         }
         flags
     }

@@ -136,20 +136,30 @@ impl Architecture {
 
     /// True when the sizes are the backbone's standard ones (as far as the backbone uses them).
     pub fn is_standard(&self) -> bool {
-        self.describe() == self.backbone.name()
+        *self == Self::from(self.backbone)
+    }
+
+    /// The conv channels and the hidden width where they differ from the backbone's standard
+    /// ones (Conv-4's hidden width never does: it has no hidden layer).
+    pub fn non_standard(&self) -> (Option<usize>, Option<usize>) {
+        let standard = self.backbone.standard_sizes();
+        let channels = (self.sizes.channels != standard.channels).then_some(self.sizes.channels);
+        let hidden = (self.backbone == Backbone::Reference && self.sizes.hidden != standard.hidden)
+            .then_some(self.sizes.hidden);
+        (channels, hidden)
     }
 
     /// Its name with the sizes that differ from the standard ones (`conv4`, `conv4 (32
     /// channels)`, `reference (16 channels, 128 hidden)`).
     pub fn describe(&self) -> String {
-        let standard = self.backbone.standard_sizes();
-        let mut differs = Vec::new();
-        if self.sizes.channels != standard.channels {
-            differs.push(format!("{} channels", self.sizes.channels));
-        }
-        if self.backbone == Backbone::Reference && self.sizes.hidden != standard.hidden {
-            differs.push(format!("{} hidden", self.sizes.hidden));
-        }
+        let (channels, hidden) = self.non_standard();
+        let differs: Vec<String> = [
+            channels.map(|n| format!("{n} channels")),
+            hidden.map(|n| format!("{n} hidden")),
+        ]
+        .into_iter()
+        .flatten()
+        .collect();
         if differs.is_empty() {
             self.backbone.name().into()
         } else {

@@ -4,7 +4,7 @@
 
 use super::i18n::{Locale, t_string};
 use super::language::fill;
-use crate::model::{Architecture, Backbone};
+use crate::model::Architecture;
 use crate::playground::adapt::Procedure;
 use crate::playground::compare::Label;
 use crate::playground::gallery::{
@@ -17,21 +17,15 @@ type I18n = I18nContext<Locale>;
 
 /// A network's backbone with the layer sizes that differ from its standard ones.
 pub fn architecture(i18n: I18n, architecture: &Architecture) -> String {
-    let Architecture { backbone, sizes } = *architecture;
-    let standard = backbone.standard_sizes();
-    let mut differs = Vec::new();
-    if sizes.channels != standard.channels {
-        differs.push(fill(
-            t_string!(i18n, arch_channels),
-            &[("count", &sizes.channels)],
-        ));
-    }
-    if backbone == Backbone::Reference && sizes.hidden != standard.hidden {
-        differs.push(fill(
-            t_string!(i18n, arch_hidden),
-            &[("count", &sizes.hidden)],
-        ));
-    }
+    let (channels, hidden) = architecture.non_standard();
+    let differs: Vec<String> = [
+        channels.map(|n| fill(t_string!(i18n, arch_channels), &[("count", &n)])),
+        hidden.map(|n| fill(t_string!(i18n, arch_hidden), &[("count", &n)])),
+    ]
+    .into_iter()
+    .flatten()
+    .collect();
+    let backbone = architecture.backbone;
     if differs.is_empty() {
         backbone.name().into()
     } else {
