@@ -26,7 +26,7 @@ use std::path::{Path, PathBuf};
 /// Learners the CLI knows.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum Algo {
-    /// Second-order MAML (finite-difference Hessian-vector products).
+    /// Second-order MAML (finite-difference Hessian-vector products, ReLU and max-pool switches held).
     Maml,
     /// First-order MAML.
     Fomaml,

@@ -15,7 +15,7 @@
 
 use super::params::ParamVec;
 use super::protonet::{prototype_head, prototype_head_of};
-use super::unroll::{InnerRate, Unroll, adapt};
+use super::unroll::{InnerRate, SupportLoss, Unroll, adapt};
 use crate::data::{Batch, ImageSet};
 use crate::model::{Network, cross_entropy};
 use burn::config::Config;
@@ -55,6 +55,27 @@ pub fn device_of(model: &Network) -> Device {
 /// The support-set cross-entropy of `model` on `batch` (normalised with its own statistics).
 pub fn batch_loss(model: &Network, batch: &Batch) -> Tensor<1> {
     cross_entropy(model.forward(batch.images.clone()), batch.labels.clone())
+}
+
+/// The support-set cross-entropy as the inner loop descends it: held smooth around a network
+/// by that network's ReLU and max-pool switches.
+pub struct SupportCrossEntropy<'a>(pub &'a Batch);
+
+impl SupportLoss<Network> for SupportCrossEntropy<'_> {
+    fn loss(&self, model: &Network) -> Tensor<1> {
+        batch_loss(model, self.0)
+    }
+
+    fn held_at(&self, origin: &Network) -> impl Fn(&Network) -> Tensor<1> {
+        let Batch { images, labels } = self.0;
+        let switches = origin.switches(images.clone());
+        move |model| {
+            cross_entropy(
+                model.forward_held(images.clone(), &switches),
+                labels.clone(),
+            )
+        }
+    }
 }
 
 /// The query cross-entropy of `model`, normalised with the support set's statistics.
@@ -216,7 +237,7 @@ impl InnerLoop {
         let batch = support.to_batch(&device_of(model));
         let start = self.task_start(model, support, way);
         let unroll = self.unroll(&start, support, rates, false);
-        adapt(&start, &unroll, &|m| batch_loss(m, &batch)).0
+        adapt(&start, &unroll, &SupportCrossEntropy(&batch)).0
     }
 }
 

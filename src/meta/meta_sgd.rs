@@ -7,7 +7,7 @@
 //! default (the initialisation's gradient drops the Hessian terms; the rates' gradient is exact
 //! for one inner step); `second_order` keeps the Hessian terms for both, as in MAML.
 
-use super::inner::{InnerLoop, batch_loss, predict_query, query_loss};
+use super::inner::{InnerLoop, SupportCrossEntropy, predict_query, query_loss};
 use super::maml::MamlConfig;
 use super::params::ParamVec;
 use super::unroll::meta_gradient;
@@ -98,12 +98,9 @@ impl MetaLearner for MetaSgd {
                 Some(&learned_rates),
                 self.config.second_order,
             );
-            let gradient = meta_gradient(
-                &start,
-                &unroll,
-                |m| batch_loss(m, &support),
-                |m| query_loss(m, &support, &query),
-            );
+            let gradient = meta_gradient(&start, &unroll, SupportCrossEntropy(&support), |m| {
+                query_loss(m, &support, &query)
+            });
             inits.push(gradient.init);
             rates.push(gradient.rates);
             losses.push(gradient.query_loss);

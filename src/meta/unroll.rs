@@ -7,7 +7,12 @@
 //! ∂L_q/∂θ₀ = v₀, ∂L_q/∂α = −Σᵢ ∇L_s(θᵢ) ⊙ vᵢ₊₁. burn differentiates only once, so each
 //! Hessian-vector product is a central difference of two gradients,
 //! H v ≈ (∇L_s(θ + εv̂) − ∇L_s(θ − εv̂)) · ‖v‖ / 2ε with v̂ = v / ‖v‖, which is exact for
-//! quadratic losses and converges as ε → 0. First-order mode skips the products (Hᵢ = 0).
+//! quadratic losses and converges as ε → 0 for smooth ones. A ReLU network's support loss is
+//! not smooth: its gradient jumps where a ReLU or max-pool switch flips, and some of its many
+//! switches flip within any probe f32 resolves, so each product is taken on the support loss
+//! with the switches held as they are at θᵢ ([`SupportLoss::held_at`],
+//! [`crate::model::Switches`]) — the Hessian autodiff's double backward would give. First-order
+//! mode skips the products (Hᵢ = 0).
 
 use super::params::ParamVec;
 use burn::module::Module;
@@ -57,17 +62,39 @@ pub struct MetaGradient {
     pub query_loss: Tensor<1>,
 }
 
+/// The loss the inner loop descends.
+pub trait SupportLoss<M> {
+    /// The loss of `model`.
+    fn loss(&self, model: &M) -> Tensor<1>;
+
+    /// The loss near `origin`, made smooth there with the loss's gradient and Hessian at
+    /// `origin`: for a network, every ReLU and max-pool held as it switches at `origin`. A
+    /// smooth loss is its own.
+    fn held_at(&self, origin: &M) -> impl Fn(&M) -> Tensor<1>;
+}
+
+/// A smooth loss, given as a function.
+impl<M, F: Fn(&M) -> Tensor<1>> SupportLoss<M> for F {
+    fn loss(&self, model: &M) -> Tensor<1> {
+        self(model)
+    }
+
+    fn held_at(&self, _origin: &M) -> impl Fn(&M) -> Tensor<1> {
+        self
+    }
+}
+
 /// The parameters after the inner loop, and every iterate before them with its support
 /// gradient: `(θ_S, [(θᵢ, ∇L_s(θᵢ))])`.
 pub fn adapt<M: Module>(
     init: &M,
     unroll: &Unroll,
-    support_loss: &impl Fn(&M) -> Tensor<1>,
+    support_loss: &impl SupportLoss<M>,
 ) -> (M, Vec<(M, ParamVec)>) {
     let mut trajectory = Vec::with_capacity(unroll.steps);
     let mut current = init.clone();
     for _ in 0..unroll.steps {
-        let grad = ParamVec::gradient(&current, support_loss(&current));
+        let grad = ParamVec::gradient(&current, support_loss.loss(&current));
         let next = unroll.rate.times(&grad).step(current.clone(), -1.0);
         trajectory.push((current, grad));
         current = next;
@@ -75,17 +102,19 @@ pub fn adapt<M: Module>(
     (current, trajectory)
 }
 
-/// H(θ) `v` for the Hessian of `loss` at `at`, by a central difference of gradients.
+/// H(θ) `v` for the Hessian of `loss` at `at`, by a central difference of the gradients of the
+/// loss held smooth at `at`.
 pub fn hessian_vector_product<M: Module>(
     at: &M,
     v: &ParamVec,
-    loss: &impl Fn(&M) -> Tensor<1>,
+    loss: &impl SupportLoss<M>,
 ) -> ParamVec {
     let norm = v.norm() + 1e-20;
     let probe = v.scale_by(&(norm.clone().recip() * FD_EPSILON));
+    let held = loss.held_at(at);
     let gradient_at = |scale: f64| {
         let moved = probe.step(at.clone(), scale);
-        ParamVec::gradient(&moved, loss(&moved))
+        ParamVec::gradient(&moved, held(&moved))
     };
     gradient_at(1.0)
         .sub(&gradient_at(-1.0))
@@ -96,7 +125,7 @@ pub fn hessian_vector_product<M: Module>(
 pub fn meta_gradient<M: Module>(
     init: &M,
     unroll: &Unroll,
-    support_loss: impl Fn(&M) -> Tensor<1>,
+    support_loss: impl SupportLoss<M>,
     query_loss: impl Fn(&M) -> Tensor<1>,
 ) -> MetaGradient {
     let (adapted, trajectory) = adapt(init, unroll, &support_loss);

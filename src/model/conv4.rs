@@ -12,11 +12,11 @@
 //! (statistics of the query batch) lets queries leak into each other's predictions.
 
 use super::standardise;
+use super::switches::Switchboard;
 use burn::module::{Module, Param};
 use burn::nn::conv::{Conv2d, Conv2dConfig};
 use burn::nn::pool::{MaxPool2d, MaxPool2dConfig};
 use burn::nn::{Linear, LinearConfig, PaddingConfig2d};
-use burn::tensor::activation::relu;
 use burn::tensor::{Device, Tensor};
 
 /// Channels of every block at the standard size, and so the number of features.
@@ -72,9 +72,10 @@ impl Block {
         }
     }
 
-    fn forward(&self, x: Tensor<4>, reference: usize) -> Tensor<4> {
+    fn forward(&self, x: Tensor<4>, reference: usize, switches: &mut Switchboard) -> Tensor<4> {
         let x = self.norm.forward(self.conv.forward(x), reference);
-        self.pool.forward(relu(x))
+        let x = switches.relu(x);
+        switches.max_pool(&self.pool, x)
     }
 }
 
@@ -115,10 +116,19 @@ impl Conv4 {
     /// Features `[n, channels]` of `images` `[n, 1, 28, 28]`, every block normalised with the
     /// statistics of the first `reference` images.
     pub fn embed(&self, images: Tensor<4>, reference: usize) -> Tensor<2> {
-        let x = self
-            .blocks
-            .iter()
-            .fold(standardise(images), |x, block| block.forward(x, reference));
+        self.embed_with(images, reference, &mut Switchboard::Free)
+    }
+
+    /// [`Self::embed`] with its ReLUs and max-pools choosing as `switches` says.
+    pub(super) fn embed_with(
+        &self,
+        images: Tensor<4>,
+        reference: usize,
+        switches: &mut Switchboard,
+    ) -> Tensor<2> {
+        let x = self.blocks.iter().fold(standardise(images), |x, block| {
+            block.forward(x, reference, switches)
+        });
         x.flatten::<2>(1, 3)
     }
 }

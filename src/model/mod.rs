@@ -13,12 +13,16 @@ mod checkpoint;
 mod conv4;
 mod reference;
 pub mod stored;
+mod switches;
 
 pub use checkpoint::{
     CheckpointError, from_bytes, load_module, module_to_bytes, to_bytes, to_bytes_async,
 };
 pub use conv4::Conv4;
 pub use reference::ReferenceCnn;
+pub use switches::Switches;
+
+use switches::Switchboard;
 
 use burn::module::Module;
 use burn::nn::Linear;
@@ -253,13 +257,33 @@ impl Network {
     /// Features `[n, features]` of images `[n, 1, 28, 28]` in `[0, 1]` that are their own reference
     /// set (a support set, or a training batch): Conv-4 normalises with their statistics.
     pub fn embed(&self, images: Tensor<4>) -> Tensor<2> {
+        self.embed_with(images, &mut Switchboard::Free)
+    }
+
+    fn embed_with(&self, images: Tensor<4>, switches: &mut Switchboard) -> Tensor<2> {
         match self {
-            Self::Reference(net) => net.embed(images),
+            Self::Reference(net) => net.embed_with(images, switches),
             Self::Conv4(net) => {
                 let n = images.dims()[0];
-                net.embed(images, n)
+                net.embed_with(images, n, switches)
             }
         }
+    }
+
+    /// The switches of its ReLUs and max-pools in [`Self::forward`] over `images`, recorded by
+    /// its inference copy (no autodiff graph).
+    pub fn switches(&self, images: Tensor<4>) -> Switches {
+        let mut board = Switchboard::record();
+        self.valid().embed_with(images.inner(), &mut board);
+        board.recorded()
+    }
+
+    /// [`Self::forward`] over the `images` `switches` were recorded on, with every ReLU and
+    /// max-pool choosing as it did then: the network made piecewise-linear-free around the
+    /// parameters it had (see [`switches`]).
+    pub fn forward_held(&self, images: Tensor<4>, switches: &Switches) -> Tensor<2> {
+        let features = self.embed_with(images, &mut Switchboard::hold(switches));
+        self.output_layer().forward(features)
     }
 
     /// Features of a task's support images and of its query images; Conv-4 normalises both
@@ -332,6 +356,62 @@ mod tests {
             .max()
             .into_scalar::<f32>();
         assert!(diff > 1e-3, "the support statistics had no effect");
+    }
+
+    /// Held at the parameters they were recorded at, the switches change nothing: the same
+    /// logits, the same gradient. Moved away, the held network is no longer the free one: some
+    /// switch would have flipped.
+    #[test]
+    fn held_switches_give_the_free_forward_pass_where_they_were_recorded() {
+        let device = cpu_device().autodiff();
+        let images = crate::bench::synthetic_images(6, 1)
+            .to_batch(&device)
+            .images;
+        for backbone in [Backbone::Reference, Backbone::Conv4] {
+            let net = Network::new(backbone, 5, &device);
+            let switches = net.switches(images.clone());
+            let held = net.forward_held(images.clone(), &switches);
+            let free = net.forward(images.clone());
+            held.clone()
+                .into_data()
+                .assert_approx_eq::<f32>(&free.clone().into_data(), Tolerance::absolute(1e-6));
+            let gradient = |logits: Tensor<2>| {
+                crate::meta::params::ParamVec::gradient(&net, logits.powi_scalar(2).sum())
+            };
+            let (held_grad, free_grad) = (gradient(held), gradient(free));
+            let difference = held_grad.sub(&free_grad).norm().into_scalar::<f32>();
+            let size = free_grad.norm().into_scalar::<f32>();
+            assert!(
+                difference <= 1e-5 * size,
+                "{backbone:?}: {difference} of {size}"
+            );
+
+            let moved = net.clone().map(&mut Shift(0.05));
+            let held = moved.forward_held(images.clone(), &switches);
+            let free = moved.forward(images.clone());
+            let gap = (held - free).abs().max().into_scalar::<f32>();
+            assert!(
+                gap > 1e-4,
+                "{backbone:?}: the held switches followed the parameters"
+            );
+        }
+    }
+
+    /// Adds uniform noise of up to ± the given size to every parameter.
+    struct Shift(f32);
+
+    impl burn::module::ModuleMapper for Shift {
+        fn map_float<const D: usize>(
+            &mut self,
+            param: burn::module::Param<Tensor<D>>,
+        ) -> burn::module::Param<Tensor<D>> {
+            let size = self.0;
+            param.map(|t| {
+                let noise =
+                    Tensor::random(t.shape(), Distribution::Uniform(-1.0, 1.0), &t.device());
+                t + noise * size
+            })
+        }
     }
 
     #[test]

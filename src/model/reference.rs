@@ -2,13 +2,13 @@
 //! → Dense(5408→64) ReLU → Dense(64→classes). No normalisation layer: each image is processed
 //! on its own.
 
+use super::switches::Switchboard;
 use super::{FEATURES, Sizes, standardise};
 use crate::data::IMAGE_SIDE;
 use burn::module::Module;
 use burn::nn::conv::{Conv2d, Conv2dConfig};
 use burn::nn::pool::{MaxPool2d, MaxPool2dConfig};
 use burn::nn::{Linear, LinearConfig};
-use burn::tensor::activation::relu;
 use burn::tensor::{Device, Tensor};
 
 /// Channels produced by the convolution at the standard size.
@@ -60,10 +60,14 @@ impl ReferenceCnn {
 
     /// The hidden features `[n, hidden]` (after ReLU) for images `[n, 1, 28, 28]` in `[0, 1]`.
     pub fn embed(&self, images: Tensor<4>) -> Tensor<2> {
-        let x = self
-            .pool
-            .forward(relu(self.conv.forward(standardise(images))));
-        relu(self.hidden.forward(x.flatten::<2>(1, 3)))
+        self.embed_with(images, &mut Switchboard::Free)
+    }
+
+    /// [`Self::embed`] with its ReLUs and max-pool choosing as `switches` says.
+    pub(super) fn embed_with(&self, images: Tensor<4>, switches: &mut Switchboard) -> Tensor<2> {
+        let x = switches.relu(self.conv.forward(standardise(images)));
+        let x = switches.max_pool(&self.pool, x);
+        switches.relu(self.hidden.forward(x.flatten::<2>(1, 3)))
     }
 
     /// Class logits `[n, classes]` for images `[n, 1, 28, 28]` with intensities in `[0, 1]`.

@@ -199,7 +199,13 @@ impl RlTrainer {
                     returns.borrow_mut().push(mean_return(&after));
                     surrogate(adapted, &after)
                 };
-                meta_gradient(&self.policy, &unroll, |m| surrogate(m, &before), query_loss).init
+                meta_gradient(
+                    &self.policy,
+                    &unroll,
+                    |m: &Policy| surrogate(m, &before),
+                    query_loss,
+                )
+                .init
             })
             .collect();
         let grads = ParamVec::mean(gradients).to_grads(&self.policy);

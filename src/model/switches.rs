@@ -1,0 +1,108 @@
+//! The switches of a network's piecewise-linear layers — which inputs each ReLU passes, which
+//! input each max-pool window picks — recorded in one forward pass and held in others.
+//!
+//! A ReLU network's gradient jumps wherever a switch flips, and with hundreds of thousands of
+//! them some flip within any probe a float can resolve: a central difference of gradients
+//! across such a kink measures the jump divided by the probe, not the curvature. With the
+//! switches held as they are at a point θ, the loss is smooth around θ and has the gradient and
+//! Hessian the free loss has at θ (almost everywhere; the Hessian autodiff's double backward
+//! gives). Second-order MAML takes its Hessian-vector products on that loss
+//! ([`crate::meta::unroll`]).
+
+use burn::nn::pool::MaxPool2d;
+use burn::tensor::module::max_pool2d_with_indices;
+use burn::tensor::ops::MaxPoolOptions;
+use burn::tensor::{Int, Tensor};
+
+/// One recorded choice.
+#[derive(Debug, Clone)]
+pub(super) enum Switch {
+    /// A ReLU's mask, 1 where its input was positive, as `[n, rest]`.
+    Relu(Tensor<2>),
+    /// A max-pool's choices: the flat position `row · width + column` of each window's
+    /// maximum, `[n, channels, rows out, columns out]`.
+    Pool(Tensor<4, Int>),
+}
+
+/// The switches of one forward pass, in the order the network met them (see
+/// [`super::Network::switches`]).
+#[derive(Debug, Clone)]
+pub struct Switches(Vec<Switch>);
+
+/// How the ReLUs and max-pools of a forward pass choose: a backbone's layers call it in order.
+pub(super) enum Switchboard {
+    /// By their inputs, as usual.
+    Free,
+    /// By their inputs, writing down each choice.
+    Record(Vec<Switch>),
+    /// As written down, in order.
+    Hold(std::vec::IntoIter<Switch>),
+}
+
+impl Switchboard {
+    /// A pass that writes its switches down.
+    pub fn record() -> Self {
+        Self::Record(Vec::new())
+    }
+
+    /// A pass that holds `switches`.
+    pub fn hold(switches: &Switches) -> Self {
+        Self::Hold(switches.0.clone().into_iter())
+    }
+
+    /// What a recording pass wrote down.
+    pub fn recorded(self) -> Switches {
+        match self {
+            Self::Record(switches) => Switches(switches),
+            _ => Switches(Vec::new()),
+        }
+    }
+
+    /// The ReLU of `x`.
+    pub fn relu<const D: usize>(&mut self, x: Tensor<D>) -> Tensor<D> {
+        match self {
+            Self::Free => burn::tensor::activation::relu(x),
+            Self::Record(switches) => {
+                let mask = x.clone().greater_elem(0.0).float();
+                let n = x.dims()[0];
+                let rest = x.shape().num_elements() / n.max(1);
+                switches.push(Switch::Relu(mask.clone().reshape([n, rest])));
+                x * mask
+            }
+            Self::Hold(switches) => match switches.next() {
+                Some(Switch::Relu(mask)) => {
+                    let dims = x.dims();
+                    x * mask.reshape(dims)
+                }
+                _ => panic!("the switches were recorded by another network"),
+            },
+        }
+    }
+
+    /// `layer` (no padding) applied to `x` `[n, channels, rows, columns]`.
+    pub fn max_pool(&mut self, layer: &MaxPool2d, x: Tensor<4>) -> Tensor<4> {
+        match self {
+            Self::Free => layer.forward(x),
+            Self::Record(switches) => {
+                let options = MaxPoolOptions::new(layer.kernel_size)
+                    .with_stride(layer.stride)
+                    .with_dilation(layer.dilation)
+                    .with_ceil_mode(layer.ceil_mode);
+                let (pooled, positions) = max_pool2d_with_indices(x, options);
+                switches.push(Switch::Pool(positions));
+                pooled
+            }
+            Self::Hold(switches) => match switches.next() {
+                Some(Switch::Pool(positions)) => {
+                    let [n, channels, rows, columns] = x.dims();
+                    let [_, _, rows_out, columns_out] = positions.dims();
+                    let positions = positions.reshape([n, channels, rows_out * columns_out]);
+                    x.reshape([n, channels, rows * columns])
+                        .gather(2, positions)
+                        .reshape([n, channels, rows_out, columns_out])
+                }
+                _ => panic!("the switches were recorded by another network"),
+            },
+        }
+    }
+}
