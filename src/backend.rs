@@ -11,6 +11,19 @@ pub fn cpu_device() -> Device {
     Device::flex()
 }
 
+/// Threads the CPU backend computes on: a rayon pool (one per core, or `RAYON_NUM_THREADS`)
+/// with the `threads` feature, natively.
+#[cfg(all(feature = "threads", not(target_arch = "wasm32")))]
+pub fn cpu_threads() -> usize {
+    rayon::current_num_threads()
+}
+
+/// Threads the CPU backend computes on: one, without the `threads` feature or in wasm.
+#[cfg(not(all(feature = "threads", not(target_arch = "wasm32"))))]
+pub fn cpu_threads() -> usize {
+    1
+}
+
 /// Which kind of backend a run uses.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -78,7 +91,10 @@ impl Backend {
         Self {
             device: cpu_device(),
             kind: BackendKind::Cpu,
-            adapter: "burn flex (CPU)".to_string(),
+            adapter: match cpu_threads() {
+                1 => "burn flex (CPU, 1 thread)".to_string(),
+                n => format!("burn flex (CPU, {n} threads)"),
+            },
             notice,
         }
     }

@@ -5,6 +5,9 @@
 //! print one JSON object per figure, so results from both places can be compared line by line.
 //! Inputs are synthetic images: the figures measure compute, not data loading.
 
+#[cfg(not(target_arch = "wasm32"))]
+pub mod profile;
+
 use crate::backend::Backend;
 use crate::data::episode::{ClassPool, EpisodeSpec};
 use crate::data::{IMAGE_PIXELS, IMAGE_SIDE, ImageSet, NUM_CLASSES};

@@ -165,6 +165,10 @@ enum Command {
             default_value = "reference,conv4"
         )]
         backbones: Vec<Backbone>,
+        /// Time each phase of a training step and of an adaptation instead (training steps
+        /// and meta repeats set how many).
+        #[arg(long)]
+        profile: bool,
         /// Also append each figure, with commit, machine and date, to this results file.
         #[arg(long)]
         results: Option<PathBuf>,
@@ -221,6 +225,7 @@ pub fn run() -> i32 {
             forward_repeats,
             meta_repeats,
             backbones,
+            profile,
             results,
         } => bench(
             BenchPlan {
@@ -229,6 +234,7 @@ pub fn run() -> i32 {
                 meta_repeats,
                 backbones,
             },
+            profile,
             results.as_deref(),
         ),
     };
@@ -393,8 +399,17 @@ fn save_weights(path: &Path, model: &Network, entry: WeightsEntry) -> Result<(),
     Ok(())
 }
 
-fn bench(plan: BenchPlan, results_file: Option<&Path>) -> Result<(), String> {
-    let figures = pollster::block_on(bench::run(backend(), plan))?;
+fn bench(plan: BenchPlan, profile: bool, results_file: Option<&Path>) -> Result<(), String> {
+    let figures = if profile {
+        plan.check()?;
+        pollster::block_on(bench::profile::run(
+            backend(),
+            plan.train_steps,
+            plan.meta_repeats,
+        ))?
+    } else {
+        pollster::block_on(bench::run(backend(), plan))?
+    };
     let (commit, machine, date) = (
         results::git_commit(),
         results::machine(backend()),

@@ -41,15 +41,54 @@ impl SupportNorm {
         }
     }
 
-    /// `x` `[n, c, h, w]` normalised per channel with the mean and variance of `x[..reference]`.
-    fn forward(&self, x: Tensor<4>, reference: usize) -> Tensor<4> {
+    /// `x` `[n, c, h, w]` normalised per channel with the mean and variance `statistics` says.
+    fn forward(&self, x: Tensor<4>, statistics: &mut Statistics) -> Tensor<4> {
         let [_, channels, _, _] = x.dims();
-        let from = x.clone().narrow(0, 0, reference);
-        let mean = from.clone().mean_dims(&[0, 2, 3]);
-        let variance = (from - mean.clone()).powi_scalar(2).mean_dims(&[0, 2, 3]);
+        let ChannelStatistics { mean, variance } = statistics.next(&x);
         let scale = self.scale.val().reshape([1, channels, 1, 1]);
         let shift = self.shift.val().reshape([1, channels, 1, 1]);
         (x - mean) / (variance + EPSILON).sqrt() * scale + shift
+    }
+}
+
+/// One block's per-channel mean and variance over a reference set, `[1, c, 1, 1]` each.
+#[derive(Debug, Clone)]
+pub struct ChannelStatistics {
+    mean: Tensor<4>,
+    variance: Tensor<4>,
+}
+
+impl ChannelStatistics {
+    /// The statistics of `x` `[n, c, h, w]`.
+    fn of(x: Tensor<4>) -> Self {
+        let mean = x.clone().mean_dims(&[0, 2, 3]);
+        let variance = (x - mean.clone()).powi_scalar(2).mean_dims(&[0, 2, 3]);
+        Self { mean, variance }
+    }
+}
+
+/// Where each block's normalisation statistics come from.
+pub enum Statistics<'a> {
+    /// The first this many images of the batch.
+    FirstRows(usize),
+    /// The whole batch, each block's statistics written down.
+    Record(&'a mut Vec<ChannelStatistics>),
+    /// As written down, in order.
+    Given(std::slice::Iter<'a, ChannelStatistics>),
+}
+
+impl Statistics<'_> {
+    /// The next block's statistics, for its input `x`.
+    fn next(&mut self, x: &Tensor<4>) -> ChannelStatistics {
+        match self {
+            Self::FirstRows(reference) => ChannelStatistics::of(x.clone().narrow(0, 0, *reference)),
+            Self::Record(recorded) => {
+                let statistics = ChannelStatistics::of(x.clone());
+                recorded.push(statistics.clone());
+                statistics
+            }
+            Self::Given(given) => given.next().cloned().expect("statistics for every block"),
+        }
     }
 }
 
@@ -72,8 +111,13 @@ impl Block {
         }
     }
 
-    fn forward(&self, x: Tensor<4>, reference: usize, switches: &mut Switchboard) -> Tensor<4> {
-        let x = self.norm.forward(self.conv.forward(x), reference);
+    fn forward(
+        &self,
+        x: Tensor<4>,
+        statistics: &mut Statistics,
+        switches: &mut Switchboard,
+    ) -> Tensor<4> {
+        let x = self.norm.forward(self.conv.forward(x), statistics);
         let x = switches.relu(x);
         switches.max_pool(&self.pool, x)
     }
@@ -116,18 +160,19 @@ impl Conv4 {
     /// Features `[n, channels]` of `images` `[n, 1, 28, 28]`, every block normalised with the
     /// statistics of the first `reference` images.
     pub fn embed(&self, images: Tensor<4>, reference: usize) -> Tensor<2> {
-        self.embed_with(images, reference, &mut Switchboard::Free)
+        let statistics = &mut Statistics::FirstRows(reference);
+        self.embed_with(images, statistics, &mut Switchboard::Free)
     }
 
-    /// [`Self::embed`] with its ReLUs and max-pools choosing as `switches` says.
+    /// [`Self::embed`] with the statistics and the ReLU and max-pool choices given.
     pub(super) fn embed_with(
         &self,
         images: Tensor<4>,
-        reference: usize,
+        statistics: &mut Statistics,
         switches: &mut Switchboard,
     ) -> Tensor<2> {
         let x = self.blocks.iter().fold(standardise(images), |x, block| {
-            block.forward(x, reference, switches)
+            block.forward(x, statistics, switches)
         });
         x.flatten::<2>(1, 3)
     }

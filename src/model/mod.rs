@@ -19,10 +19,10 @@ pub use checkpoint::{
     CheckpointError, from_bytes, load_module, module_to_bytes, to_bytes, to_bytes_async,
 };
 pub use conv4::Conv4;
+use conv4::Statistics;
 pub use reference::ReferenceCnn;
+pub(crate) use switches::Switchboard;
 pub use switches::Switches;
-
-use switches::Switchboard;
 
 use burn::module::Module;
 use burn::nn::Linear;
@@ -265,9 +265,37 @@ impl Network {
             Self::Reference(net) => net.embed_with(images, switches),
             Self::Conv4(net) => {
                 let n = images.dims()[0];
-                net.embed_with(images, n, switches)
+                net.embed_with(images, &mut Statistics::FirstRows(n), switches)
             }
         }
+    }
+
+    /// Features of `support` images (their own reference set), and what queries need from
+    /// that set besides: Conv-4's normalisation statistics.
+    pub fn embed_support(&self, support: Tensor<4>) -> (Tensor<2>, SupportStatistics) {
+        let mut recorded = Vec::new();
+        let features = match self {
+            Self::Reference(net) => net.embed(support),
+            Self::Conv4(net) => {
+                let statistics = &mut Statistics::Record(&mut recorded);
+                net.embed_with(support, statistics, &mut Switchboard::Free)
+            }
+        };
+        (features, SupportStatistics(recorded))
+    }
+
+    /// [`Self::classify`] without passing the support set through the network again: its
+    /// `statistics` from [`Self::embed_support`] while the network had the layers it has now
+    /// (its output layer aside).
+    pub fn classify_with(&self, statistics: &SupportStatistics, query: Tensor<4>) -> Tensor<2> {
+        let features = match self {
+            Self::Reference(net) => net.embed(query),
+            Self::Conv4(net) => {
+                let given = &mut Statistics::Given(statistics.0.iter());
+                net.embed_with(query, given, &mut Switchboard::Free)
+            }
+        };
+        self.output_layer().forward(features)
     }
 
     /// The switches of its ReLUs and max-pools in [`Self::forward`] over `images`, recorded by
@@ -314,6 +342,11 @@ impl Network {
     }
 }
 
+/// The normalisation statistics of a task's support set, as Conv-4's blocks took them (none
+/// for the reference CNN).
+#[derive(Debug, Clone)]
+pub struct SupportStatistics(Vec<conv4::ChannelStatistics>);
+
 /// Mean softmax cross-entropy of `logits` `[n, classes]` against class indices `[n]`.
 pub fn cross_entropy(logits: Tensor<2>, labels: Tensor<1, Int>) -> Tensor<1> {
     CrossEntropyLossConfig::new()
@@ -356,6 +389,33 @@ mod tests {
             .max()
             .into_scalar::<f32>();
         assert!(diff > 1e-3, "the support statistics had no effect");
+    }
+
+    /// Queries classified with a support set's recorded statistics get the logits they get
+    /// with the support set itself.
+    #[test]
+    fn recorded_support_statistics_classify_as_the_support_set_does() {
+        let device = cpu_device();
+        let support = crate::bench::synthetic_images(10, 2)
+            .to_batch(&device)
+            .images;
+        let query = crate::bench::synthetic_images(3, 3)
+            .to_batch(&device)
+            .images;
+        for backbone in [Backbone::Reference, Backbone::Conv4] {
+            let net = Network::new(backbone, 5, &device);
+            let (features, statistics) = net.embed_support(support.clone());
+            features.into_data().assert_approx_eq::<f32>(
+                &net.embed(support.clone()).into_data(),
+                Tolerance::absolute(1e-5),
+            );
+            net.classify_with(&statistics, query.clone())
+                .into_data()
+                .assert_approx_eq::<f32>(
+                    &net.classify(support.clone(), query.clone()).into_data(),
+                    Tolerance::absolute(1e-4),
+                );
+        }
     }
 
     /// Held at the parameters they were recorded at, the switches change nothing: the same

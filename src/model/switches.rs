@@ -7,7 +7,7 @@
 //! switches held as they are at a point θ, the loss is smooth around θ and has the gradient and
 //! Hessian the free loss has at θ (almost everywhere; the Hessian autodiff's double backward
 //! gives). Second-order MAML takes its Hessian-vector products on that loss
-//! ([`crate::meta::unroll`]).
+//! ([`crate::meta::unroll`]), for the few-shot backbones and for the meta-RL policy.
 
 use burn::nn::pool::MaxPool2d;
 use burn::tensor::module::max_pool2d_with_indices;
@@ -16,7 +16,7 @@ use burn::tensor::{Int, Tensor};
 
 /// One recorded choice.
 #[derive(Debug, Clone)]
-pub(super) enum Switch {
+pub(crate) enum Switch {
     /// A ReLU's mask, 1 where its input was positive, as `[n, rest]`.
     Relu(Tensor<2>),
     /// A max-pool's choices: the flat position `row · width + column` of each window's
@@ -29,8 +29,8 @@ pub(super) enum Switch {
 #[derive(Debug, Clone)]
 pub struct Switches(Vec<Switch>);
 
-/// How the ReLUs and max-pools of a forward pass choose: a backbone's layers call it in order.
-pub(super) enum Switchboard {
+/// How the ReLUs and max-pools of a forward pass choose: a network's layers call it in order.
+pub(crate) enum Switchboard {
     /// By their inputs, as usual.
     Free,
     /// By their inputs, writing down each choice.

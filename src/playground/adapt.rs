@@ -12,7 +12,7 @@ use super::host_head::HostHead;
 use crate::data::{Batch, ImageSet};
 use crate::meta::inner::{InnerLoop, batch_loss, device_of};
 use crate::meta::params::ParamVec;
-use crate::model::{Network, cross_entropy};
+use crate::model::{Network, SupportStatistics, cross_entropy};
 use burn::module::Module;
 use burn::optim::{AdamConfig, GradientsParams, ModuleOptimizer};
 use burn::tensor::activation::softmax;
@@ -87,6 +87,9 @@ pub struct Adaptation {
     model: Network,
     rule: Rule,
     support: ImageSet,
+    /// The support set's statistics while only the output layer changes (head-only), so a
+    /// prediction need not pass the support set through the network again.
+    support_statistics: Option<SupportStatistics>,
     steps: usize,
     done: usize,
     device: Device,
@@ -132,13 +135,15 @@ impl Adaptation {
     ) -> Self {
         let device = device.clone().autodiff();
         let network = network.clone().train();
+        let mut support_statistics = None;
         let (model, rule) = match procedure {
             Procedure::Inner(inner) if inner.head_only => {
-                // One pass through the network serves the prototype layer and every step: the
-                // features do not depend on the output layer.
-                let support_features = network
+                // One pass through the network serves the prototype layer, every step and every
+                // prediction: the features do not depend on the output layer.
+                let (support_features, statistics) = network
                     .valid()
-                    .embed(support.to_batch(&device.clone().inner()).images);
+                    .embed_support(support.to_batch(&device.clone().inner()).images);
+                support_statistics = Some(statistics);
                 let start = inner.task_start_rows_with(&network, support, rows, &support_features);
                 let rule = match head_steps {
                     HeadSteps::Host => Rule::Host {
@@ -172,6 +177,7 @@ impl Adaptation {
             model,
             rule,
             support: support.clone(),
+            support_statistics,
             steps: procedure.steps(),
             done: 0,
             device,
@@ -223,7 +229,12 @@ impl Adaptation {
 
     /// Class probabilities `[n][way]` for the images of `set`.
     pub async fn probabilities(&self, set: &ImageSet) -> Result<Vec<Vec<f32>>, AdaptError> {
-        probabilities(&self.model, &self.support, set).await
+        let Some(statistics) = &self.support_statistics else {
+            return probabilities(&self.model, &self.support, set).await;
+        };
+        let model = self.model.valid();
+        let logits = model.classify_with(statistics, set.to_batch(&device_of(&model)).images);
+        read_probabilities(logits).await
     }
 
     /// Fraction of the labelled images of `set` the current network labels right.
@@ -251,6 +262,11 @@ pub async fn probabilities(
         support.to_batch(&device).images,
         set.to_batch(&device).images,
     );
+    read_probabilities(logits).await
+}
+
+/// The softmax of `logits` `[n, classes]`, read back as one row per image.
+async fn read_probabilities(logits: Tensor<2>) -> Result<Vec<Vec<f32>>, AdaptError> {
     let probabilities = softmax(logits, 1);
     let [_, classes] = probabilities.dims();
     let data = probabilities

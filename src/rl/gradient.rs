@@ -11,6 +11,7 @@
 
 use super::env::TaskFamily;
 use super::policy::{Noise, Policy};
+use crate::meta::unroll::SupportLoss;
 use crate::rng::Rng;
 use burn::module::Module;
 use burn::tensor::{Device, Tensor, TensorData};
@@ -117,14 +118,42 @@ fn advantages(rewards: Tensor<2>, alive: Tensor<2>) -> Tensor<2> {
 /// The REINFORCE surrogate loss of `policy` on `trajectories`: its gradient is the
 /// policy-gradient estimate (for descent).
 pub fn surrogate(policy: &Policy, trajectories: &Trajectories) -> Tensor<1> {
-    let [horizon, n] = trajectories.rewards.dims();
     // The trajectories live on the device without autodiff: constants for the gradient.
-    let log_probs = policy
-        .log_prob(
-            trajectories.observations.clone(),
-            trajectories.actions.clone(),
-        )
-        .reshape([horizon, n]);
+    let log_probs = policy.log_prob(
+        trajectories.observations.clone(),
+        trajectories.actions.clone(),
+    );
+    weigh(log_probs, trajectories)
+}
+
+/// The policy-gradient surrogate as the inner loop descends it: held smooth around a policy by
+/// its ReLU switches at the trajectories' observations.
+pub struct Surrogate<'a>(pub &'a Trajectories);
+
+impl SupportLoss<Policy> for Surrogate<'_> {
+    fn loss(&self, policy: &Policy) -> Tensor<1> {
+        surrogate(policy, self.0)
+    }
+
+    fn held_at(&self, origin: &Policy) -> impl Fn(&Policy) -> Tensor<1> {
+        let Trajectories {
+            observations,
+            actions,
+            ..
+        } = self.0;
+        let switches = origin.switches(observations.clone());
+        move |policy| {
+            let log_probs = policy.log_prob_held(observations.clone(), actions.clone(), &switches);
+            weigh(log_probs, self.0)
+        }
+    }
+}
+
+/// −Σ log π(a|s) · advantage over the steps taken, per step taken, for `log_probs` of every
+/// step of `trajectories` (time-major).
+fn weigh(log_probs: Tensor<1>, trajectories: &Trajectories) -> Tensor<1> {
+    let [horizon, n] = trajectories.rewards.dims();
+    let log_probs = log_probs.reshape([horizon, n]);
     let weighted = log_probs * trajectories.advantages.clone() * trajectories.alive.clone();
     // A mean over every step taken (as in the MAML paper's implementation), so one learning
     // rate suits short and long episodes alike.
@@ -192,6 +221,39 @@ mod tests {
     fn gradient_of_bias(gradient: &crate::meta::params::ParamVec) -> Vec<f32> {
         let flat = gradient.to_vec();
         flat[flat.len() - ARMS..].to_vec()
+    }
+
+    /// Held at the policy it was recorded at, the surrogate is the surrogate, gradient and all;
+    /// moved away it keeps the old ReLU switches, so it is another function.
+    #[test]
+    fn the_held_surrogate_is_the_surrogate_where_it_was_recorded() {
+        use crate::meta::params::ParamVec;
+        let device = cpu_device().autodiff();
+        let policy = Policy::gaussian(2, 2, &device);
+        let trajectories = rollout::<PointNav>(&policy, &[0.5, -0.5], 4, &mut Rng::new(3));
+        let loss = Surrogate(&trajectories);
+        let held = loss.held_at(&policy);
+        let (free_value, held_value) = (loss.loss(&policy), held(&policy));
+        let (free_grad, held_grad) = (
+            ParamVec::gradient(&policy, free_value.clone()),
+            ParamVec::gradient(&policy, held_value.clone()),
+        );
+        let value_gap = (free_value - held_value).abs().into_scalar::<f32>();
+        let grad_gap = held_grad.sub(&free_grad).norm().into_scalar::<f32>();
+        let size = free_grad.norm().into_scalar::<f32>();
+        assert!(value_gap < 1e-6, "values differ by {value_gap}");
+        assert!(
+            grad_gap <= 1e-5 * size,
+            "gradients differ by {grad_gap} of {size}"
+        );
+        let moved = free_grad.step(policy.clone(), -50.0);
+        let gap = (loss.loss(&moved) - held(&moved))
+            .abs()
+            .into_scalar::<f32>();
+        assert!(
+            gap > 0.0,
+            "the held surrogate followed the policy's switches"
+        );
     }
 
     #[test]

@@ -11,7 +11,7 @@
 //! paper's TRPO outer step is replaced by Adam.)
 
 use super::env::{Space, TaskFamily};
-use super::gradient::{Trajectories, mean_return, rollout, surrogate};
+use super::gradient::{Surrogate, Trajectories, mean_return, rollout, surrogate};
 use super::policy::Policy;
 use crate::meta::Accuracy;
 use crate::meta::params::ParamVec;
@@ -199,13 +199,7 @@ impl RlTrainer {
                     returns.borrow_mut().push(mean_return(&after));
                     surrogate(adapted, &after)
                 };
-                meta_gradient(
-                    &self.policy,
-                    &unroll,
-                    |m: &Policy| surrogate(m, &before),
-                    query_loss,
-                )
-                .init
+                meta_gradient(&self.policy, &unroll, Surrogate(&before), query_loss).init
             })
             .collect();
         let grads = ParamVec::mean(gradients).to_grads(&self.policy);

@@ -4,9 +4,10 @@
 //! standard normal noise, or uniform noise turned into Gumbel noise — so a rollout is a chain of
 //! tensor operations with no read-back, on any device.
 
+use crate::model::{Switchboard, Switches};
 use burn::module::{Module, Param};
 use burn::nn::{Initializer, Linear, LinearConfig};
-use burn::tensor::activation::{log_softmax, relu};
+use burn::tensor::activation::log_softmax;
 use burn::tensor::{Device, Int, Tensor};
 
 /// Hidden units per layer of the Gaussian MLP.
@@ -108,10 +109,40 @@ impl Policy {
 
     /// Log-probability `[n]` of `actions` `[n, act]` at observations `[n, obs]`.
     pub fn log_prob(&self, observations: Tensor<2>, actions: Tensor<2>) -> Tensor<1> {
+        self.log_prob_with(observations, actions, &mut Switchboard::Free)
+    }
+
+    /// The ReLU switches of [`Self::log_prob`] at `observations`, recorded by its inference
+    /// copy (see [`crate::model::Switches`]).
+    pub fn switches(&self, observations: Tensor<2>) -> Switches {
+        let mut board = Switchboard::record();
+        if let Self::Gaussian(p) = self.valid() {
+            p.mean_with(observations.inner(), &mut board);
+        }
+        board.recorded()
+    }
+
+    /// [`Self::log_prob`] at the `observations` `switches` were recorded on, every ReLU choosing
+    /// as it did then.
+    pub fn log_prob_held(
+        &self,
+        observations: Tensor<2>,
+        actions: Tensor<2>,
+        switches: &Switches,
+    ) -> Tensor<1> {
+        self.log_prob_with(observations, actions, &mut Switchboard::hold(switches))
+    }
+
+    fn log_prob_with(
+        &self,
+        observations: Tensor<2>,
+        actions: Tensor<2>,
+        switches: &mut Switchboard,
+    ) -> Tensor<1> {
         match self {
             Self::Gaussian(p) => {
                 let log_std = p.log_std.val().unsqueeze_dim::<2>(0);
-                let z = (actions - p.mean_of(observations)) / log_std.clone().exp();
+                let z = (actions - p.mean_with(observations, switches)) / log_std.clone().exp();
                 let per_component =
                     z.powi_scalar(2) * -0.5 - log_std - 0.5 * (2.0 * std::f32::consts::PI).ln();
                 per_component.sum_dim(1).squeeze_dim::<1>(1)
@@ -127,8 +158,12 @@ impl Policy {
 
 impl GaussianMlp {
     fn mean_of(&self, observations: Tensor<2>) -> Tensor<2> {
-        let x = relu(self.first.forward(observations));
-        self.mean.forward(relu(self.second.forward(x)))
+        self.mean_with(observations, &mut Switchboard::Free)
+    }
+
+    fn mean_with(&self, observations: Tensor<2>, switches: &mut Switchboard) -> Tensor<2> {
+        let x = switches.relu(self.first.forward(observations));
+        self.mean.forward(switches.relu(self.second.forward(x)))
     }
 }
 
