@@ -147,6 +147,11 @@ pub struct TaskArgs {
     /// Meta-SGD: keep the Hessian terms in the meta-gradient (MAML always does, FOMAML never).
     #[arg(long)]
     pub second_order: bool,
+    /// MAML, an ablation: take the Hessian-vector products on the support loss with its ReLU
+    /// and max-pool switches free, as this project did before it held them (wrong: the switches
+    /// that flip inside the probe swamp the curvature).
+    #[arg(long)]
+    pub free_switches: bool,
     /// Outer-loop Adam learning rate of MAML, Meta-SGD and ProtoNet.
     #[arg(long, default_value_t = 1e-3)]
     pub outer_lr: f64,
@@ -323,6 +328,7 @@ fn learner(
         MamlConfig::new(args.way, inner)
             .with_outer_lr(args.outer_lr)
             .with_second_order(algo == Algo::Maml || (algo == Algo::MetaSgd && args.second_order))
+            .with_free_switches(args.free_switches)
     };
     Ok(match (algo, weights) {
         (Algo::Scratch | Algo::Classifier | Algo::Finetune, _) => {

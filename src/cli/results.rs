@@ -8,7 +8,9 @@
 //! `scripts/load-size` one [`LoadLine`] per measured web build; `scripts/long-tasks` one
 //! [`TaskLine`] per backend the browser tests meta-trained on.
 //! `fewshot-lab results` renders them into the README between markers —
-//! `<!-- results:PROTOCOL -->`, `<!-- curve:PROTOCOL-ALGO -->`, `<!-- bench:FILE-STEM -->`,
+//! `<!-- results:PROTOCOL -->`, `<!-- curve:PROTOCOL-ALGO -->` (the last run's learning curve),
+//! `<!-- runs:NAME,NAME… -->` (the last runs of several curves side by side),
+//! `<!-- bench:FILE-STEM -->`,
 //! `<!-- rl:ENV -->`, `<!-- evolve:PROTOCOL -->`, `<!-- load:web -->`, `<!-- tasks:web -->`,
 //! each closed by the same
 //! marker with a `/` — and a test
@@ -287,17 +289,81 @@ pub fn table(lines: &[ResultLine], protocol: &str) -> String {
     out
 }
 
+/// Every run of curve `name`, in the order recorded: a run starts where the step count falls
+/// back.
+fn runs_of<'a>(curves: &'a [CurvePoint], name: &str) -> Vec<Vec<&'a CurvePoint>> {
+    let mut runs: Vec<Vec<&CurvePoint>> = Vec::new();
+    for point in curves.iter().filter(|c| c.curve_name() == name) {
+        match runs.last_mut() {
+            Some(run) if run.last().is_some_and(|last| last.step < point.step) => run.push(point),
+            _ => runs.push(vec![point]),
+        }
+    }
+    runs
+}
+
+/// The last runs of the curves `names` (comma-separated) side by side, one column each: the
+/// validation accuracy and minutes at each meta-step every one of them validated at (at most
+/// twelve such steps, the last included).
+pub fn runs_table(curves: &[CurvePoint], names: &str) -> String {
+    let runs: Vec<(&str, Vec<&CurvePoint>)> = names
+        .split(',')
+        .filter_map(|name| runs_of(curves, name).pop().map(|run| (name, run)))
+        .collect();
+    let Some((_, first)) = runs.first() else {
+        return "(no learning curve recorded)\n".into();
+    };
+    let steps: Vec<usize> = first
+        .iter()
+        .map(|p| p.step)
+        .filter(|step| {
+            runs.iter()
+                .all(|(_, run)| run.iter().any(|p| p.step == *step))
+        })
+        .collect();
+    let stride = steps.len().div_ceil(12).max(1);
+    let mut out = String::from("| meta-step |");
+    for (name, run) in &runs {
+        out += &format!(" {name} (commit {}) |", run[0].commit);
+    }
+    out += &format!("\n|---|{}\n", "---|".repeat(runs.len()));
+    for (i, step) in steps.iter().enumerate() {
+        if i % stride != 0 && i + 1 != steps.len() {
+            continue;
+        }
+        out += &format!("| {step} |");
+        for (_, run) in &runs {
+            if let Some(p) = run.iter().find(|p| p.step == *step) {
+                out += &format!(
+                    " {:.2} ± {:.2} ({:.0} min) |",
+                    100.0 * p.val_accuracy,
+                    100.0 * p.val_ci95,
+                    p.seconds / 60.0
+                );
+            }
+        }
+        out += "\n";
+    }
+    let (way, shot, backbone, machine) = (
+        first[0].val_way,
+        first[0].shot,
+        &first[0].backbone,
+        &first[0].machine,
+    );
+    out += &format!(
+        "\nValidation accuracy ({way}-way {shot}-shot, {backbone}), % ± 95 % CI (minutes of meta-training), on {machine}.\n"
+    );
+    out
+}
+
 /// The last run's learning curve of `name` (`PROTOCOL-ALGORITHM`): at most twelve
 /// validations (the first, the best, the last and evenly spaced others), with steps, time and
 /// the machine.
 pub fn curve_table(curves: &[CurvePoint], name: &str) -> String {
-    let points: Vec<&CurvePoint> = curves.iter().filter(|c| c.curve_name() == name).collect();
-    // A run starts where the step count falls back.
-    let start = (1..points.len())
-        .rev()
-        .find(|&i| points[i].step <= points[i - 1].step)
-        .unwrap_or(0);
-    let run = &points[start..];
+    let runs = runs_of(curves, name);
+    let Some(run) = runs.last() else {
+        return "(no learning curve recorded)\n".into();
+    };
     let Some(last) = run.last() else {
         return "(no learning curve recorded)\n".into();
     };
@@ -654,7 +720,7 @@ pub fn render_readme(readme: &str, results: &Results) -> Result<String, String> 
         let Some((kind, name)) = marker.split_once(':').filter(|(k, _)| {
             matches!(
                 *k,
-                "results" | "curve" | "bench" | "rl" | "evolve" | "load" | "tasks"
+                "results" | "curve" | "runs" | "bench" | "rl" | "evolve" | "load" | "tasks"
             )
         }) else {
             out += &rest[..open_end + " -->".len()];
@@ -671,6 +737,7 @@ pub fn render_readme(readme: &str, results: &Results) -> Result<String, String> 
         out += &match kind {
             "results" => table(&results.lines, name),
             "curve" => curve_table(&results.curves, name),
+            "runs" => runs_table(&results.curves, name),
             "rl" => rl_table(&results.rl, name),
             "evolve" => evolve_table(&results.evolve, name),
             "load" => load_table(&results.load),
@@ -964,6 +1031,17 @@ mod tests {
         assert!(!anil.contains("| 2 |"), "{anil}");
         // A run without a network file keeps the protocol-algorithm name.
         assert_eq!(point(3, None).curve_name(), "p2-fomaml");
+        // The last runs of two curves side by side, at the steps both validated at.
+        let runs = runs_table(&curves, "p2-fomaml,p2-anil");
+        assert!(
+            runs.contains("| meta-step | p2-fomaml (commit abc) | p2-anil (commit abc) |"),
+            "{runs}"
+        );
+        assert!(
+            runs.contains("| 1 | 10.00 ± 1.00 (1 min) | 10.00 ± 1.00 (1 min) |"),
+            "{runs}"
+        );
+        assert!(!runs.contains("| 2 |"), "{runs}");
     }
 
     #[test]
