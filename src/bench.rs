@@ -213,6 +213,24 @@ async fn classic(backend: &Backend, plan: &BenchPlan) -> Result<Vec<Figure>, Tra
     Ok(figures)
 }
 
+/// The Playground's head-only procedure: prototype output layer, then 10 SGD steps on it.
+fn playground_procedure() -> Procedure {
+    Procedure::Inner(
+        InnerLoop::new()
+            .with_steps(10)
+            .with_lr(0.5)
+            .with_head_only(true)
+            .with_proto_head(true),
+    )
+}
+
+/// A `way`-class 5-shot support set of synthetic images.
+fn support_set(way: usize) -> ImageSet {
+    let mut set = synthetic_images(way * 5, 5);
+    set.labels.iter_mut().for_each(|l| *l %= way as u8);
+    set
+}
+
 /// Median milliseconds of `repeats` runs of `work` after one warm-up run.
 async fn time<F: std::future::Future<Output = Result<(), String>>>(
     repeats: usize,
@@ -286,22 +304,14 @@ async fn meta(
         });
     }
     let features = Network::new(backbone, NUM_CLASSES, device);
-    // The Playground's head-only procedure: prototype output layer, then 10 SGD steps on it.
-    let procedure = Procedure::Inner(
-        InnerLoop::new()
-            .with_steps(10)
-            .with_lr(0.5)
-            .with_head_only(true)
-            .with_proto_head(true),
-    );
+    let procedure = playground_procedure();
     // Where the head steps run is the one difference between the two figures of a way.
     let places = [(HeadSteps::Host, "host"), (HeadSteps::Device, "device")];
     for (way, (head_steps, place)) in [5, 10]
         .into_iter()
         .flat_map(|way| places.map(|place| (way, place)))
     {
-        let mut set = synthetic_images(way * 5, 5);
-        set.labels.iter_mut().for_each(|l| *l %= way as u8);
+        let set = support_set(way);
         let ms = time(repeats, || {
             let rows: Vec<usize> = (0..way).collect();
             let mut adaptation =

@@ -4,12 +4,13 @@
 //! The device finishes each phase before the next one starts ([`Device::sync`]), so work a GPU
 //! queues is charged to the phase that queued it; the CPU backend runs work as it is issued.
 
-use super::{Figure, WARM_UP, figure, median, now_ms, synthetic_images};
+use super::{
+    Figure, WARM_UP, figure, median, now_ms, playground_procedure, support_set, synthetic_images,
+};
 use crate::backend::Backend;
 use crate::data::NUM_CLASSES;
-use crate::meta::inner::InnerLoop;
 use crate::model::{Backbone, Network, cross_entropy};
-use crate::playground::adapt::{Adaptation, HeadSteps, Procedure};
+use crate::playground::adapt::{Adaptation, HeadSteps};
 use crate::train::count_correct;
 use burn::optim::{AdamConfig, GradientsParams};
 use burn::tensor::{Device, Tensor};
@@ -128,15 +129,8 @@ async fn adaptation(
     const WAY: usize = 10;
     let device = &backend.device;
     let network = Network::new(backbone, NUM_CLASSES, device);
-    let procedure = Procedure::Inner(
-        InnerLoop::new()
-            .with_steps(10)
-            .with_lr(0.5)
-            .with_head_only(true)
-            .with_proto_head(true),
-    );
-    let mut support = synthetic_images(WAY * 5, 5);
-    support.labels.iter_mut().for_each(|l| *l %= WAY as u8);
+    let procedure = playground_procedure();
+    let support = support_set(WAY);
     let test = support.range(0..1);
     let rows: Vec<usize> = (0..WAY).collect();
     let error = |e: crate::playground::adapt::AdaptError| e.to_string();
