@@ -6,7 +6,8 @@
 //! `bench --results FILE` one [`BenchLine`] per figure; `rl eval --results FILE` one
 //! [`RlLine`] per policy; `evolve --results FILE` one [`EvolveLine`] per search;
 //! `scripts/load-size` one [`LoadLine`] per measured web build; `scripts/long-tasks` one
-//! [`TaskLine`] per backend the browser tests meta-trained on.
+//! [`TaskLine`] per work (meta-training, the Playground's adaptation) and backend the browser
+//! tests ran.
 //! `fewshot-lab results` renders them into the README between markers —
 //! `<!-- results:PROTOCOL -->`, `<!-- curve:PROTOCOL-ALGO -->` (the last run's learning curve),
 //! `<!-- runs:NAME,NAME… -->` (the last runs of several curves side by side),
@@ -644,14 +645,19 @@ pub fn load_table(lines: &[LoadLine]) -> String {
     )
 }
 
-/// The page's longest main-thread task while the browser tests meta-trained from the page.
+/// The page's longest main-thread task while the browser tests ran some work from the page.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct TaskLine {
+    /// What ran: `meta-training` (the meta-train page; lines before this field existed) or
+    /// `adaptation` (the Playground adapting its networks to a sample set, then predicting).
+    #[serde(default = "meta_training")]
+    pub work: String,
     /// `cpu` or `webgpu` (the browser's software adapter in the tests).
     pub backend: String,
-    /// Where the meta-steps ran: `worker` or `page`.
+    /// Where the work ran: `worker` or `page`.
     pub runner: String,
-    /// Milliseconds per meta-step.
+    /// Milliseconds per step of the work: per meta-step; per adaptation of the meta-trained
+    /// network.
     pub ms_per_step: f64,
     /// The longest main-thread task meanwhile (0: none over the browser's 50 ms threshold).
     pub longest_task_ms: f64,
@@ -665,38 +671,55 @@ pub struct TaskLine {
     pub date: String,
 }
 
-/// The last measurement per backend: milliseconds per meta-step beside the longest main-thread
-/// task.
+fn meta_training() -> String {
+    "meta-training".into()
+}
+
+/// The last measurement per work and backend: the time of one step of the work beside the
+/// longest main-thread task, and every measurement's command, commit and machine.
 pub fn task_table(lines: &[TaskLine]) -> String {
     let mut latest: Vec<&TaskLine> = Vec::new();
     for line in lines.iter().rev() {
-        if !latest.iter().any(|l| l.backend == line.backend) {
+        if !latest
+            .iter()
+            .any(|l| l.backend == line.backend && l.work == line.work)
+        {
             latest.insert(0, line);
         }
     }
-    let Some(last) = latest.last() else {
+    if latest.is_empty() {
         return "(no results yet)\n".into();
-    };
+    }
     let mut out = String::from(
-        "| backend | meta-steps run in | ms per meta-step | longest main-thread task |\n|---|---|---|---|\n",
+        "| work | backend | runs in | time | longest main-thread task |\n|---|---|---|---|---|\n",
     );
+    let mut sources: Vec<String> = Vec::new();
     for line in &latest {
         let longest = if line.longest_task_ms == 0.0 {
             "none over 50 ms".to_string()
         } else {
             format!("{} ms", significant(line.longest_task_ms))
         };
+        let step = match line.work.as_str() {
+            "meta-training" => "per meta-step",
+            _ => "to adapt the meta-trained network",
+        };
         out += &format!(
-            "| {} | the {} | {} | {longest} |\n",
+            "| {} | {} | the {} | {} ms {step} | {longest} |\n",
+            line.work,
             line.backend,
             line.runner,
             significant(line.ms_per_step)
         );
+        let source = format!(
+            "`{}`, commit {}, {}, {}",
+            line.command, line.commit, line.machine, line.date
+        );
+        if !sources.contains(&source) {
+            sources.push(source);
+        }
     }
-    out + &format!(
-        "\n`{}`, commit {}, {}, {}.\n",
-        last.command, last.commit, last.machine, last.date
-    )
+    out + &format!("\n{}.\n", sources.join("; "))
 }
 
 /// `value` with three significant digits (no more than the measurement carries).
@@ -946,8 +969,9 @@ mod tests {
     }
 
     #[test]
-    fn the_task_table_keeps_the_last_measurement_per_backend() {
+    fn the_task_table_keeps_the_last_measurement_per_work_and_backend() {
         let line = |backend: &str, runner: &str, longest| TaskLine {
+            work: "meta-training".into(),
             backend: backend.into(),
             runner: runner.into(),
             ms_per_step: 412.4,
@@ -957,22 +981,49 @@ mod tests {
             machine: "test".into(),
             date: "2026-11-27".into(),
         };
+        let adaptation = TaskLine {
+            work: "adaptation".into(),
+            commit: "def".into(),
+            ..line("cpu", "page", 230.0)
+        };
         let table = task_table(&[
             line("cpu", "page", 420.0),
+            adaptation,
             line("webgpu", "worker", 61.0),
             line("cpu", "worker", 0.0),
         ]);
-        assert!(table.starts_with("| backend |"), "{table}");
+        assert!(table.starts_with("| work | backend |"), "{table}");
         assert!(
-            table.contains("| webgpu | the worker | 412 | 61.0 ms |"),
+            table.contains(
+                "| meta-training | webgpu | the worker | 412 ms per meta-step | 61.0 ms |"
+            ),
             "{table}"
         );
         assert!(
-            table.contains("| cpu | the worker | 412 | none over 50 ms |"),
+            table.contains(
+                "| meta-training | cpu | the worker | 412 ms per meta-step | none over 50 ms |"
+            ),
             "{table}"
         );
-        assert!(!table.contains("the page"), "{table}");
+        assert!(
+            table.contains("| adaptation | cpu | the page | 412 ms to adapt the meta-trained network | 230 ms |"),
+            "{table}"
+        );
+        assert!(
+            !table.contains("| meta-training | cpu | the page"),
+            "{table}"
+        );
+        assert!(
+            table.contains("commit abc") && table.contains("commit def"),
+            "{table}"
+        );
         assert_eq!(task_table(&[]), "(no results yet)\n");
+        // Lines written before `work` existed were all meta-training.
+        let old: TaskLine = serde_json::from_str(
+            r#"{"backend":"cpu","runner":"worker","ms_per_step":297,"longest_task_ms":0,"command":"c","commit":"x","machine":"m","date":"d"}"#,
+        )
+        .unwrap();
+        assert_eq!(old.work, "meta-training");
     }
 
     #[test]

@@ -117,9 +117,85 @@ impl Block {
         statistics: &mut Statistics,
         switches: &mut Switchboard,
     ) -> Tensor<4> {
-        let x = self.norm.forward(self.conv.forward(x), statistics);
-        let x = switches.relu(x);
+        self.after_conv(self.conv.forward(x), statistics, switches)
+    }
+
+    /// The block after its convolution: normalisation, ReLU, max-pool.
+    fn after_conv(
+        &self,
+        convolved: Tensor<4>,
+        statistics: &mut Statistics,
+        switches: &mut Switchboard,
+    ) -> Tensor<4> {
+        let x = switches.relu(self.norm.forward(convolved, statistics));
         switches.max_pool(&self.pool, x)
+    }
+}
+
+/// Conv-4's support pass ([`Conv4::embed_with`], statistics recorded) a few images at a time:
+/// each block convolves slice by slice, takes its statistics over every slice's output, then
+/// normalises, rectifies and pools slice by slice. The same features and statistics as the
+/// pass in one go; each call of [`Self::advance`] is a small piece of it.
+pub struct SlicedPass {
+    net: Conv4,
+    /// The block under way (all done at `BLOCKS`).
+    block: usize,
+    /// Its inputs, slice by slice.
+    inputs: Vec<Tensor<4>>,
+    /// Its convolution outputs so far; then, once its statistics are taken, its outputs so far.
+    outputs: Vec<Tensor<4>>,
+    /// Statistics of the blocks so far (the block under way's, once every slice is convolved).
+    recorded: Vec<ChannelStatistics>,
+}
+
+impl SlicedPass {
+    /// A pass of `net` over `images` `[n, 1, 28, 28]`, `slice` images at a time.
+    pub fn new(net: Conv4, images: Tensor<4>, slice: usize) -> Self {
+        let n = images.dims()[0];
+        let inputs = (0..n)
+            .step_by(slice.max(1))
+            .map(|from| standardise(images.clone().narrow(0, from, slice.min(n - from))))
+            .collect();
+        Self {
+            net,
+            block: 0,
+            inputs,
+            outputs: Vec::new(),
+            recorded: Vec::new(),
+        }
+    }
+
+    /// Takes the next piece of the pass; false once there is none left.
+    pub fn advance(&mut self) -> bool {
+        let Some(block) = self.net.blocks.get(self.block) else {
+            return false;
+        };
+        let convolving = self.recorded.len() == self.block;
+        let done = self.outputs.len();
+        if convolving && done < self.inputs.len() {
+            self.outputs
+                .push(block.conv.forward(self.inputs[done].clone()));
+        } else if convolving {
+            let statistics = ChannelStatistics::of(Tensor::cat(self.outputs.clone(), 0));
+            self.recorded.push(statistics);
+            self.inputs = std::mem::take(&mut self.outputs);
+        } else if done < self.inputs.len() {
+            let given = &mut Statistics::Given(self.recorded[self.block..].iter());
+            let x = block.after_conv(self.inputs[done].clone(), given, &mut Switchboard::Free);
+            self.outputs.push(x);
+        } else {
+            self.inputs = std::mem::take(&mut self.outputs);
+            self.block += 1;
+        }
+        true
+    }
+
+    /// The features `[n, channels]` and each block's statistics, once [`Self::advance`] says
+    /// the pass is done (taking what is left of it first otherwise).
+    pub fn finish(mut self) -> (Tensor<2>, Vec<ChannelStatistics>) {
+        while self.advance() {}
+        let features = Tensor::cat(self.inputs, 0).flatten::<2>(1, 3);
+        (features, self.recorded)
     }
 }
 

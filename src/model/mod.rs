@@ -284,6 +284,30 @@ impl Network {
         (features, SupportStatistics(recorded))
     }
 
+    /// [`Self::embed_support`] a few images at a time (`slice`), so that a page can yield to
+    /// the browser between pieces of the pass.
+    pub fn support_pass(&self, support: Tensor<4>, slice: usize) -> SupportPass {
+        match self {
+            Self::Reference(net) => {
+                let n = support.dims()[0];
+                let slices = (0..n)
+                    .step_by(slice.max(1))
+                    .map(|from| support.clone().narrow(0, from, slice.min(n - from)))
+                    .collect();
+                SupportPass::Reference {
+                    net: Box::new(net.clone()),
+                    slices,
+                    features: Vec::new(),
+                }
+            }
+            Self::Conv4(net) => SupportPass::Conv4(Box::new(conv4::SlicedPass::new(
+                net.clone(),
+                support,
+                slice,
+            ))),
+        }
+    }
+
     /// [`Self::classify`] without passing the support set through the network again: its
     /// `statistics` from [`Self::embed_support`] while the network had the layers it has now
     /// (its output layer aside).
@@ -339,6 +363,54 @@ impl Network {
             Self::Conv4(_) => self.embed_task(support, query).1,
         };
         self.output_layer().forward(query_features)
+    }
+}
+
+/// [`Network::embed_support`] taken a piece at a time: [`Self::advance`] until it says there
+/// is no piece left, then [`Self::finish`].
+pub enum SupportPass {
+    /// The reference CNN, which has no statistics: its features slice by slice.
+    Reference {
+        net: Box<ReferenceCnn>,
+        slices: Vec<Tensor<4>>,
+        features: Vec<Tensor<2>>,
+    },
+    /// Conv-4, block by block and slice by slice.
+    Conv4(Box<conv4::SlicedPass>),
+}
+
+impl SupportPass {
+    /// Takes the next piece of the pass; false once there is none left.
+    pub fn advance(&mut self) -> bool {
+        match self {
+            Self::Reference {
+                net,
+                slices,
+                features,
+            } => match slices.get(features.len()) {
+                Some(slice) => {
+                    features.push(net.embed(slice.clone()));
+                    true
+                }
+                None => false,
+            },
+            Self::Conv4(pass) => pass.advance(),
+        }
+    }
+
+    /// The features and statistics [`Network::embed_support`] gives (taking what is left of
+    /// the pass first).
+    pub fn finish(mut self) -> (Tensor<2>, SupportStatistics) {
+        while self.advance() {}
+        match self {
+            Self::Reference { features, .. } => {
+                (Tensor::cat(features, 0), SupportStatistics(Vec::new()))
+            }
+            Self::Conv4(pass) => {
+                let (features, statistics) = pass.finish();
+                (features, SupportStatistics(statistics))
+            }
+        }
     }
 }
 
@@ -414,6 +486,45 @@ mod tests {
                 .assert_approx_eq::<f32>(
                     &net.classify(support.clone(), query.clone()).into_data(),
                     Tolerance::absolute(1e-4),
+                );
+        }
+    }
+
+    /// The support pass taken a few images at a time gives the features and statistics of the
+    /// pass in one go (slices that do not divide the set included), in several pieces.
+    #[test]
+    fn a_support_pass_in_slices_is_the_pass_in_one_go() {
+        let device = cpu_device();
+        let support = crate::bench::synthetic_images(13, 4)
+            .to_batch(&device)
+            .images;
+        let query = crate::bench::synthetic_images(3, 5)
+            .to_batch(&device)
+            .images;
+        for backbone in [Backbone::Reference, Backbone::Conv4] {
+            let net = Network::new(backbone, 5, &device);
+            let (features, statistics) = net.embed_support(support.clone());
+            let mut pass = net.support_pass(support.clone(), 4);
+            let mut pieces = 0;
+            while pass.advance() {
+                pieces += 1;
+            }
+            // Four slices: the reference CNN takes one piece each; Conv-4 convolves, takes the
+            // statistics, finishes and moves on, in each of its four blocks.
+            let expected = match backbone {
+                Backbone::Reference => 4,
+                Backbone::Conv4 => 4 * (4 + 1 + 4 + 1),
+            };
+            assert_eq!(pieces, expected, "{backbone:?}");
+            let (sliced_features, sliced_statistics) = pass.finish();
+            sliced_features
+                .into_data()
+                .assert_approx_eq::<f32>(&features.into_data(), Tolerance::absolute(1e-5));
+            net.classify_with(&sliced_statistics, query.clone())
+                .into_data()
+                .assert_approx_eq::<f32>(
+                    &net.classify_with(&statistics, query.clone()).into_data(),
+                    Tolerance::absolute(1e-5),
                 );
         }
     }

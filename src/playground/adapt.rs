@@ -9,10 +9,11 @@
 //! natively.
 
 use super::host_head::HostHead;
+use crate::bench::now_ms;
 use crate::data::{Batch, ImageSet};
 use crate::meta::inner::{InnerLoop, batch_loss, device_of};
 use crate::meta::params::ParamVec;
-use crate::model::{Network, SupportStatistics, cross_entropy};
+use crate::model::{Network, SupportPass as ModelSupportPass, SupportStatistics, cross_entropy};
 use burn::module::Module;
 use burn::optim::{AdamConfig, GradientsParams, ModuleOptimizer};
 use burn::tensor::activation::softmax;
@@ -133,16 +134,62 @@ impl Adaptation {
         device: &Device,
         head_steps: HeadSteps,
     ) -> Self {
+        let pass = support_pass(network, procedure, support, device).map(ModelSupportPass::finish);
+        Self::after_pass(network, procedure, support, rows, device, head_steps, pass)
+    }
+
+    /// [`Self::new`], calling `pause` (to let a page draw and answer) whenever the support
+    /// pass of a head-only inner loop has run for [`SLICE_BUDGET_MS`] since the last pause.
+    pub async fn in_slices<F: Future<Output = ()>>(
+        network: &Network,
+        procedure: &Procedure,
+        support: &ImageSet,
+        rows: &[usize],
+        device: &Device,
+        pause: impl Fn() -> F,
+    ) -> Self {
+        let pass = match support_pass(network, procedure, support, device) {
+            Some(mut pass) => {
+                let mut since = now_ms();
+                while pass.advance() {
+                    if now_ms() - since > SLICE_BUDGET_MS {
+                        pause().await;
+                        since = now_ms();
+                    }
+                }
+                Some(pass.finish())
+            }
+            None => None,
+        };
+        Self::after_pass(
+            network,
+            procedure,
+            support,
+            rows,
+            device,
+            HeadSteps::Host,
+            pass,
+        )
+    }
+
+    /// The adaptation once a head-only procedure's support pass (`pass`: features and
+    /// statistics) is taken.
+    fn after_pass(
+        network: &Network,
+        procedure: &Procedure,
+        support: &ImageSet,
+        rows: &[usize],
+        device: &Device,
+        head_steps: HeadSteps,
+        pass: Option<(Tensor<2>, SupportStatistics)>,
+    ) -> Self {
         let device = device.clone().autodiff();
         let network = network.clone().train();
         let mut support_statistics = None;
-        let (model, rule) = match procedure {
-            Procedure::Inner(inner) if inner.head_only => {
+        let (model, rule) = match (procedure, pass) {
+            (Procedure::Inner(inner), Some((support_features, statistics))) => {
                 // One pass through the network serves the prototype layer, every step and every
                 // prediction: the features do not depend on the output layer.
-                let (support_features, statistics) = network
-                    .valid()
-                    .embed_support(support.to_batch(&device.clone().inner()).images);
                 support_statistics = Some(statistics);
                 let start = inner.task_start_rows_with(&network, support, rows, &support_features);
                 let rule = match head_steps {
@@ -164,11 +211,11 @@ impl Adaptation {
                 };
                 (start, rule)
             }
-            Procedure::Inner(inner) => (
+            (Procedure::Inner(inner), None) => (
                 inner.task_start_rows(&network, support, rows),
                 Rule::Device(DeviceRule::Sgd(inner.lr)),
             ),
-            Procedure::FineTune { lr, .. } => (
+            (Procedure::FineTune { lr, .. }, _) => (
                 InnerLoop::new().task_start_rows(&network, support, rows),
                 Rule::Device(DeviceRule::Adam(AdamConfig::new().init(), *lr)),
             ),
@@ -237,6 +284,17 @@ impl Adaptation {
         read_probabilities(logits).await
     }
 
+    /// Fraction of the support set the current network labels right: on the host, from the
+    /// features it already holds, where the steps run there; else by a pass over the support set.
+    pub async fn support_accuracy(&self) -> Result<f64, AdaptError> {
+        match &self.rule {
+            Rule::Host {
+                head: Some(head), ..
+            } => Ok(head.accuracy()),
+            _ => self.accuracy_on(&self.support).await,
+        }
+    }
+
     /// Fraction of the labelled images of `set` the current network labels right.
     pub async fn accuracy_on(&self, set: &ImageSet) -> Result<f64, AdaptError> {
         let probabilities = self.probabilities(set).await?;
@@ -246,6 +304,35 @@ impl Adaptation {
             .filter(|(p, label)| argmax(p) == usize::from(**label))
             .count();
         Ok(correct as f64 / set.len().max(1) as f64)
+    }
+}
+
+/// Images per piece of a sliced support pass.
+const SLICE_IMAGES: usize = 8;
+/// How long a sliced support pass runs between pauses, in milliseconds (the browser counts a
+/// main-thread task over 50 ms as long).
+pub const SLICE_BUDGET_MS: f64 = 25.0;
+
+/// The support pass a head-only `procedure` takes of `network` over `support` (none for the
+/// others: their steps pass the support set themselves), not yet begun.
+fn support_pass(
+    network: &Network,
+    procedure: &Procedure,
+    support: &ImageSet,
+    device: &Device,
+) -> Option<ModelSupportPass> {
+    match procedure {
+        Procedure::Inner(inner) if inner.head_only => {
+            let images = support.to_batch(device).images;
+            Some(
+                network
+                    .clone()
+                    .train()
+                    .valid()
+                    .support_pass(images, SLICE_IMAGES),
+            )
+        }
+        _ => None,
     }
 }
 
@@ -474,6 +561,74 @@ mod tests {
                 assert!((h - d).abs() < 1e-4, "{what}: {h} vs {d}");
             }
         }
+    }
+
+    /// An adaptation whose support pass is taken in slices, the page free between them, is
+    /// the adaptation taken in one go: the same losses, the same predictions.
+    #[test]
+    fn an_adaptation_with_its_support_pass_in_slices_is_the_same_adaptation() {
+        let device = cpu_device();
+        device.seed(6);
+        // Fifteen support images: two slices, the second short.
+        let (support, test) = task(5);
+        for backbone in [Backbone::Reference, Backbone::Conv4] {
+            let network = Network::new(backbone, 10, &device);
+            let procedure = anil(3, 0.5);
+            let run = |mut adaptation: Adaptation| {
+                let mut losses = Vec::new();
+                while !adaptation.finished() {
+                    losses.push(pollster::block_on(adaptation.step()).unwrap());
+                }
+                (
+                    losses,
+                    pollster::block_on(adaptation.probabilities(&test)).unwrap(),
+                )
+            };
+            let rows = [0, 1, 2];
+            let whole = run(Adaptation::new(
+                &network, &procedure, &support, &rows, &device,
+            ));
+            let sliced = run(pollster::block_on(Adaptation::in_slices(
+                &network,
+                &procedure,
+                &support,
+                &rows,
+                &device,
+                || async {},
+            )));
+            for (a, b) in whole.0.iter().zip(&sliced.0) {
+                assert!(
+                    (a - b).abs() < 1e-5,
+                    "{backbone:?}: {whole:?} vs {sliced:?}"
+                );
+            }
+            for (a, b) in whole.1.iter().flatten().zip(sliced.1.iter().flatten()) {
+                assert!((a - b).abs() < 1e-5, "{backbone:?}: {a} vs {b}");
+            }
+        }
+    }
+
+    /// The support accuracy taken on the host from the features read back once is the one a
+    /// pass of the support set through the adapted network gives, step after step.
+    #[test]
+    fn the_support_accuracy_on_the_host_is_that_of_the_adapted_network() {
+        let device = cpu_device();
+        device.seed(5);
+        let network = Network::new(Backbone::Conv4, 10, &device);
+        let (support, _) = task(2);
+        let support = overlapping(&support);
+        let mut adaptation =
+            Adaptation::new(&network, &anil(4, 0.5), &support, &[0, 1, 2], &device);
+        let mut seen = Vec::new();
+        while !adaptation.finished() {
+            pollster::block_on(adaptation.step()).unwrap();
+            let on_host = pollster::block_on(adaptation.support_accuracy()).unwrap();
+            let by_pass = pollster::block_on(adaptation.accuracy_on(&support)).unwrap();
+            assert_eq!(on_host, by_pass, "after {:?} steps", adaptation.progress());
+            seen.push(on_host);
+        }
+        // Overlapping classes: the network cannot label every example right.
+        assert!(seen.iter().all(|&a| a > 0.0 && a < 1.0), "{seen:?}");
     }
 
     #[test]

@@ -96,6 +96,17 @@ impl HostHead {
         self.forward().1
     }
 
+    /// Fraction of the support examples the head labels right.
+    pub fn accuracy(&self) -> f64 {
+        let (probabilities, _) = self.forward();
+        let right = probabilities
+            .iter()
+            .zip(&self.labels)
+            .filter(|(p, label)| super::adapt::argmax(p) == **label)
+            .count();
+        right as f64 / self.labels.len() as f64
+    }
+
     /// One SGD step; returns the support loss before it.
     pub fn step(&mut self) -> f32 {
         let (probabilities, loss) = self.forward();

@@ -10,6 +10,7 @@ use crate::playground::compare::{Contender, Label};
 use crate::ui::widgets::{Ticket, yield_to_page};
 use burn::tensor::Device;
 use leptos::prelude::*;
+use std::cell::Cell;
 use std::rc::Rc;
 
 /// Line colours, one per compared network.
@@ -109,8 +110,9 @@ impl Comparison {
     }
 
     /// Adapts every contender to `support` in turn (task label k = learned output `rows[k]`),
-    /// then scores `held_out` if given (the 1-shot challenge). Stops, leaving what it did,
-    /// when `ticket` is cancelled.
+    /// then scores `held_out` if given (the 1-shot challenge), on `device` (where GPU kernels
+    /// compile at first use if `compiles_kernels`). Stops, leaving what it did, when `ticket` is
+    /// cancelled.
     #[allow(clippy::too_many_arguments)]
     pub async fn run(
         &self,
@@ -122,6 +124,7 @@ impl Comparison {
         held_out: Option<ImageSet>,
         networks: Networks,
         device: Device,
+        compiles_kernels: bool,
         ticket: Ticket,
     ) -> Result<(), Stop> {
         self.adapted.set_value(Vec::new());
@@ -167,15 +170,28 @@ impl Comparison {
                 return Err(Stop::Cancelled);
             }
             let outcome: Result<Adaptation, AdaptError> = async {
-                // One untimed step first, so no network's time includes compiling the GPU
-                // kernels it needs.
-                Adaptation::new(&network, &contender.procedure, &support, &rows, &device)
-                    .step()
-                    .await?;
-                // Only the network's own work is timed: not the page's redraws between steps.
-                let mut busy = 0.0;
+                if compiles_kernels {
+                    // One untimed step first, so no network's time includes compiling the GPU
+                    // kernels it needs (the CPU has none to compile).
+                    Adaptation::new(&network, &contender.procedure, &support, &rows, &device)
+                        .step()
+                        .await?;
+                    yield_to_page().await;
+                }
+                // Only the network's own work is timed: not the page's redraws between steps
+                // or between the pieces of its support pass.
+                let (passing, since) = (Cell::new(0.0), Cell::new(now_ms()));
+                let pause = || async {
+                    passing.set(passing.get() + now_ms() - since.get());
+                    yield_to_page().await;
+                    since.set(now_ms());
+                };
+                let procedure = &contender.procedure;
                 let mut adaptation =
-                    Adaptation::new(&network, &contender.procedure, &support, &rows, &device);
+                    Adaptation::in_slices(&network, procedure, &support, &rows, &device, pause)
+                        .await;
+                let mut busy = passing.get() + now_ms() - since.get();
+                yield_to_page().await;
                 while !adaptation.finished() && ticket.live() {
                     let started = now_ms();
                     let loss = adaptation.step().await?;
@@ -187,10 +203,13 @@ impl Comparison {
                     yield_to_page().await;
                 }
                 let started = now_ms();
-                let support_accuracy = adaptation.accuracy_on(&support).await?;
+                let support_accuracy = adaptation.support_accuracy().await?;
                 busy += now_ms() - started;
                 let test_accuracy = match &held_out {
-                    Some(set) => Some(adaptation.accuracy_on(set).await?),
+                    Some(set) => {
+                        yield_to_page().await;
+                        Some(adaptation.accuracy_on(set).await?)
+                    }
                     None => None,
                 };
                 update(&|r| {
@@ -214,6 +233,9 @@ impl Comparison {
                 }
                 Err(error) => update(&|r| r.error = Some(error.to_string())),
             }
+            // On the CPU a read-back is ready at once, so without this the next network's
+            // support pass would run in the same main-thread task as this one's last work.
+            yield_to_page().await;
         }
         self.view.update(|v| {
             v.running = false;
@@ -233,10 +255,8 @@ impl Comparison {
     /// Every adapted network's class probabilities for `drawing`.
     pub async fn predict(&self, drawing: Vec<u8>, ticket: Ticket) -> Result<Vec<Panel>, Stop> {
         let names = self.view.with_untracked(|v| v.names.clone());
-        let adapted = self
-            .adapted
-            .try_update_value(std::mem::take)
-            .unwrap_or_default();
+        // A copy of the list (of shared adaptations): they serve every later prediction too.
+        let adapted = self.adapted.get_value();
         let test = ImageSet {
             labels: vec![0],
             pixels: drawing,
@@ -252,6 +272,7 @@ impl Comparison {
                 }),
                 Err(e) => failure = Some(e.to_string()),
             }
+            yield_to_page().await;
         }
         if !ticket.live() {
             return Err(Stop::Cancelled); // the gallery changed: these predictions are stale

@@ -412,6 +412,7 @@ pub fn PlaygroundPage(
                     held_out,
                     state.networks,
                     device,
+                    is_gpu,
                     ticket,
                 )
                 .await;
