@@ -515,6 +515,17 @@ mod tests {
         }
     }
 
+    /// Every step of `adaptation` (the support loss before each), then its class
+    /// probabilities for `test`.
+    fn run_to_end(mut adaptation: Adaptation, test: &ImageSet) -> (Vec<f32>, Vec<Vec<f32>>) {
+        let mut losses = Vec::new();
+        while !adaptation.finished() {
+            losses.push(pollster::block_on(adaptation.step()).unwrap());
+        }
+        let probabilities = pollster::block_on(adaptation.probabilities(test)).unwrap();
+        (losses, probabilities)
+    }
+
     /// Head-only steps on the host take the device path's steps: the same losses, the same
     /// network after them — from the prototype layer, and from rows of the learned layer.
     #[test]
@@ -532,15 +543,10 @@ mod tests {
         );
         for (procedure, rows) in [(anil(6, 0.5), [0, 1, 2]), (learned_head, [3, 0, 7])] {
             let run = |head_steps| {
-                let mut adaptation = Adaptation::with_head_steps(
+                let adaptation = Adaptation::with_head_steps(
                     &network, &procedure, &support, &rows, &device, head_steps,
                 );
-                let mut losses = Vec::new();
-                while !adaptation.finished() {
-                    losses.push(pollster::block_on(adaptation.step()).unwrap());
-                }
-                let probabilities = pollster::block_on(adaptation.probabilities(&test)).unwrap();
-                (losses, probabilities)
+                run_to_end(adaptation, &test)
             };
             let (host_losses, host) = run(HeadSteps::Host);
             let (device_losses, on_device) = run(HeadSteps::Device);
@@ -574,16 +580,7 @@ mod tests {
         for backbone in [Backbone::Reference, Backbone::Conv4] {
             let network = Network::new(backbone, 10, &device);
             let procedure = anil(3, 0.5);
-            let run = |mut adaptation: Adaptation| {
-                let mut losses = Vec::new();
-                while !adaptation.finished() {
-                    losses.push(pollster::block_on(adaptation.step()).unwrap());
-                }
-                (
-                    losses,
-                    pollster::block_on(adaptation.probabilities(&test)).unwrap(),
-                )
-            };
+            let run = |adaptation| run_to_end(adaptation, &test);
             let rows = [0, 1, 2];
             let whole = run(Adaptation::new(
                 &network, &procedure, &support, &rows, &device,
