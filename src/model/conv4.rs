@@ -11,8 +11,8 @@
 //! running averages would instead carry statistics across tasks, and transductive batch norm
 //! (statistics of the query batch) lets queries leak into each other's predictions.
 
-use super::standardise;
 use super::switches::Switchboard;
+use super::{slices, standardise};
 use burn::module::{Module, Param};
 use burn::nn::conv::{Conv2d, Conv2dConfig};
 use burn::nn::pool::{MaxPool2d, MaxPool2dConfig};
@@ -151,11 +151,7 @@ pub struct SlicedPass {
 impl SlicedPass {
     /// A pass of `net` over `images` `[n, 1, 28, 28]`, `slice` images at a time.
     pub fn new(net: Conv4, images: Tensor<4>, slice: usize) -> Self {
-        let n = images.dims()[0];
-        let inputs = (0..n)
-            .step_by(slice.max(1))
-            .map(|from| standardise(images.clone().narrow(0, from, slice.min(n - from))))
-            .collect();
+        let inputs = slices(images, slice).into_iter().map(standardise).collect();
         Self {
             net,
             block: 0,

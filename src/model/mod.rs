@@ -42,6 +42,15 @@ fn standardise(images: Tensor<4>) -> Tensor<4> {
     (images - PIXEL_MEAN) / PIXEL_STD
 }
 
+/// `images` `[n, …]` split into runs of `size` images (the last one shorter if need be).
+fn slices(images: Tensor<4>, size: usize) -> Vec<Tensor<4>> {
+    let (n, size) = (images.dims()[0], size.max(1));
+    (0..n)
+        .step_by(size)
+        .map(|from| images.clone().narrow(0, from, size.min(n - from)))
+        .collect()
+}
+
 /// Which architecture a network has.
 #[derive(
     Debug, Clone, Copy, Default, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize,
@@ -289,11 +298,7 @@ impl Network {
     pub fn support_pass(&self, support: Tensor<4>, slice: usize) -> SupportPass {
         match self {
             Self::Reference(net) => {
-                let n = support.dims()[0];
-                let slices = (0..n)
-                    .step_by(slice.max(1))
-                    .map(|from| support.clone().narrow(0, from, slice.min(n - from)))
-                    .collect();
+                let slices = slices(support, slice);
                 SupportPass::Reference {
                     net: Box::new(net.clone()),
                     slices,
