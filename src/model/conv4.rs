@@ -65,6 +65,23 @@ impl ChannelStatistics {
         let variance = (x - mean.clone()).powi_scalar(2).mean_dims(&[0, 2, 3]);
         Self { mean, variance }
     }
+
+    /// The statistics of several batches of images taken together, from each one's statistics
+    /// and image count: the same as [`Self::of`] on the batches joined (Chan et al.'s pairwise
+    /// combination), without joining them.
+    fn combined(parts: &[(Self, usize)]) -> Self {
+        let total = parts.iter().map(|(_, n)| n).sum::<usize>().max(1) as f64;
+        let weighted_sum = |term: &dyn Fn(&Self) -> Tensor<4>| {
+            (parts.iter())
+                .map(|(part, n)| term(part) * (*n as f64 / total))
+                .reduce(|a, b| a + b)
+                .expect("statistics of at least one batch")
+        };
+        let mean = weighted_sum(&|part| part.mean.clone());
+        let spread = |part: &Self| (part.mean.clone() - mean.clone()).powi_scalar(2);
+        let variance = weighted_sum(&|part| part.variance.clone() + spread(part));
+        Self { mean, variance }
+    }
 }
 
 /// Where each block's normalisation statistics come from.
@@ -133,8 +150,8 @@ impl Block {
 }
 
 /// Conv-4's support pass ([`Conv4::embed_with`], statistics recorded) a few images at a time:
-/// each block convolves slice by slice, takes its statistics over every slice's output, then
-/// normalises, rectifies and pools slice by slice. The same features and statistics as the
+/// each block convolves slice by slice (with each slice's statistics), combines those into the
+/// statistics over every slice's output, then normalises, rectifies and pools slice by slice. The same features and statistics as the
 /// pass in one go; each call of [`Self::advance`] is a small piece of it.
 pub struct SlicedPass {
     net: Conv4,
@@ -144,6 +161,8 @@ pub struct SlicedPass {
     inputs: Vec<Tensor<4>>,
     /// Its convolution outputs so far; then, once its statistics are taken, its outputs so far.
     outputs: Vec<Tensor<4>>,
+    /// The statistics and image count of each convolution output so far.
+    parts: Vec<(ChannelStatistics, usize)>,
     /// Statistics of the blocks so far (the block under way's, once every slice is convolved).
     recorded: Vec<ChannelStatistics>,
 }
@@ -157,6 +176,7 @@ impl SlicedPass {
             block: 0,
             inputs,
             outputs: Vec::new(),
+            parts: Vec::new(),
             recorded: Vec::new(),
         }
     }
@@ -169,11 +189,14 @@ impl SlicedPass {
         let convolving = self.recorded.len() == self.block;
         let done = self.outputs.len();
         if convolving && done < self.inputs.len() {
-            self.outputs
-                .push(block.conv.forward(self.inputs[done].clone()));
+            let convolved = block.conv.forward(self.inputs[done].clone());
+            let images = convolved.dims()[0];
+            self.parts
+                .push((ChannelStatistics::of(convolved.clone()), images));
+            self.outputs.push(convolved);
         } else if convolving {
-            let statistics = ChannelStatistics::of(Tensor::cat(self.outputs.clone(), 0));
-            self.recorded.push(statistics);
+            let parts = std::mem::take(&mut self.parts);
+            self.recorded.push(ChannelStatistics::combined(&parts));
             self.inputs = std::mem::take(&mut self.outputs);
         } else if done < self.inputs.len() {
             let given = &mut Statistics::Given(self.recorded[self.block..].iter());
