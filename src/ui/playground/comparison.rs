@@ -166,6 +166,8 @@ impl Comparison {
                     continue;
                 }
             };
+            // Loading a network (decoding its weights) is a piece of work of its own.
+            yield_to_page().await;
             if !ticket.live() {
                 return Err(Stop::Cancelled);
             }
