@@ -20,7 +20,7 @@ use burn::tensor::activation::softmax;
 use burn::tensor::{Device, Tensor};
 
 /// How a network adapts to a support set.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub enum Procedure {
     /// An inner loop, as meta-learners run it.
     Inner(InnerLoop),
@@ -97,7 +97,7 @@ pub struct Adaptation {
 }
 
 /// Why an adaptation step could not finish.
-#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[derive(Debug, Clone, PartialEq, thiserror::Error, serde::Serialize, serde::Deserialize)]
 pub enum AdaptError {
     /// Reading a result back from the device failed (a lost GPU, say).
     #[error("reading from the device failed: {0}")]

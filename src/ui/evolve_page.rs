@@ -267,7 +267,11 @@ fn SearchHere(backend: Backend) -> impl IntoView {
             error.set(Some(fill(tu_string!(i18n, ev_stopped), &[("error", &e)])));
             phase.set(RunPhase::Done);
         }
-        Report::InWorker | Report::Paused | Report::CpuInstead(_) | Report::MetaTrain(_) => {}
+        Report::InWorker
+        | Report::Paused
+        | Report::CpuInstead(_)
+        | Report::MetaTrain(_)
+        | Report::Adapt(_) => {}
     };
     let start = move |_| {
         let config = SearchConfig {

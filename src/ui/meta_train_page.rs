@@ -266,7 +266,11 @@ impl Board {
                 self.watch.set_value(None);
                 self.phase.set(RunPhase::Done);
             }
-            Report::InWorker | Report::Paused | Report::CpuInstead(_) | Report::Search(_) => {}
+            Report::InWorker
+            | Report::Paused
+            | Report::CpuInstead(_)
+            | Report::Search(_)
+            | Report::Adapt(_) => {}
         }
     }
 

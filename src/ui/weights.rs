@@ -19,10 +19,16 @@ pub async fn catalog() -> Result<Catalog, String> {
     Catalog::parse(&String::from_utf8_lossy(&bytes)).map_err(|e| e.to_string())
 }
 
-/// Downloads, verifies and loads the network of `entry` onto `device`.
-pub async fn load(entry: &WeightsEntry, device: &Device) -> Result<Network, String> {
+/// Downloads the file of `entry` and checks it against the catalogue.
+pub async fn fetch_verified(entry: &WeightsEntry) -> Result<Vec<u8>, String> {
     let bytes = fetch_bytes(&format!("{WEIGHTS_URL}/{}", entry.file)).await?;
     entry.verify(&bytes).map_err(|e| e.to_string())?;
+    Ok(bytes)
+}
+
+/// Downloads, verifies and loads the network of `entry` onto `device`.
+pub async fn load(entry: &WeightsEntry, device: &Device) -> Result<Network, String> {
+    let bytes = fetch_verified(entry).await?;
     from_bytes(&bytes, entry.architecture(), entry.classes, device)
         .map_err(|e| format!("{}: {e}", entry.file))
 }

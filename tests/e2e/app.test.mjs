@@ -314,23 +314,17 @@ test('no click crashes the playground or loses work', async () => {
   await context.close();
 });
 
-test('the playground adapts a sample set on the CPU and predicts twice, its longest main-thread task measured', async () => {
+test('the playground adapts a sample set on the CPU in the worker and predicts twice, its longest main-thread task measured', async () => {
   const { page, errors, context } = await open(plainBrowser, '?backend=cpu');
   await catalogueReady(page);
   await page.click('#sample-shapes');
   await page.locator('.class-row').nth(5).waitFor({ timeout: 60_000 });
-  await page.evaluate(() => {
-    window.longestTask = 0;
-    new PerformanceObserver((list) => {
-      for (const entry of list.getEntries()) window.longestTask = Math.max(window.longestTask, entry.duration);
-    }).observe({ type: 'longtask' });
-  });
+  await watchLongTasks(page);
   await page.click('#adapt-button');
   const runs = await finishedRuns(page, 3);
   await stroke(page, circle(120, 150, 70));
   await page.click('#predict-button');
   await page.locator('#predictions .bars').nth(2).waitFor({ timeout: 60_000 });
-  const longest = Math.round(await page.evaluate(() => window.longestTask));
   // A second drawing gets predictions from every adapted network (the second Predict once
   // found none and showed nothing).
   await page.keyboard.press('c');
@@ -340,12 +334,9 @@ test('the playground adapts a sample set on the CPU and predicts twice, its long
   const predicted = await page.locator('#predictions .bars').evaluateAll((panels) => panels.map((p) => p.dataset.predicted));
   const names = ['●', '▲', '■', '★', '✕', '♡'];
   assert.ok(predicted.every((p) => names.includes(p)), `every network names a class: ${predicted}`);
-  console.log(`the playground on the CPU: ${JSON.stringify(runs)}; longest main-thread task ${longest} ms`);
   assert.ok(runs.every((r) => r.ms > 0), 'each network is timed on its own');
   assert.ok(runs.every((r) => /support accuracy/.test(r.status)), JSON.stringify(runs));
-  const browser = `headless Chromium ${page.context().browser().version()}`;
-  const line = { work: 'adaptation', backend: 'cpu', runner: 'page', ms_per_step: runs[0].ms, longest_task_ms: longest, browser };
-  appendFileSync(join(OUTPUT, 'long-tasks.jsonl'), `${JSON.stringify(line)}\n`);
+  await recordAdaptation(page, 'adaptation', runs);
   assert.deepEqual(errors, []);
   await context.close();
 });
@@ -424,6 +415,7 @@ test('"My handwriting" compares the classifier as it is, fine-tuned, and meta-tr
       await page.keyboard.press('Enter');
     }
   }
+  await watchLongTasks(page);
   await page.click('#adapt-button');
   const runs = await finishedRuns(page, 3);
   console.log('handwriting:', JSON.stringify(runs));
@@ -438,6 +430,8 @@ test('"My handwriting" compares the classifier as it is, fine-tuned, and meta-tr
     assert.equal(await page.locator(`#panel-${index} .bar-row`).count(), 3, 'every network scores the taught digits');
   }
   assert.equal(await page.getAttribute('#panel-1', 'data-predicted'), '7');
+  // Fine-tuning takes Adam steps on every layer: in the worker, not on the page.
+  await recordAdaptation(page, 'whole-network adaptation', runs.slice(1, 2));
   assert.deepEqual(errors, []);
   await context.close();
 });
@@ -635,6 +629,30 @@ test('the meta-train page trains in a worker, pauses, resumes, offers the networ
   await context.close();
 });
 
+/** Starts recording the page's longest main-thread task (Long Tasks API) in `window.longestTask`. */
+async function watchLongTasks(page) {
+  await page.evaluate(() => {
+    window.longestTask = 0;
+    new PerformanceObserver((list) => {
+      for (const entry of list.getEntries()) window.longestTask = Math.max(window.longestTask, entry.duration);
+    }).observe({ type: 'longtask' });
+  });
+}
+
+/**
+ * Checks that the Playground adapted in the worker, and appends the first of `runs`' time and
+ * the longest main-thread task since `watchLongTasks` to tests/e2e/output/long-tasks.jsonl.
+ */
+async function recordAdaptation(page, work, runs) {
+  const longest = Math.round(await page.evaluate(() => window.longestTask));
+  console.log(`${work} on the CPU: ${JSON.stringify(runs)}; longest main-thread task ${longest} ms`);
+  const runner = await page.getAttribute('#runs', 'data-runner');
+  assert.equal(runner, 'worker');
+  const browser = `headless Chromium ${page.context().browser().version()}`;
+  const line = { work, backend: 'cpu', runner, ms_per_step: runs[0].ms, longest_task_ms: longest, browser };
+  appendFileSync(join(OUTPUT, 'long-tasks.jsonl'), `${JSON.stringify(line)}\n`);
+}
+
 /**
  * Checks that the page's longest main-thread task during meta-training was shorter than one
  * meta-step, and appends both to tests/e2e/output/long-tasks.jsonl (scripts/long-tasks keeps them).
@@ -702,6 +720,9 @@ test('where no worker can start, the meta-train page runs on the page itself and
     runs.map((r) => r.label),
     ['meta-trained features (protonet, conv4 (16 channels))', 'random features (conv4 (16 channels), no training)'],
   );
+  // The Playground, too, adapts on the page and says so.
+  assert.equal(await page.getAttribute('#runs', 'data-runner'), 'page');
+  assert.match(await page.textContent('#adapt-notice'), /could not start a worker .*the networks adapt on the page itself/);
   assert.deepEqual(errors, []);
   await context.close();
 });

@@ -1,5 +1,6 @@
 //! Long work the pages hand to the compute worker ([`super::worker`]): meta-training one
-//! learner ([`meta_train`]) and an evolutionary search ([`search`]).
+//! learner ([`meta_train`]), an evolutionary search ([`search`]) and the Playground's
+//! adaptation ([`adapt`], which keeps its worker for the predictions that follow).
 //!
 //! A page calls [`Launch::start`] with a [`Job`]: it starts a worker, posts a [`Command`] with
 //! the job, the images and the page's kind of backend, and hands each [`Report`] the worker
@@ -7,6 +8,7 @@
 //! page itself, yielding to it between meta-steps, and a notice says so. In the worker,
 //! [`serve`] answers.
 
+pub mod adapt;
 pub mod meta_train;
 pub mod search;
 
@@ -52,12 +54,22 @@ pub enum Command<'a> {
     Pause,
     /// Go on.
     Resume,
+    /// Adapt the Playground's networks (stopping an older request).
+    Adapt(adapt::AdaptRequest),
+    /// Predict a drawing with the networks request `run` adapted.
+    Predict {
+        run: u32,
+        #[serde(with = "serde_bytes")]
+        drawing: Vec<u8>,
+    },
+    /// Stop the adaptation under way: its results are no longer wanted.
+    Cancel,
 }
 
 impl Command<'_> {
     /// `self` as a message for the worker, and the buffers of its images, which can be moved
     /// there rather than copied (they are copies of the page's images already).
-    fn to_message(&self) -> Result<(JsValue, js_sys::Array), String> {
+    pub fn to_message(&self) -> Result<(JsValue, js_sys::Array), String> {
         let message = serde_wasm_bindgen::to_value(self).map_err(|e| e.to_string())?;
         let buffers = js_sys::Array::new();
         if let Command::Start { .. } = self {
@@ -90,6 +102,8 @@ pub enum Report {
     MetaTrain(meta_train::MetaReport),
     /// How the search goes.
     Search(search::SearchReport),
+    /// How the Playground's adaptation goes.
+    Adapt(adapt::AdaptReport),
     /// Paused: everything done so far has been reported, and nothing runs until resumed.
     Paused,
     /// The job is done.
@@ -353,6 +367,7 @@ impl Launch {
 /// In the compute worker: answers the page's commands.
 pub fn serve() {
     let paused = Rc::new(Cell::new(false));
+    let adapter = adapt::Adapter::default();
     worker::serve(move |message| {
         match serde_wasm_bindgen::from_value::<Command<'static>>(message) {
             Ok(Command::Start {
@@ -364,7 +379,7 @@ pub fn serve() {
                 let paused = paused.clone();
                 // leptos' executor only runs on pages: spawn on the worker's event loop.
                 wasm_bindgen_futures::spawn_local(async move {
-                    let device = device_for(backend).await;
+                    let (device, _) = device_for(backend, &post).await;
                     let control = move || if paused.get() { Go::Wait } else { Go::On };
                     run(
                         job,
@@ -379,6 +394,12 @@ pub fn serve() {
             }
             Ok(Command::Pause) => paused.set(true),
             Ok(Command::Resume) => paused.set(false),
+            Ok(command) => {
+                let adapter = adapter.clone();
+                wasm_bindgen_futures::spawn_local(
+                    async move { adapter.answer(command, &post).await },
+                );
+            }
             Err(e) => post(Report::Failed(format!(
                 "the worker could not read the page's message: {e}"
             ))),
@@ -386,20 +407,21 @@ pub fn serve() {
     });
 }
 
-/// In the worker: the device of `kind`; the CPU, reported, where WebGPU cannot start.
-async fn device_for(kind: BackendKind) -> Device {
+/// In the worker: the device of `kind`, and whether it is a GPU; the CPU, reported, where
+/// WebGPU cannot start.
+async fn device_for(kind: BackendKind, post: &dyn Fn(Report)) -> (Device, bool) {
     if kind != BackendKind::WebGpu {
-        return cpu_device();
+        return (cpu_device(), false);
     }
     match Device::wgpu_options()
         .graphics_api(WgpuBackend::WebGpu)
         .init_async()
         .await
     {
-        Ok(device) => device,
+        Ok(device) => (device, true),
         Err(e) => {
             post(Report::CpuInstead(e.to_string()));
-            cpu_device()
+            (cpu_device(), false)
         }
     }
 }

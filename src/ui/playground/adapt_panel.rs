@@ -10,6 +10,7 @@ use crate::playground::compare::{FINE_TUNE_LR, FINE_TUNE_STEPS};
 use crate::playground::gallery::GalleryKind;
 use crate::ui::chart::{LineChart, Series};
 use crate::ui::i18n::{t, t_string, tu_string, use_i18n};
+use crate::ui::jobs::Runner;
 use crate::ui::language::fill;
 use crate::ui::messages;
 use crate::ui::widgets::NumberField;
@@ -124,7 +125,8 @@ pub fn AdaptPanel(
             <span id="adapt-hint" class="muted">{blocked}</span>
             {move || stale().then(|| view! { <span class="warn">{t!(i18n, pg_stale)}</span> })}
         </div>
-        <div id="runs" class="runs">
+        {move || view.with(|v| v.notice.clone()).map(|n| view! { <p id="adapt-notice" class="notice">{n}</p> })}
+        <div id="runs" class="runs" data-runner=move || view.with(|v| v.runner.map(Runner::name))>
             {move || view.get().runs.into_iter().zip(COLORS.iter().cycle()).enumerate()
                 .map(|(i, (run, color))| view! { <RunRow run=run color=color index=i /> })
                 .collect_view()}

@@ -1,16 +1,24 @@
 //! Running a comparison: each network adapted in turn to the same support set, timed on its
 //! own, its support loss charted step by step; then predictions for a drawing, or — in the
-//! 1-shot challenge — accuracy on the held-out examples.
+//! 1-shot challenge — accuracy on the held-out examples. The work runs in the compute worker
+//! ([`Engine`]), so the page never waits on it; where no worker starts, on the page itself,
+//! yielding between steps, with a notice saying so.
 
 use super::networks::Networks;
-use crate::bench::now_ms;
+use super::remote::Engine;
+use crate::backend::BackendKind;
 use crate::data::ImageSet;
-use crate::playground::adapt::{AdaptError, Adaptation, Procedure, argmax};
+use crate::playground::adapt::{AdaptError, Procedure, argmax};
 use crate::playground::compare::{Contender, Label};
-use crate::ui::widgets::{Ticket, yield_to_page};
+use crate::ui::i18n::{Locale, tu_string};
+use crate::ui::jobs::adapt::{AdaptReport, AdaptRequest, Progress};
+use crate::ui::jobs::{Command, Report, Runner};
+use crate::ui::language::fill;
+use crate::ui::widgets::Ticket;
 use burn::tensor::Device;
+use futures_util::StreamExt;
 use leptos::prelude::*;
-use std::cell::Cell;
+use leptos_i18n::I18nContext;
 use std::rc::Rc;
 
 /// Line colours, one per compared network.
@@ -54,6 +62,10 @@ pub struct ComparisonView {
     pub version: u32,
     /// In the 1-shot challenge: how many held-out examples were scored.
     pub challenge: Option<usize>,
+    /// Where the networks adapt.
+    pub runner: Option<Runner>,
+    /// A fallback to show: no worker, or a worker on the CPU instead of WebGPU.
+    pub notice: Option<String>,
 }
 
 /// Why a comparison stopped.
@@ -85,19 +97,38 @@ impl Panel {
     }
 }
 
-/// The comparison's state: what is shown, and the adapted networks kept for predictions.
+/// What a comparison needs from the page besides its networks and examples.
+#[derive(Clone)]
+pub struct Setting {
+    /// The page's backend.
+    pub backend: BackendKind,
+    /// Where the page itself runs the networks if no worker starts.
+    pub device: Device,
+    /// For the notices.
+    pub i18n: I18nContext<Locale>,
+}
+
+/// The comparison's state: what is shown, and where the networks adapt.
 #[derive(Clone, Copy)]
 pub struct Comparison {
     /// What the page shows.
     pub view: RwSignal<ComparisonView>,
-    adapted: StoredValue<Vec<(Label, Rc<Adaptation>)>, LocalStorage>,
+    /// What adapts the networks, once started.
+    engine: StoredValue<Option<Rc<Engine>>, LocalStorage>,
+    /// Requests made so far.
+    requests: StoredValue<u32>,
+    /// The request whose adapted networks serve predictions, and what each is (in comparison
+    /// order).
+    adapted: StoredValue<(u32, Vec<Label>), LocalStorage>,
 }
 
 impl Default for Comparison {
     fn default() -> Self {
         Self {
             view: RwSignal::new(ComparisonView::default()),
-            adapted: StoredValue::new_local(Vec::new()),
+            engine: StoredValue::new_local(None),
+            requests: StoredValue::new(0),
+            adapted: StoredValue::new_local((0, Vec::new())),
         }
     }
 }
@@ -105,14 +136,13 @@ impl Default for Comparison {
 impl Comparison {
     /// Forgets the adapted networks and what was shown.
     pub fn clear(&self) {
-        self.adapted.set_value(Vec::new());
+        self.adapted.set_value((0, Vec::new()));
         self.view.set(ComparisonView::default());
     }
 
     /// Adapts every contender to `support` in turn (task label k = learned output `rows[k]`),
-    /// then scores `held_out` if given (the 1-shot challenge), on `device` (where GPU kernels
-    /// compile at first use if `compiles_kernels`). Stops, leaving what it did, when `ticket` is
-    /// cancelled.
+    /// then scores `held_out` if given (the 1-shot challenge). Stops, leaving what it did, when
+    /// `ticket` is cancelled.
     #[allow(clippy::too_many_arguments)]
     pub async fn run(
         &self,
@@ -123,11 +153,10 @@ impl Comparison {
         rows: Vec<usize>,
         held_out: Option<ImageSet>,
         networks: Networks,
-        device: Device,
-        compiles_kernels: bool,
+        setting: Setting,
         ticket: Ticket,
     ) -> Result<(), Stop> {
-        self.adapted.set_value(Vec::new());
+        self.adapted.set_value((0, Vec::new()));
         self.view.set(ComparisonView {
             runs: contenders
                 .iter()
@@ -146,143 +175,216 @@ impl Comparison {
             names,
             version,
             challenge: held_out.as_ref().map(ImageSet::len),
+            runner: self.view.with_untracked(|v| v.runner),
+            notice: self.view.with_untracked(|v| v.notice.clone()),
             ..ComparisonView::default()
         });
+        // Each network's weights, downloaded and verified on the page.
+        let mut specs = Vec::new();
         for (index, contender) in contenders.iter().enumerate() {
-            // A cancelled run writes nothing: its rows may belong to a newer run, or be gone.
-            let update = |change: &dyn Fn(&mut RunView)| {
-                if ticket.live() {
-                    self.view.update(|v| {
-                        if let Some(run) = v.runs.get_mut(index) {
-                            change(run);
-                        }
-                    });
-                }
-            };
-            let network = match networks.get(&contender.source, &device).await {
-                Ok(network) => network,
+            match networks.spec(&contender.source).await {
+                Ok(spec) => specs.push((index, spec, contender.procedure.clone())),
                 Err(message) => {
-                    update(&|r| r.error = Some(message.clone()));
-                    continue;
+                    let failed = Progress::Failed(AdaptError::Mismatch(message));
+                    self.show(index, failed, ticket)?;
                 }
-            };
-            // Loading a network (decoding its weights) is a piece of work of its own.
-            yield_to_page().await;
+            }
             if !ticket.live() {
                 return Err(Stop::Cancelled);
             }
-            let outcome: Result<Adaptation, AdaptError> = async {
-                if compiles_kernels {
-                    // One untimed step first, so no network's time includes compiling the GPU
-                    // kernels it needs (the CPU has none to compile).
-                    Adaptation::new(&network, &contender.procedure, &support, &rows, &device)
-                        .step()
-                        .await?;
-                    yield_to_page().await;
-                }
-                // Only the network's own work is timed: not the page's redraws between steps
-                // or between the pieces of its support pass.
-                let (passing, since) = (Cell::new(0.0), Cell::new(now_ms()));
-                let pause = || async {
-                    passing.set(passing.get() + now_ms() - since.get());
-                    yield_to_page().await;
-                    since.set(now_ms());
-                };
-                let procedure = &contender.procedure;
-                let mut adaptation =
-                    Adaptation::in_slices(&network, procedure, &support, &rows, &device, pause)
-                        .await;
-                let mut busy = passing.get() + now_ms() - since.get();
-                yield_to_page().await;
-                while !adaptation.finished() && ticket.live() {
-                    let started = now_ms();
-                    let loss = adaptation.step().await?;
-                    busy += now_ms() - started;
-                    update(&|r| {
-                        r.steps.0 += 1;
-                        r.losses.push((r.steps.0 as f64, f64::from(loss)));
-                    });
-                    yield_to_page().await;
-                }
-                let started = now_ms();
-                let support_accuracy = adaptation.support_accuracy().await?;
-                busy += now_ms() - started;
-                let test_accuracy = match &held_out {
-                    Some(set) => {
-                        yield_to_page().await;
-                        Some(adaptation.accuracy_on(set).await?)
-                    }
-                    None => None,
-                };
-                update(&|r| {
-                    r.milliseconds = Some(busy);
-                    r.support_accuracy = Some(support_accuracy);
-                    r.test_accuracy = test_accuracy;
-                });
-                Ok(adaptation)
-            }
+        }
+        let engine = self.engine(&setting).await;
+        if !ticket.live() {
+            return Err(Stop::Cancelled);
+        }
+        let run = self.next_request();
+        let request = AdaptRequest {
+            run,
+            backend: setting.backend,
+            networks: specs,
+            support,
+            rows,
+            held_out,
+        };
+        let labels: Vec<Label> = contenders.into_iter().map(|c| c.label).collect();
+        let outcome = self
+            .follow(&engine, request, labels, &setting, ticket)
             .await;
-            if !ticket.live() {
-                return Err(Stop::Cancelled);
+        if ticket.live() {
+            self.view.update(|v| {
+                v.running = false;
+                v.done = outcome.is_ok();
+            });
+        }
+        outcome
+    }
+
+    /// The engine, started at first use: the compute worker, or the page itself (with a
+    /// notice) where none starts.
+    async fn engine(&self, setting: &Setting) -> Rc<Engine> {
+        if let Some(engine) = self.engine.get_value() {
+            return engine;
+        }
+        let (engine, runner, notice) = match Engine::worker().await {
+            Ok(worker) => (worker, Runner::Worker, None),
+            Err(reason) => {
+                let notice = fill(tu_string!(setting.i18n, pg_on_page), &[("reason", &reason)]);
+                let page = Engine::page(setting.backend, setting.device.clone());
+                (page, Runner::Page, Some(notice))
             }
-            match outcome {
-                Ok(adaptation) => self
-                    .adapted
-                    .update_value(|a| a.push((contender.label.clone(), Rc::new(adaptation)))),
-                Err(AdaptError::Device(reason)) => {
-                    self.view.update(|v| v.running = false);
-                    return Err(Stop::Device(reason));
-                }
-                Err(error) => update(&|r| r.error = Some(error.to_string())),
-            }
-            // On the CPU a read-back is ready at once, so without this the next network's
-            // support pass would run in the same main-thread task as this one's last work.
-            yield_to_page().await;
+        };
+        self.view.update(|v| {
+            v.runner = Some(runner);
+            v.notice = notice;
+        });
+        let engine = Rc::new(engine);
+        self.engine.set_value(Some(engine.clone()));
+        engine
+    }
+
+    /// A new request number.
+    fn next_request(&self) -> u32 {
+        self.requests.update_value(|n| *n += 1);
+        self.requests.get_value()
+    }
+
+    /// Shows how network `index` goes (nothing once `ticket` is cancelled: its row may belong to
+    /// a newer run, or be gone); a device failure stops the comparison.
+    fn show(&self, index: usize, progress: Progress, ticket: Ticket) -> Result<(), Stop> {
+        if !ticket.live() {
+            return Err(Stop::Cancelled);
+        }
+        if let Progress::Failed(AdaptError::Device(reason)) = progress {
+            return Err(Stop::Device(reason));
         }
         self.view.update(|v| {
-            v.running = false;
-            v.done = true;
+            let Some(run) = v.runs.get_mut(index) else {
+                return;
+            };
+            match progress {
+                Progress::Step(loss) => {
+                    run.steps.0 += 1;
+                    run.losses.push((run.steps.0 as f64, f64::from(loss)));
+                }
+                Progress::Done {
+                    milliseconds,
+                    support_accuracy,
+                    test_accuracy,
+                } => {
+                    run.milliseconds = Some(milliseconds);
+                    run.support_accuracy = Some(support_accuracy);
+                    run.test_accuracy = test_accuracy;
+                }
+                Progress::Failed(error) => run.error = Some(error.to_string()),
+            }
         });
         Ok(())
     }
 
-    /// Marks the comparison as no longer running (a newer action cancelled it).
+    /// Runs `request` on `engine`, showing its reports.
+    async fn follow(
+        &self,
+        engine: &Engine,
+        request: AdaptRequest,
+        labels: Vec<Label>,
+        setting: &Setting,
+        ticket: Ticket,
+    ) -> Result<(), Stop> {
+        let run = request.run;
+        let mut reports = engine
+            .ask(run, Command::Adapt(request))
+            .map_err(Stop::Device)?;
+        while let Some(report) = reports.next().await {
+            if !ticket.live() {
+                return Err(Stop::Cancelled);
+            }
+            match report {
+                Report::Adapt(AdaptReport::Network {
+                    index, progress, ..
+                }) => {
+                    if matches!(progress, Progress::Done { .. }) {
+                        let label = labels.get(index).cloned();
+                        self.adapted.update_value(|(adapted_run, adapted)| {
+                            *adapted_run = run;
+                            adapted.extend(label);
+                        });
+                    }
+                    self.show(index, progress, ticket)?;
+                }
+                Report::Adapt(AdaptReport::AllDone { .. }) => return Ok(()),
+                Report::CpuInstead(reason) => {
+                    let notice = fill(
+                        tu_string!(setting.i18n, pg_worker_cpu),
+                        &[("reason", &reason)],
+                    );
+                    self.view.update(|v| v.notice = Some(notice));
+                }
+                Report::Failed(reason) => return Err(self.lost(reason)),
+                _ => {}
+            }
+        }
+        Err(Stop::Cancelled) // a newer request replaced this one
+    }
+
+    /// The worker failed (a crash): the next adaptation starts a new one.
+    fn lost(&self, reason: String) -> Stop {
+        self.engine.set_value(None);
+        Stop::Device(reason)
+    }
+
+    /// Marks the comparison as no longer running (a newer action cancelled it), and stops the
+    /// adaptation under way.
     pub fn stop(&self) {
         self.view.update(|v| {
             v.running = false;
             v.predicting = false;
         });
+        if let Some(engine) = self.engine.get_value() {
+            let _ = engine.ask(self.next_request(), Command::Cancel);
+        }
     }
 
     /// Every adapted network's class probabilities for `drawing`.
     pub async fn predict(&self, drawing: Vec<u8>, ticket: Ticket) -> Result<Vec<Panel>, Stop> {
         let names = self.view.with_untracked(|v| v.names.clone());
-        // A copy of the list (of shared adaptations): they serve every later prediction too.
-        let adapted = self.adapted.get_value();
-        let test = ImageSet {
-            labels: vec![0],
-            pixels: drawing,
+        let (run, labels) = self.adapted.get_value();
+        let rows = match self.engine.get_value() {
+            Some(engine) if !labels.is_empty() => self.predictions(&engine, run, drawing).await?,
+            _ => Vec::new(),
         };
-        let mut panels = Vec::new();
-        let mut failure = None;
-        for (label, adaptation) in &adapted {
-            match adaptation.probabilities(&test).await {
-                Ok(rows) => panels.push(Panel {
-                    title: label.clone(),
-                    names: names.clone(),
-                    probabilities: rows.into_iter().next().unwrap_or_default(),
-                }),
-                Err(e) => failure = Some(e.to_string()),
-            }
-            yield_to_page().await;
-        }
         if !ticket.live() {
             return Err(Stop::Cancelled); // the gallery changed: these predictions are stale
         }
         self.view.update(|v| v.predicting = false);
-        match failure {
-            Some(reason) => Err(Stop::Device(reason)),
-            None => Ok(panels),
+        let mut panels = Vec::new();
+        for (title, row) in labels.into_iter().zip(rows) {
+            let probabilities = row.map_err(|e| Stop::Device(e.to_string()))?;
+            panels.push(Panel {
+                title,
+                names: names.clone(),
+                probabilities,
+            });
         }
+        Ok(panels)
+    }
+
+    /// The predictions of the networks request `run` adapted.
+    async fn predictions(
+        &self,
+        engine: &Engine,
+        run: u32,
+        drawing: Vec<u8>,
+    ) -> Result<Vec<Result<Vec<f32>, AdaptError>>, Stop> {
+        let mut reports = engine
+            .ask(run, Command::Predict { run, drawing })
+            .map_err(Stop::Device)?;
+        while let Some(report) = reports.next().await {
+            match report {
+                Report::Adapt(AdaptReport::Predictions { rows, .. }) => return Ok(rows),
+                Report::Failed(reason) => return Err(self.lost(reason)),
+                _ => {}
+            }
+        }
+        Err(Stop::Cancelled)
     }
 }

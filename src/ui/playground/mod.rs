@@ -15,6 +15,7 @@ mod comparison;
 mod gallery_view;
 mod networks;
 pub(super) mod pad;
+mod remote;
 mod storage;
 
 use super::i18n::{Locale, t, t_string, tu_string, use_i18n};
@@ -28,7 +29,7 @@ use crate::playground::compare::{self, Contender};
 use crate::playground::gallery::{Gallery, GalleryError, GalleryKind};
 use crate::playground::link;
 use adapt_panel::{AdaptPanel, PredictionAnnouncer, Predictions};
-use comparison::{Comparison, Panel, Stop};
+use comparison::{Comparison, Panel, Setting, Stop};
 use gallery_view::{GalleryView, KeepYourWork, SampleSets};
 use leptos::prelude::*;
 use leptos_i18n::I18nContext;
@@ -363,7 +364,8 @@ pub fn PlaygroundPage(
     share_settings(move || state.shared());
 
     let device = StoredValue::new_local(backend.device.clone());
-    let is_gpu = backend.kind != BackendKind::Cpu;
+    let backend_kind = backend.kind;
+    let is_gpu = backend_kind != BackendKind::Cpu;
     let on_device_lost = StoredValue::new(on_device_lost);
     let stop = move |stop: Stop| match stop {
         Stop::Cancelled => {}
@@ -399,7 +401,11 @@ pub fn PlaygroundPage(
         state.prediction.set(None);
         state.message.set(None);
         let contenders = state.contenders();
-        let device = device.get_value();
+        let setting = Setting {
+            backend: backend_kind,
+            device: device.get_value(),
+            i18n,
+        };
         leptos::task::spawn_local(async move {
             let outcome = state
                 .comparison
@@ -411,8 +417,7 @@ pub fn PlaygroundPage(
                     rows,
                     held_out,
                     state.networks,
-                    device,
-                    is_gpu,
+                    setting,
                     ticket,
                 )
                 .await;

@@ -1,16 +1,16 @@
 //! The networks the Playground adapts: the weights catalogue, fetched once; each file
-//! downloaded, verified and loaded once, then kept; the network meta-trained in this browser,
-//! if one is kept; random networks made on demand. A failed
-//! download is reported as what it is — never as a GPU failure.
+//! downloaded and verified once, then kept; the network meta-trained in this browser, if one
+//! is kept; random networks made on demand. Each is handed on as a [`NetworkSpec`], which the
+//! page or the compute worker builds. A failed download is reported as what it is — never as a
+//! GPU failure.
 
 use crate::model::catalog::{Catalog, WeightsEntry};
 use crate::model::stored::STORED_PREFIX;
-use crate::model::{Network, from_bytes};
 use crate::playground::compare::Source;
 use crate::ui::i18n::{Locale, tu_string};
+use crate::ui::jobs::adapt::NetworkSpec;
 use crate::ui::language::fill;
 use crate::ui::weights;
-use burn::tensor::Device;
 use leptos::prelude::*;
 use leptos_i18n::I18nContext;
 
@@ -26,7 +26,8 @@ pub struct Networks {
     pub status: RwSignal<String>,
     /// A download in progress.
     pub busy: RwSignal<bool>,
-    loaded: StoredValue<Vec<(String, Network)>, LocalStorage>,
+    /// Verified weights files, by name.
+    loaded: StoredValue<Vec<(String, Vec<u8>)>, LocalStorage>,
     /// The network meta-trained in this browser (*Use in the Playground*), if one is kept.
     kept: StoredValue<Option<(WeightsEntry, Vec<u8>)>, LocalStorage>,
     /// The page's language, for the status lines.
@@ -87,32 +88,38 @@ impl Networks {
             .with(|c| c.as_ref().and_then(|c| c.as_ref().ok()).cloned())
     }
 
-    /// The network `source` describes, on `device` (downloaded and verified at first use).
-    pub async fn get(&self, source: &Source, device: &Device) -> Result<Network, String> {
+    /// The network `source` describes (its weights downloaded and verified at first use).
+    pub async fn spec(&self, source: &Source) -> Result<NetworkSpec, String> {
+        let weights = |entry: &WeightsEntry, bytes| NetworkSpec::Weights {
+            file: entry.file.clone(),
+            bytes,
+            architecture: entry.architecture(),
+            classes: entry.classes,
+        };
         match source {
             Source::Random {
                 architecture,
                 classes,
-            } => {
-                device.seed(RANDOM_SEED);
-                Ok(Network::new(*architecture, *classes, device))
-            }
+            } => Ok(NetworkSpec::Random {
+                architecture: *architecture,
+                classes: *classes,
+                seed: RANDOM_SEED,
+            }),
             Source::File(entry) if entry.file.starts_with(STORED_PREFIX) => {
                 let bytes = self
                     .kept
                     .with_value(|k| k.as_ref().map(|(_, bytes)| bytes.clone()))
                     .ok_or_else(|| format!("{} is no longer kept in this browser", entry.file))?;
-                from_bytes(&bytes, entry.architecture(), entry.classes, device)
-                    .map_err(|e| format!("{}: {e}", entry.file))
+                Ok(weights(entry, bytes))
             }
             Source::File(entry) => {
                 let cached = self.loaded.with_value(|l| {
                     l.iter()
                         .find(|(file, _)| *file == entry.file)
-                        .map(|(_, n)| n.clone())
+                        .map(|(_, bytes)| bytes.clone())
                 });
-                if let Some(network) = cached {
-                    return Ok(network);
+                if let Some(bytes) = cached {
+                    return Ok(weights(entry, bytes));
                 }
                 self.busy.set(true);
                 let mb = format!("{:.1}", entry.bytes as f64 / 1e6);
@@ -120,16 +127,16 @@ impl Networks {
                     tu_string!(self.i18n, net_downloading),
                     &[("file", &entry.file), ("mb", &mb)],
                 ));
-                let loaded = weights::load(entry, device).await;
+                let fetched = weights::fetch_verified(entry).await;
                 self.busy.set(false);
-                match loaded {
-                    Ok(network) => {
+                match fetched {
+                    Ok(bytes) => {
                         let loaded =
                             fill(tu_string!(self.i18n, net_loaded), &[("file", &entry.file)]);
                         self.status.set(loaded);
                         self.loaded
-                            .update_value(|l| l.push((entry.file.clone(), network.clone())));
-                        Ok(network)
+                            .update_value(|l| l.push((entry.file.clone(), bytes.clone())));
+                        Ok(weights(entry, bytes))
                     }
                     Err(e) => {
                         let message = fill(

@@ -1,0 +1,86 @@
+//! Where the Playground's networks adapt: the compute worker, started at the first adaptation
+//! and kept for the predictions and adaptations that follow; or, where no worker starts, the
+//! page itself running the same [`Adapter`]. Either way each request's reports arrive as a
+//! stream.
+
+use crate::backend::BackendKind;
+use crate::ui::jobs::adapt::Adapter;
+use crate::ui::jobs::{Command, Report};
+use crate::ui::worker::ComputeWorker;
+use burn::tensor::Device;
+use futures_channel::mpsc::{UnboundedReceiver, UnboundedSender, unbounded};
+use std::cell::RefCell;
+use std::rc::Rc;
+
+/// Where the reports of the latest request go: its `run` and the stream's sender.
+type Listener = Rc<RefCell<Option<(u32, UnboundedSender<Report>)>>>;
+
+/// What adapts the Playground's networks.
+pub enum Engine {
+    /// A compute worker, and where its reports go.
+    Worker(ComputeWorker, Listener),
+    /// The page itself.
+    Page(Adapter),
+}
+
+impl Engine {
+    /// The compute worker, once it listens.
+    pub async fn worker() -> Result<Self, String> {
+        let listener = Listener::default();
+        let (on_message, on_failure) = (listener.clone(), listener.clone());
+        let worker = ComputeWorker::start(
+            move |message| {
+                let report = serde_wasm_bindgen::from_value(message).unwrap_or_else(|e| {
+                    Report::Failed(format!("the worker's report was unreadable: {e}"))
+                });
+                deliver(&on_message, report);
+            },
+            move |reason| deliver(&on_failure, Report::Failed(reason)),
+        )
+        .await?;
+        Ok(Self::Worker(worker, listener))
+    }
+
+    /// The page itself, adapting on its own `device` (of `kind`).
+    pub fn page(kind: BackendKind, device: Device) -> Self {
+        Self::Page(Adapter::on(kind, device))
+    }
+
+    /// Starts `command` (of request `run`) and returns the stream of its reports, which ends
+    /// when a later request starts.
+    pub fn ask(
+        &self,
+        run: u32,
+        command: Command<'static>,
+    ) -> Result<UnboundedReceiver<Report>, String> {
+        let (sender, receiver) = unbounded();
+        match self {
+            Self::Worker(worker, listener) => {
+                *listener.borrow_mut() = Some((run, sender));
+                let (message, _) = command.to_message()?;
+                worker.send(&message)?;
+            }
+            Self::Page(adapter) => {
+                let adapter = adapter.clone();
+                let post = move |report| {
+                    let _ = sender.unbounded_send(report);
+                };
+                leptos::task::spawn_local(async move { adapter.answer(command, &post).await });
+            }
+        }
+        Ok(receiver)
+    }
+}
+
+/// Hands `report` to the latest request's stream, unless it answers an older request.
+fn deliver(listener: &Listener, report: Report) {
+    if let Some((run, sender)) = listener.borrow().as_ref() {
+        let current = match &report {
+            Report::Adapt(answer) => answer.run() == *run,
+            _ => true,
+        };
+        if current {
+            let _ = sender.unbounded_send(report);
+        }
+    }
+}
