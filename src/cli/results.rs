@@ -648,8 +648,9 @@ pub fn load_table(lines: &[LoadLine]) -> String {
 /// The page's longest main-thread task while the browser tests ran some work from the page.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct TaskLine {
-    /// What ran: `meta-training` (the meta-train page; lines before this field existed) or
-    /// `adaptation` (the Playground adapting its networks to a sample set, then predicting).
+    /// What ran: `meta-training` (the meta-train page; lines before this field existed),
+    /// `adaptation` (the Playground adapting its networks to a sample set, then predicting) or
+    /// `whole-network adaptation` (*My handwriting*: fine-tuning the digit classifier).
     #[serde(default = "meta_training")]
     pub work: String,
     /// `cpu` or `webgpu` (the browser's software adapter in the tests).
@@ -657,7 +658,7 @@ pub struct TaskLine {
     /// Where the work ran: `worker` or `page`.
     pub runner: String,
     /// Milliseconds per step of the work: per meta-step; per adaptation of the meta-trained
-    /// network.
+    /// network, or per fine-tuning of the digit classifier.
     pub ms_per_step: f64,
     /// The longest main-thread task meanwhile (0: none over the browser's 50 ms threshold).
     pub longest_task_ms: f64,
@@ -702,6 +703,7 @@ pub fn task_table(lines: &[TaskLine]) -> String {
         };
         let step = match line.work.as_str() {
             "meta-training" => "per meta-step",
+            "whole-network adaptation" => "to fine-tune the digit classifier",
             _ => "to adapt the meta-trained network",
         };
         out += &format!(
@@ -986,11 +988,16 @@ mod tests {
             commit: "def".into(),
             ..line("cpu", "page", 230.0)
         };
+        let fine_tuning = TaskLine {
+            work: "whole-network adaptation".into(),
+            ..line("cpu", "worker", 0.0)
+        };
         let table = task_table(&[
             line("cpu", "page", 420.0),
             adaptation,
             line("webgpu", "worker", 61.0),
             line("cpu", "worker", 0.0),
+            fine_tuning,
         ]);
         assert!(table.starts_with("| work | backend |"), "{table}");
         assert!(
@@ -1007,6 +1014,10 @@ mod tests {
         );
         assert!(
             table.contains("| adaptation | cpu | the page | 412 ms to adapt the meta-trained network | 230 ms |"),
+            "{table}"
+        );
+        assert!(
+            table.contains("| whole-network adaptation | cpu | the worker | 412 ms to fine-tune the digit classifier | none over 50 ms |"),
             "{table}"
         );
         assert!(
