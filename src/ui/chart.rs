@@ -48,7 +48,9 @@ fn label(value: f64) -> String {
     } else if value.fract() == 0.0 {
         format!("{value:.0}")
     } else {
-        format!("{value:.2}")
+        // Two significant digits at least, so that small values (a loss near zero) stay apart.
+        let decimals = (1 - value.abs().log10().floor() as i32).clamp(2, 6) as usize;
+        format!("{value:.decimals$}")
     }
 }
 
