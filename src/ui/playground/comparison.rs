@@ -233,6 +233,11 @@ impl Comparison {
                 (page, Runner::Page, Some(notice))
             }
         };
+        // A request made while this one waited may have started an engine first: keep that
+        // one, which holds (or will hold) the adapted networks.
+        if let Some(started) = self.engine.get_value() {
+            return started;
+        }
         self.view.update(|v| {
             v.runner = Some(runner);
             v.notice = notice;
@@ -348,14 +353,17 @@ impl Comparison {
     pub async fn predict(&self, drawing: Vec<u8>, ticket: Ticket) -> Result<Vec<Panel>, Stop> {
         let names = self.view.with_untracked(|v| v.names.clone());
         let (run, labels) = self.adapted.get_value();
+        // Predict waits for this answer: a second drawing's request would share its run.
+        self.view.update(|v| v.predicting = true);
         let rows = match self.engine.get_value() {
-            Some(engine) if !labels.is_empty() => self.predictions(&engine, run, drawing).await?,
-            _ => Vec::new(),
+            Some(engine) if !labels.is_empty() => self.predictions(&engine, run, drawing).await,
+            _ => Ok(Vec::new()),
         };
         if !ticket.live() {
             return Err(Stop::Cancelled); // the gallery changed: these predictions are stale
         }
         self.view.update(|v| v.predicting = false);
+        let rows = rows?;
         let mut panels = Vec::new();
         for (title, row) in labels.into_iter().zip(rows) {
             let probabilities = row.map_err(|e| Stop::Device(e.to_string()))?;
