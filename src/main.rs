@@ -16,7 +16,7 @@ unsafe extern "C" {
 fn main() {
     // Run once, here. A module that never calls them itself gets every export wrapped by
     // wasm-ld to run them again on each call from JavaScript: in a profile of the Playground's
-    // adaptation, 40 % of the page's time went to those repeated constructors.
+    // adaptation, those repeated constructors took more of the page's time than the convolutions.
     // SAFETY: called once, before the app's own code runs.
     unsafe { __wasm_call_ctors() };
     if fewshot_lab::ui::in_worker() {
