@@ -11,10 +11,12 @@
 //! - [`backend`]: which device the maths runs on;
 //! - [`bench`]: throughput and latency measurements printed as JSON lines;
 //! - [`playground`]: the canvas Playground's logic (drawings, galleries, adaptation, samples);
+//! - [`axis`]: round-number ticks and labels for the charts;
 //! - [`params`]: numbers typed by a person or given in a URL, checked and clamped;
 //! - [`rl`]: reinforcement learning meets meta-learning (environments, policies, MAML-RL);
 //! - `cli` (native) and `ui` (wasm): the two front-ends.
 
+pub mod axis;
 pub mod backend;
 pub mod bench;
 pub mod data;

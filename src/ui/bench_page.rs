@@ -4,7 +4,7 @@ use super::i18n::{t, use_i18n};
 use crate::backend::Backend;
 use crate::bench::{self, BenchPlan};
 use crate::model::Backbone;
-use crate::ui::widgets::{SettingNotes, url_number};
+use crate::ui::widgets::{Note, SettingNotes, url_number};
 use leptos::prelude::*;
 
 /// Runs [`bench::run`] once and shows each figure as a JSON line (and logs it as an object).
@@ -21,7 +21,7 @@ pub fn BenchPage(
         url_number("repeats", 5usize, 1..=1000),
         url_number("meta_repeats", 3usize, 1..=100),
     );
-    let notes: Vec<String> = [
+    let notes: Vec<Note> = [
         readings.0.message.clone(),
         readings.1.message.clone(),
         readings.2.message.clone(),

@@ -2,6 +2,7 @@
 //! the same data summarised in words for screen readers.
 
 use super::i18n::{Locale, t, t_string, use_i18n};
+use crate::axis::{label, ticks};
 use leptos::html::Canvas;
 use leptos::prelude::*;
 use leptos_i18n::I18nContext;
@@ -26,33 +27,6 @@ const MARGIN_LEFT: f64 = 52.0;
 const MARGIN_RIGHT: f64 = 12.0;
 const MARGIN_TOP: f64 = 14.0;
 const MARGIN_BOTTOM: f64 = 36.0;
-
-/// About five round tick values covering `[low, high]`.
-fn ticks(low: f64, high: f64) -> Vec<f64> {
-    let span = (high - low).max(1e-9);
-    let raw = span / 5.0;
-    let magnitude = 10f64.powf(raw.log10().floor());
-    let step = [1.0, 2.0, 5.0, 10.0]
-        .into_iter()
-        .map(|m| m * magnitude)
-        .find(|s| *s >= raw)
-        .unwrap_or(10.0 * magnitude);
-    let first = (low / step).ceil() as i64;
-    let last = (high / step).floor() as i64;
-    (first..=last).map(|i| i as f64 * step).collect()
-}
-
-fn label(value: f64) -> String {
-    if value.abs() >= 1000.0 {
-        format!("{:.0}k", value / 1000.0)
-    } else if value.fract() == 0.0 {
-        format!("{value:.0}")
-    } else {
-        // Two significant digits at least, so that small values (a loss near zero) stay apart.
-        let decimals = (1 - value.abs().log10().floor() as i32).clamp(2, 6) as usize;
-        format!("{value:.decimals$}")
-    }
-}
 
 fn draw(
     ctx: &CanvasRenderingContext2d,

@@ -12,7 +12,7 @@ use super::loader::{self, DataPool};
 use super::messages;
 use super::share::{Shared, share_settings};
 use super::weights;
-use super::widgets::{NumberField, SettingNotes, Thumb, url_number, yield_to_page};
+use super::widgets::{Note, NumberField, SettingNotes, Thumb, url_number, yield_to_page};
 use crate::backend::Backend;
 use crate::data::episode::{ClassPool, Episode, EpisodeSpec};
 use crate::model::Architecture;
@@ -150,7 +150,7 @@ pub fn EpisodePage(
     let way_url = url_number("way", 5usize, 2..=5);
     let shot_url = url_number("shot", 1usize, 1..=10);
     let steps_url = url_number("steps", 5usize, 0..=20);
-    let notes: Vec<String> = [way_url.message, shot_url.message, steps_url.message]
+    let notes: Vec<Note> = [way_url.message, shot_url.message, steps_url.message]
         .into_iter()
         .flatten()
         .collect();

@@ -3,7 +3,7 @@
 //! (`?lang=en|zh`, for embeds), else from the person's last choice in this browser, else from
 //! the browser's languages; the picker in the header switches at once, in place.
 
-use super::i18n::{Locale, t_string, tu_string, use_i18n};
+use super::i18n::{Locale, t_string, use_i18n};
 use super::widgets::local_storage;
 use crate::backend::Fallback;
 use crate::params::Problem;
@@ -69,7 +69,8 @@ pub fn fill(text: &str, values: &[(&str, &dyn std::fmt::Display)]) -> String {
     })
 }
 
-/// Why a setting was not used as written, in the person's language.
+/// Why a setting was not used as written, in the person's language (tracked: a view showing it
+/// re-words it when the language changes).
 pub fn problem_text(i18n: I18nContext<Locale>, problem: &Problem) -> String {
     match problem {
         Problem::NotANumber {
@@ -77,7 +78,7 @@ pub fn problem_text(i18n: I18nContext<Locale>, problem: &Problem) -> String {
             text,
             default,
         } => fill(
-            tu_string!(i18n, setting_not_a_number),
+            t_string!(i18n, setting_not_a_number),
             &[("name", name), ("text", text), ("default", default)],
         ),
         Problem::Outside {
@@ -87,7 +88,7 @@ pub fn problem_text(i18n: I18nContext<Locale>, problem: &Problem) -> String {
             high,
             clamped,
         } => fill(
-            tu_string!(i18n, setting_outside),
+            t_string!(i18n, setting_outside),
             &[
                 ("name", name),
                 ("text", text),

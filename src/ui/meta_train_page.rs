@@ -18,7 +18,8 @@ use super::query_param;
 use super::share::{Shared, share_settings};
 use super::weights;
 use super::widgets::{
-    Cancel, LongTasks, NumberField, RunButtons, RunPhase, SettingNotes, offer_download, url_number,
+    Cancel, LongTasks, Note, NumberField, RunButtons, RunPhase, SettingNotes, offer_download,
+    url_number,
 };
 use crate::backend::Backend;
 use crate::evolve::learner::{ALGORITHMS, LearnerSettings};
@@ -28,6 +29,7 @@ use crate::model::{Architecture, Backbone, Sizes};
 use leptos::prelude::*;
 use leptos_i18n::I18nContext;
 use std::ops::RangeInclusive;
+use std::sync::Arc;
 
 /// Channels the page offers for every convolution.
 const CHANNELS: RangeInclusive<usize> = 4..=128;
@@ -74,7 +76,7 @@ struct Fields {
 
 impl Fields {
     /// The fields, from the URL where it sets them; notes on any value it had to change.
-    fn from_url(i18n: I18nContext<Locale>) -> (Self, Vec<String>) {
+    fn from_url(i18n: I18nContext<Locale>) -> (Self, Vec<Note>) {
         let algorithm = query_param("algo")
             .and_then(|a| ALGORITHMS.iter().copied().find(|known| *known == a))
             .unwrap_or("fomaml");
@@ -95,7 +97,7 @@ impl Fields {
             url_number("meta_batch", 4usize, 1..=16),
             url_number("steps", 200usize, 1..=5000),
         );
-        let mut notes: Vec<String> = [
+        let mut notes: Vec<Note> = [
             readings.0.message.clone(),
             readings.1.message.clone(),
             readings.2.message.clone(),
@@ -108,18 +110,19 @@ impl Fields {
         .flatten()
         .collect();
         if let Some(asked) = query_param("algo").filter(|a| !ALGORITHMS.contains(&a.as_str())) {
-            notes.push(fill(
-                tu_string!(i18n, mt_unknown_algo),
-                &[("asked", &asked), ("known", &ALGORITHMS.join(", "))],
-            ));
+            notes.push(Arc::new(move || {
+                fill(
+                    t_string!(i18n, mt_unknown_algo),
+                    &[("asked", &asked), ("known", &ALGORITHMS.join(", "))],
+                )
+            }));
         }
         if let Some(asked) =
             query_param("backbone").filter(|b| !["conv4", "reference"].contains(&b.as_str()))
         {
-            notes.push(fill(
-                tu_string!(i18n, mt_unknown_backbone),
-                &[("asked", &asked)],
-            ));
+            notes.push(Arc::new(move || {
+                fill(t_string!(i18n, mt_unknown_backbone), &[("asked", &asked)])
+            }));
         }
         let fields = Self {
             algorithm: RwSignal::new(algorithm),

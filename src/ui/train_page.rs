@@ -8,7 +8,7 @@ use super::chart::{LineChart, Series};
 use super::i18n::{Locale, t, t_string, use_i18n};
 use super::loader::DataPool;
 use super::share::{Shared, share_settings};
-use super::widgets::{NumberField, SettingNotes, url_number, yield_to_page};
+use super::widgets::{Note, NumberField, SettingNotes, url_number, yield_to_page};
 use crate::backend::{Backend, BackendKind};
 use crate::bench::now_ms;
 use crate::data::ImageSet;
@@ -87,7 +87,7 @@ pub fn TrainPage(
         url_number("epoch_images", defaults.epoch_images, 0..=60_000),
         url_number("test_images", defaults.test_images, 0..=10_000),
     );
-    let notes: Vec<String> = [
+    let notes: Vec<Note> = [
         readings.0.message,
         readings.1.message,
         readings.2.message,

@@ -6,11 +6,12 @@ use super::i18n::Locale;
 use super::i18n::{t, t_string, use_i18n};
 use super::language::problem_text;
 use crate::data::IMAGE_SIDE;
-use crate::params::{Number, read};
+use crate::params::{Number, Problem, read};
 use leptos::html::Canvas;
 use leptos::prelude::*;
 use leptos_i18n::I18nContext;
 use std::ops::RangeInclusive;
+use std::sync::Arc;
 use wasm_bindgen::closure::Closure;
 use wasm_bindgen::{Clamped, JsCast, JsValue};
 use wasm_bindgen_futures::JsFuture;
@@ -35,12 +36,16 @@ pub async fn sleep_ms(ms: i32) {
     let _ = JsFuture::from(promise).await;
 }
 
+/// A note for the person, worded when shown: a view showing it words it again when the page's
+/// language changes.
+pub type Note = Arc<dyn Fn() -> String + Send + Sync>;
+
 /// A URL setting as a page uses it.
 pub struct UrlSetting<T> {
     /// The value to use.
     pub value: T,
-    /// Why it differs from the URL's, in the person's language, when it does.
-    pub message: Option<String>,
+    /// Why it differs from the URL's, when it does.
+    pub message: Option<Note>,
 }
 
 /// URL setting `name` (as `?name=value`), checked against `range`; a bad value is clamped or
@@ -50,17 +55,20 @@ pub fn url_number<T: Number>(name: &str, default: T, range: RangeInclusive<T>) -
     let reading = read(name, super::query_param(name).as_deref(), default, range);
     UrlSetting {
         value: reading.value,
-        message: reading.problem.map(|p| problem_text(use_i18n(), &p)),
+        message: reading.problem.map(|p| {
+            let i18n = use_i18n();
+            Arc::new(move || problem_text(i18n, &p)) as Note
+        }),
     }
 }
 
-/// Notes about URL settings that were changed, if any.
+/// Notes about URL settings that were changed, if any, in the page's language.
 #[component]
-pub fn SettingNotes(notes: Vec<String>) -> impl IntoView {
+pub fn SettingNotes(notes: Vec<Note>) -> impl IntoView {
     (!notes.is_empty()).then(|| {
         view! {
             <ul class="notice setting-notes" role="status">
-                {notes.into_iter().map(|n| view! { <li>{n}</li> }).collect_view()}
+                {notes.into_iter().map(|note| view! { <li>{move || note()}</li> }).collect_view()}
             </ul>
         }
     })
@@ -81,7 +89,7 @@ where
     T: Number + Send + Sync + 'static,
 {
     let i18n: I18nContext<Locale> = use_i18n();
-    let note = RwSignal::new(None::<String>);
+    let note = RwSignal::new(None::<Problem>);
     let (min, max) = (range.start().to_string(), range.end().to_string());
     view! {
         <label class="field" for=id>
@@ -97,9 +105,9 @@ where
                         range.clone(),
                     );
                     value.set(reading.value);
-                    note.set(reading.problem.map(|p| problem_text(i18n, &p)));
+                    note.set(reading.problem);
                 } />
-            {move || note.get().map(|n| view! { <span class="field-note" role="status">{n}</span> })}
+            {move || note.get().map(|p| view! { <span class="field-note" role="status">{move || problem_text(i18n, &p)}</span> })}
         </label>
     }
 }

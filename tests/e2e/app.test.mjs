@@ -355,6 +355,42 @@ test('a weights download that fails is reported as such, not as a GPU failure', 
   await context.close();
 });
 
+test('a worker that crashes while predicting is reported as such, not as a GPU failure; Adapt starts a new one', async () => {
+  const { page, context } = await open(webgpuBrowser, '?backend=webgpu');
+  await catalogueReady(page);
+  await page.click('#sample-shapes');
+  await page.locator('.class-row').nth(5).waitFor({ timeout: 60_000 });
+  // Adapt twice while the worker starts: the second request replaces the first.
+  await page.dblclick('#adapt-button');
+  await finishedRuns(page, 3);
+  // Predict twice at once: the second is refused while the first is answered.
+  await stroke(page, circle(120, 150, 70));
+  await page.evaluate(() => { const b = document.querySelector('#predict-button'); b.click(); b.click(); });
+  await page.locator('#predictions .bars').nth(2).waitFor({ timeout: 120_000 });
+  assert.equal(await page.locator('#predictions .bars').count(), 3);
+
+  // The worker now fails on its next message, as a panic in its wasm would.
+  const [worker] = page.workers();
+  await worker.evaluate(() => { self.onmessage = () => { throw new Error('test crash'); }; });
+  await page.click('#predict-button');
+  const message = page.locator('#playground-message', { hasText: 'compute worker stopped' });
+  await message.waitFor({ timeout: 60_000 });
+  assert.match(await message.textContent(), /test crash/);
+  assert.equal(await page.getAttribute('#backend', 'data-backend'), 'webgpu', 'still on WebGPU');
+  assert.equal(await page.locator('#backend-notice').count(), 0);
+  // Its adapted networks are gone: Predict waits for an adaptation (it once showed empty panels).
+  assert.ok(await page.locator('#predict-button').isDisabled());
+  assert.equal(await page.locator('.class-row').count(), 6, 'the gallery is kept');
+
+  await page.click('#adapt-button');
+  await page.waitForFunction(() => !document.querySelector('#runs .run[data-ms]'));
+  await finishedRuns(page, 3);
+  await page.click('#predict-button');
+  await page.locator('#predictions .bars').nth(2).waitFor({ timeout: 120_000 });
+  await page.screenshot({ path: join(OUTPUT, 'playground-worker-crash.png'), fullPage: true });
+  await context.close();
+});
+
 test('the episode page shows plain MAML changing its predictions step by step, beside the prototype head', async () => {
   const { page, errors, context } = await open(webgpuBrowser, '?page=episode&backend=webgpu');
   const right = (index, column) =>

@@ -246,9 +246,10 @@ test('a picture opened from a file stands in for drawing; a file that is not a p
 });
 
 test('the language follows the browser, the URL and the picker, and switches in place', async () => {
-  const zh = await openPage('?backend=cpu', { locale: 'zh-CN' });
+  const zh = await openPage('?backend=cpu&steps=abc', { locale: 'zh-CN' });
   await zh.page.locator('nav.pages a', { hasText: '画板' }).waitFor({ timeout: 120_000 });
   assert.equal(await zh.page.getAttribute('html', 'lang'), 'zh');
+  assert.match(await zh.page.textContent('.setting-notes'), /不是数字/);
   await zh.page.screenshot({ path: join(OUTPUT, 'playground-zh.png') });
   // A refused edit is explained in the page's language too: a name another class has.
   const names = zh.page.locator('input.class-name');
@@ -261,6 +262,8 @@ test('the language follows the browser, the URL and the picker, and switches in 
   await zh.page.selectOption('#language', 'en');
   await zh.page.locator('nav.pages a', { hasText: 'Playground' }).waitFor();
   assert.equal((await zh.page.textContent('#drawing-status')).trim(), 'ready');
+  // The URL's notes are worded again too (they once stayed in the first language).
+  assert.match(await zh.page.textContent('.setting-notes'), /steps = "abc" is not a number/);
   assert.equal(await zh.page.getAttribute('html', 'lang'), 'en');
   assert.equal(new URL(zh.page.url()).searchParams.get('lang'), 'en');
   assert.deepEqual(zh.errors, []);

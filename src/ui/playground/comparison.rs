@@ -75,6 +75,8 @@ pub enum Stop {
     Cancelled,
     /// The device failed (on a GPU: switch to the CPU).
     Device(String),
+    /// The compute worker failed, and its adapted networks with it: why.
+    Worker(String),
 }
 
 /// One network's predicted probabilities for a drawing.
@@ -298,7 +300,7 @@ impl Comparison {
         let run = request.run;
         let mut reports = engine
             .ask(run, Command::Adapt(request))
-            .map_err(Stop::Device)?;
+            .map_err(|reason| self.lost(reason))?;
         while let Some(report) = reports.next().await {
             if !ticket.live() {
                 return Err(Stop::Cancelled);
@@ -331,10 +333,17 @@ impl Comparison {
         Err(Stop::Cancelled) // a newer request replaced this one
     }
 
-    /// The worker failed (a crash): the next adaptation starts a new one.
+    /// The worker failed (a crash), and the networks it adapted are gone: Predict waits for the
+    /// next adaptation, which starts a new worker.
     fn lost(&self, reason: String) -> Stop {
         self.engine.set_value(None);
-        Stop::Device(reason)
+        self.adapted.set_value((0, Vec::new()));
+        self.view.update(|v| {
+            v.running = false;
+            v.predicting = false;
+            v.done = false;
+        });
+        Stop::Worker(reason)
     }
 
     /// Marks the comparison as no longer running (a newer action cancelled it), and stops the
@@ -385,7 +394,7 @@ impl Comparison {
     ) -> Result<Vec<Result<Vec<f32>, AdaptError>>, Stop> {
         let mut reports = engine
             .ask(run, Command::Predict { run, drawing })
-            .map_err(Stop::Device)?;
+            .map_err(|reason| self.lost(reason))?;
         while let Some(report) = reports.next().await {
             match report {
                 Report::Adapt(AdaptReport::Predictions { rows, .. }) => return Ok(rows),

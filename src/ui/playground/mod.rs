@@ -22,7 +22,7 @@ use super::i18n::{Locale, t, t_string, tu_string, use_i18n};
 use super::language::fill;
 use super::messages;
 use super::share::{Shared, fragment_param, share_settings};
-use super::widgets::{Cancel, SettingNotes, Thumb, url_number};
+use super::widgets::{Cancel, Note, SettingNotes, Thumb, url_number};
 use crate::backend::{Backend, BackendKind};
 use crate::model::stored::STORED_PREFIX;
 use crate::playground::compare::{self, Contender};
@@ -315,7 +315,7 @@ pub fn PlaygroundPage(
     let lr_url = url_number("inner_lr", 0.5f64, 0.0..=10.0);
     let url_inner_loop =
         super::query_param("steps").is_some() || super::query_param("inner_lr").is_some();
-    let notes: Vec<String> = [steps_url.message, lr_url.message]
+    let notes: Vec<Note> = [steps_url.message, lr_url.message]
         .into_iter()
         .flatten()
         .collect();
@@ -372,6 +372,10 @@ pub fn PlaygroundPage(
         Stop::Device(reason) if is_gpu => on_device_lost.with_value(|lost| lost(reason)),
         Stop::Device(reason) => state.message.set(Some(fill(
             tu_string!(i18n, pg_adaptation_failed),
+            &[("reason", &reason)],
+        ))),
+        Stop::Worker(reason) => state.message.set(Some(fill(
+            tu_string!(i18n, pg_worker_lost),
             &[("reason", &reason)],
         ))),
     };

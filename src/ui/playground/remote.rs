@@ -12,8 +12,15 @@ use futures_channel::mpsc::{UnboundedReceiver, UnboundedSender, unbounded};
 use std::cell::RefCell;
 use std::rc::Rc;
 
-/// Where the reports of the latest request go: its `run` and the stream's sender.
-type Listener = Rc<RefCell<Option<(u32, UnboundedSender<Report>)>>>;
+/// Where a worker's reports go, shared with its message and error handlers.
+type Listener = Rc<RefCell<Inbox>>;
+
+/// The latest request's `run` and stream, and why the worker failed, once it has.
+#[derive(Default)]
+pub struct Inbox {
+    latest: Option<(u32, UnboundedSender<Report>)>,
+    failure: Option<String>,
+}
 
 /// What adapts the Playground's networks.
 pub enum Engine {
@@ -47,7 +54,8 @@ impl Engine {
     }
 
     /// Starts `command` (of request `run`) and returns the stream of its reports, which ends
-    /// when a later request starts.
+    /// when a later request starts. A worker that has failed, even between requests, takes no
+    /// more: the error says why it failed.
     pub fn ask(
         &self,
         run: u32,
@@ -56,7 +64,12 @@ impl Engine {
         let (sender, receiver) = unbounded();
         match self {
             Self::Worker(worker, listener) => {
-                *listener.borrow_mut() = Some((run, sender));
+                let mut inbox = listener.borrow_mut();
+                if let Some(reason) = &inbox.failure {
+                    return Err(reason.clone());
+                }
+                inbox.latest = Some((run, sender));
+                drop(inbox);
                 let (message, _) = command.to_message()?;
                 worker.send(&message)?;
             }
@@ -72,9 +85,14 @@ impl Engine {
     }
 }
 
-/// Hands `report` to the latest request's stream, unless it answers an older request.
+/// Hands `report` to the latest request's stream, unless it answers an older request; a failure
+/// is also kept, for the requests that follow.
 fn deliver(listener: &Listener, report: Report) {
-    if let Some((run, sender)) = listener.borrow().as_ref() {
+    let mut inbox = listener.borrow_mut();
+    if let Report::Failed(reason) = &report {
+        inbox.failure = Some(reason.clone());
+    }
+    if let Some((run, sender)) = inbox.latest.as_ref() {
         let current = match &report {
             Report::Adapt(answer) => answer.run() == *run,
             _ => true,
