@@ -155,6 +155,17 @@ fn figure(
     }
 }
 
+/// A training run of the reference CNN on `steps` batches of `batch` synthetic images.
+fn synthetic_run(backend: &Backend, steps: usize, batch: usize) -> TrainRun {
+    let config = TrainConfig::new()
+        .with_epochs(1)
+        .with_batch_size(batch)
+        .with_epoch_images(steps * batch);
+    let mut run = TrainRun::new(config, &backend.device);
+    run.train = synthetic_images(steps * batch, 1);
+    run
+}
+
 /// Training throughput and forward latency of the reference CNN.
 async fn classic(backend: &Backend, plan: &BenchPlan) -> Result<Vec<Figure>, TrainError> {
     const BATCH: usize = 64;
@@ -163,12 +174,7 @@ async fn classic(backend: &Backend, plan: &BenchPlan) -> Result<Vec<Figure>, Tra
     let mut figures = Vec::new();
 
     let steps = WARM_UP + plan.train_steps;
-    let config = TrainConfig::new()
-        .with_epochs(1)
-        .with_batch_size(BATCH)
-        .with_epoch_images(steps * BATCH);
-    let mut run = TrainRun::new(config, &backend.device);
-    run.train = synthetic_images(steps * BATCH, 1);
+    let mut run = synthetic_run(backend, steps, BATCH);
     let mut started = 0.0;
     for step in 0..steps {
         if step == WARM_UP {

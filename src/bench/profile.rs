@@ -5,15 +5,14 @@
 //! queues is charged to the phase that queued it; the CPU backend runs work as it is issued.
 
 use super::{
-    Figure, WARM_UP, figure, median, now_ms, playground_procedure, support_set, synthetic_images,
+    Figure, WARM_UP, figure, median, now_ms, playground_procedure, support_set, synthetic_run,
 };
 use crate::backend::Backend;
 use crate::data::NUM_CLASSES;
-use crate::model::{Backbone, Network, cross_entropy};
+use crate::model::{Backbone, Network};
 use crate::playground::adapt::{Adaptation, HeadSteps};
-use crate::train::count_correct;
-use burn::optim::{AdamConfig, GradientsParams};
-use burn::tensor::{Device, Tensor};
+use crate::train::{TrainError, TrainEvent};
+use burn::tensor::Device;
 
 /// Milliseconds per named phase of repeated work.
 struct Phases {
@@ -79,41 +78,30 @@ impl Phases {
 
 /// The phases of a training step and of a Playground adaptation on both backbones.
 pub async fn run(backend: &Backend, steps: usize, repeats: usize) -> Result<Vec<Figure>, String> {
-    let mut figures = training_step(backend, steps)?;
+    let mut figures = training_step(backend, steps).await?;
     for backbone in [Backbone::Reference, Backbone::Conv4] {
         figures.extend(adaptation(backend, backbone, repeats).await?);
     }
     Ok(figures)
 }
 
-/// A training step of the reference CNN at batch 64, phase by phase: the operations of
-/// [`crate::train::TrainRun`]'s step (upload, forward with loss and correct count, backward,
-/// one Adam update, one read-back of both figures).
-fn training_step(backend: &Backend, steps: usize) -> Result<Vec<Figure>, String> {
+/// A training step of the reference CNN at batch 64, phase by phase: the training loop's own
+/// step ([`crate::train::TrainRun::advance_marked`]: upload, forward with loss and correct
+/// count, backward, one Adam update, one read-back of both figures), marked as each phase ends.
+async fn training_step(backend: &Backend, steps: usize) -> Result<Vec<Figure>, String> {
     const BATCH: usize = 64;
-    let device = backend.device.clone().autodiff();
-    let mut model = Network::new(Backbone::Reference, NUM_CLASSES, &device);
-    let mut optim = AdamConfig::new().init();
-    let images = synthetic_images(BATCH, 1);
-    let indices: Vec<usize> = (0..BATCH).collect();
-    let mut phases = Phases::new(&device);
+    let mut run = synthetic_run(backend, WARM_UP + steps, BATCH);
+    let mut phases = Phases::new(&backend.device);
     for _ in 0..WARM_UP + steps {
         phases.start()?;
-        let batch = images.batch(&indices, &device);
-        phases.end("upload the batch")?;
-        let logits = model.forward(batch.images);
-        let loss = cross_entropy(logits.clone(), batch.labels.clone());
-        let correct = count_correct(logits.detach(), batch.labels);
-        phases.end("forward, loss and correct count")?;
-        let grads = GradientsParams::from_grads(loss.backward(), &model);
-        phases.end("backward")?;
-        model = optim.step(1e-3, model, grads);
-        phases.end("Adam update")?;
-        Tensor::cat(vec![loss.detach(), correct.float()], 0)
-            .into_data()
-            .iter::<f32>()
-            .for_each(drop);
-        phases.end("read back loss and correct count")?;
+        let mut mark = |phase| phases.end(phase).map_err(TrainError::Device);
+        let TrainEvent::Step(_) = run
+            .advance_marked(&mut mark)
+            .await
+            .map_err(|e| e.to_string())?
+        else {
+            unreachable!("the epoch holds exactly `steps` batches")
+        };
     }
     Ok(phases.figures(backend, "train_step_phase_ms", BATCH))
 }
@@ -160,4 +148,31 @@ async fn adaptation(
         figure.setting = format!("{}, 10-way 5-shot: {}", backbone.name(), figure.setting);
     }
     Ok(figures)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The profile times the training loop's own step, each phase in the order it runs.
+    #[test]
+    fn a_training_step_is_profiled_phase_by_phase() {
+        let figures = pollster::block_on(training_step(&Backend::cpu(None), 1)).unwrap();
+        let phases: Vec<&str> = figures.iter().map(|f| f.setting.as_str()).collect();
+        assert_eq!(
+            phases,
+            [
+                "upload the batch",
+                "forward, loss and correct count",
+                "backward",
+                "Adam update",
+                "read back loss and correct count",
+                "sum of the phases",
+            ]
+        );
+        let (parts, sum) = figures.split_at(5);
+        let total: f64 = parts.iter().map(|f| f.value).sum();
+        assert!((total - sum[0].value).abs() < 1e-9 && total > 0.0);
+        assert!(parts.iter().all(|f| f.repeats == 1 && f.value >= 0.0));
+    }
 }

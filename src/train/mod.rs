@@ -110,6 +110,9 @@ pub enum TrainError {
     Diverged(f32),
 }
 
+/// Told the name of each phase of a training step as it ends.
+pub type PhaseMark<'a> = &'a mut dyn FnMut(&'static str) -> Result<(), TrainError>;
+
 /// A training run in progress: model, optimiser state, data and position.
 pub struct TrainRun {
     config: TrainConfig,
@@ -194,6 +197,12 @@ impl TrainRun {
     /// Does the next unit of work: a training step, or one batch of the test evaluation that
     /// closes an epoch (so a page can update between batches), or the end of the epoch.
     pub async fn advance(&mut self) -> Result<TrainEvent, TrainError> {
+        self.advance_marked(&mut |_| Ok(())).await
+    }
+
+    /// [`TrainRun::advance`], calling `mark` with the name of each phase of a training step as
+    /// it ends (the profile times them: `bench --profile`).
+    pub async fn advance_marked(&mut self, mark: PhaseMark<'_>) -> Result<TrainEvent, TrainError> {
         if self.is_finished() {
             return Ok(TrainEvent::Finished);
         }
@@ -203,7 +212,7 @@ impl TrainRun {
             }
             self.extend_order();
             if self.cursor < self.order.len() {
-                return self.train_step().await.map(TrainEvent::Step);
+                return self.train_step(mark).await.map(TrainEvent::Step);
             }
             let limit = Self::capped(self.test.len(), self.config.test_images);
             self.evaluation = Some(Evaluation::new(self.model(), &self.train, limit)?);
@@ -237,20 +246,24 @@ impl TrainRun {
         Ok(TrainEvent::Epoch(report))
     }
 
-    async fn train_step(&mut self) -> Result<StepReport, TrainError> {
+    async fn train_step(&mut self, mark: PhaseMark<'_>) -> Result<StepReport, TrainError> {
         let end = (self.cursor + self.config.batch_size).min(self.order.len());
         let batch = self
             .train
             .batch(&self.order[self.cursor..end], &self.device);
         let batch_len = end - self.cursor;
+        mark("upload the batch")?;
         // Forward pass and loss on the batch.
         let logits = self.model.forward(batch.images);
         let loss = cross_entropy(logits.clone(), batch.labels.clone());
         let correct = count_correct(logits.detach(), batch.labels);
+        mark("forward, loss and correct count")?;
         // Backward pass, then one Adam update.
         let grads = GradientsParams::from_grads(loss.backward(), &self.model);
+        mark("backward")?;
         let learning_rate = self.learning_rate();
         self.model = self.optim.step(learning_rate, self.model.clone(), grads);
+        mark("Adam update")?;
         // Read both figures in one go: the loss and the correct count share a readback.
         let figures = Tensor::cat(vec![loss.detach(), correct.float()], 0);
         let values = figures
@@ -258,6 +271,7 @@ impl TrainRun {
             .await
             .map_err(|e| TrainError::Device(format!("{e:?}")))?;
         let values: Vec<f32> = values.iter::<f32>().collect();
+        mark("read back loss and correct count")?;
         let (loss, correct) = (values[0], values[1]);
         if !loss.is_finite() {
             return Err(TrainError::Diverged(loss));
