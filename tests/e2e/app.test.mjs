@@ -144,6 +144,21 @@ test('without WebGPU the page says why and trains on the CPU backend', async () 
   await context.close();
 });
 
+test('a browser that cannot compile the WebAssembly (no SIMD) is told why, not shown a blank page', async () => {
+  const context = await plainBrowser.newContext();
+  await context.addInitScript(() => {
+    const refuse = () => Promise.reject(new WebAssembly.CompileError('SIMD unsupported'));
+    WebAssembly.instantiateStreaming = refuse;
+    WebAssembly.instantiate = refuse;
+  });
+  const page = await context.newPage();
+  await page.goto(server.url + '/?backend=cpu');
+  const note = page.locator('#unsupported-browser');
+  await note.waitFor({ timeout: 60_000 });
+  assert.match(await note.textContent(), /needs WebAssembly SIMD \(Chrome or Edge 91, Firefox 89, Safari 16\.4/);
+  await context.close();
+});
+
 test('a corrupt shard is reported by name and training cannot start on it', async () => {
   const { page, context } = await open(plainBrowser, '?page=train&backend=cpu&data=corrupt-mnist');
   const message = await page.locator('#data-error').textContent({ timeout: 60_000 });
