@@ -54,6 +54,19 @@ async function open(browser, path, { withoutWebGpu = false, withoutWorkers = fal
 
 const text = async (page, selector) => (await page.textContent(selector)).trim();
 
+/** Waits for the weights catalogue, then loads the Shapes sample set (six classes). */
+async function loadShapes(page) {
+  await catalogueReady(page);
+  await page.click('#sample-shapes');
+  await page.locator('.class-row').nth(5).waitFor({ timeout: 60_000 });
+}
+
+/** The page still runs on WebGPU, and shows no notice of a fallback to the CPU. */
+async function assertStillOnWebGpu(page) {
+  assert.equal(await page.getAttribute('#backend', 'data-backend'), 'webgpu', 'still on WebGPU');
+  assert.equal(await page.locator('#backend-notice').count(), 0);
+}
+
 /** Clicks Train once shards are in, waits for the run to finish, returns the figures shown. */
 async function trainQuickly(page, { pauseOnce = false } = {}) {
   await page.locator('#train-button:enabled').waitFor({ timeout: 120_000 });
@@ -189,9 +202,7 @@ test('the 1-shot challenge on a sample set compares three networks that differ o
   const { page, errors, context } = await open(webgpuBrowser, '?backend=webgpu');
   // A new visitor is told what to do, not that their (empty) drawing is too small.
   assert.match(await page.textContent('#drawing-status'), /Draw one symbol/);
-  await catalogueReady(page);
-  await page.click('#sample-shapes');
-  await page.locator('.class-row').nth(5).waitFor({ timeout: 60_000 });
+  await loadShapes(page);
   assert.equal(await page.locator('.class-row').count(), 6);
   await page.click('#challenge-button');
   const runs = await finishedRuns(page, 3);
@@ -331,9 +342,7 @@ test('no click crashes the playground or loses work', async () => {
 
 test('the playground adapts a sample set on the CPU in the worker and predicts twice, its longest main-thread task measured', async () => {
   const { page, errors, context } = await open(plainBrowser, '?backend=cpu');
-  await catalogueReady(page);
-  await page.click('#sample-shapes');
-  await page.locator('.class-row').nth(5).waitFor({ timeout: 60_000 });
+  await loadShapes(page);
   await watchLongTasks(page);
   await page.click('#adapt-button');
   const runs = await finishedRuns(page, 3);
@@ -358,23 +367,18 @@ test('the playground adapts a sample set on the CPU in the worker and predicts t
 
 test('a weights download that fails is reported as such, not as a GPU failure', async () => {
   const { page, context } = await open(webgpuBrowser, 'missing-weights/?backend=webgpu');
-  await catalogueReady(page);
-  await page.click('#sample-shapes');
-  await page.locator('.class-row').nth(5).waitFor({ timeout: 60_000 });
+  await loadShapes(page);
   await page.click('#adapt-button');
   const runs = await finishedRuns(page, 3);
   assert.match(runs[0].status, /could not be loaded/);
   assert.match(runs[0].status, /404/);
-  assert.equal(await page.getAttribute('#backend', 'data-backend'), 'webgpu', 'still on WebGPU');
-  assert.equal(await page.locator('#backend-notice').count(), 0);
+  await assertStillOnWebGpu(page);
   await context.close();
 });
 
 test('a worker that crashes while predicting is reported as such, not as a GPU failure; Adapt starts a new one', async () => {
   const { page, context } = await open(webgpuBrowser, '?backend=webgpu');
-  await catalogueReady(page);
-  await page.click('#sample-shapes');
-  await page.locator('.class-row').nth(5).waitFor({ timeout: 60_000 });
+  await loadShapes(page);
   // Adapt twice while the worker starts: the second request replaces the first.
   await page.dblclick('#adapt-button');
   await finishedRuns(page, 3);
@@ -391,8 +395,7 @@ test('a worker that crashes while predicting is reported as such, not as a GPU f
   const message = page.locator('#playground-message', { hasText: 'compute worker stopped' });
   await message.waitFor({ timeout: 60_000 });
   assert.match(await message.textContent(), /test crash/);
-  assert.equal(await page.getAttribute('#backend', 'data-backend'), 'webgpu', 'still on WebGPU');
-  assert.equal(await page.locator('#backend-notice').count(), 0);
+  await assertStillOnWebGpu(page);
   // Its adapted networks are gone: Predict waits for an adaptation (it once showed empty panels).
   assert.ok(await page.locator('#predict-button').isDisabled());
   assert.equal(await page.locator('.class-row').count(), 6, 'the gallery is kept');
@@ -762,9 +765,7 @@ test('where no worker can start, the meta-train page runs on the page itself and
   // with random features of the same sizes (the shipped classifier has 64 channels).
   await page.click('#mt-use');
   await page.waitForURL(/\?net=browser:p2-protonet/);
-  await catalogueReady(page);
-  await page.click('#sample-shapes');
-  await page.locator('.class-row').nth(5).waitFor({ timeout: 60_000 });
+  await loadShapes(page);
   await page.click('#challenge-button');
   const runs = await finishedRuns(page, 2);
   assert.deepEqual(

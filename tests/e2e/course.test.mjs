@@ -293,7 +293,7 @@ test('in Chinese, no English sentence is left on any page', async () => {
       const walker = document.createTreeWalker(document.body, NodeFilter.SHOW_TEXT);
       while (walker.nextNode()) {
         const text = walker.currentNode.textContent.trim();
-        const skipped = walker.currentNode.parentElement.closest('noscript, code, pre, [translate="no"]');
+        const skipped = walker.currentNode.parentElement.closest('script, style, noscript, code, pre, [translate="no"]');
         if (!skipped && sentence.test(text)) out.push(text.slice(0, 80));
       }
       for (const element of document.querySelectorAll('[aria-label], [title]')) {
