@@ -16,11 +16,13 @@ pub fn ticks(low: f64, high: f64) -> Vec<f64> {
     (first..=last).map(|i| i as f64 * step).collect()
 }
 
-/// `value` as a tick or summary label: thousands as `k`, whole numbers bare, others to at least
-/// two significant digits.
+/// `value` as a tick or summary label: thousands as `k` (with a decimal where a tick needs one),
+/// whole numbers bare, others to two significant digits (at most six decimals).
 pub fn label(value: f64) -> String {
-    if value.abs() >= 1000.0 {
+    if value.abs() >= 1000.0 && value % 1000.0 == 0.0 {
         format!("{:.0}k", value / 1000.0)
+    } else if value.abs() >= 1000.0 {
+        format!("{:.1}k", value / 1000.0)
     } else if value.fract() == 0.0 {
         format!("{value:.0}")
     } else {
@@ -62,6 +64,9 @@ mod tests {
         assert_eq!(label(5.0), "5");
         assert_eq!(label(-40.0), "-40");
         assert_eq!(label(3000.0), "3k");
-        assert_eq!(label(12_400.0), "12k");
+        assert_eq!(label(12_400.0), "12.4k");
+        // Ticks every 500 were labelled 1k, 2k, 2k, 3k.
+        let labels: Vec<String> = ticks(0.0, 2500.0).into_iter().map(label).collect();
+        assert_eq!(labels, ["0", "500", "1k", "1.5k", "2k", "2.5k"]);
     }
 }

@@ -22,7 +22,6 @@ const weights = () => ({
 });
 
 function forward(w, images) {
-  // Functional ops: the core bundle registers no chained ones (`x.add`).
   const x = tf.div(tf.sub(images, 0.1307), 0.3081);
   const conv = tf.relu(tf.add(tf.conv2d(x, w.conv, 1, 'valid'), w.convBias));
   const pooled = tf.reshape(tf.maxPool(conv, 2, 2, 'valid'), [-1, 5408]);

@@ -77,6 +77,8 @@ pub enum Stop {
     Device(String),
     /// The compute worker failed, and its adapted networks with it: why.
     Worker(String),
+    /// A network could not do what was asked, for a reason other than the device: why.
+    Failed(String),
 }
 
 /// One network's predicted probabilities for a drawing.
@@ -375,7 +377,10 @@ impl Comparison {
         let rows = rows?;
         let mut panels = Vec::new();
         for (title, row) in labels.into_iter().zip(rows) {
-            let probabilities = row.map_err(|e| Stop::Device(e.to_string()))?;
+            let probabilities = row.map_err(|e| match e {
+                AdaptError::Device(reason) => Stop::Device(reason),
+                other => Stop::Failed(other.to_string()),
+            })?;
             panels.push(Panel {
                 title,
                 names: names.clone(),

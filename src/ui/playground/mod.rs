@@ -370,7 +370,7 @@ pub fn PlaygroundPage(
     let stop = move |stop: Stop| match stop {
         Stop::Cancelled => {}
         Stop::Device(reason) if is_gpu => on_device_lost.with_value(|lost| lost(reason)),
-        Stop::Device(reason) => state.message.set(Some(fill(
+        Stop::Device(reason) | Stop::Failed(reason) => state.message.set(Some(fill(
             tu_string!(i18n, pg_adaptation_failed),
             &[("reason", &reason)],
         ))),
