@@ -26,7 +26,8 @@ pub fn label(value: f64) -> String {
     } else if value.fract() == 0.0 {
         format!("{value:.0}")
     } else {
-        // Two significant digits at least, so that small values (a loss near zero) stay apart.
+        // Two significant digits (up to six decimals), so that small values (a loss near zero)
+        // stay apart.
         let decimals = (1 - value.abs().log10().floor() as i32).clamp(2, 6) as usize;
         format!("{value:.decimals$}")
     }
