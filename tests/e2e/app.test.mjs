@@ -406,6 +406,17 @@ test('a worker that crashes while predicting is reported as such, not as a GPU f
   await page.click('#predict-button');
   await page.locator('#predictions .bars').nth(2).waitFor({ timeout: 120_000 });
   await page.screenshot({ path: join(OUTPUT, 'playground-worker-crash.png'), fullPage: true });
+
+  // A worker that fails between requests, with no request listening, is replaced by the next
+  // Adapt (which once got the stale failure, and adapted nothing).
+  await page.workers().at(-1).evaluate(() => { setTimeout(() => { throw new Error('idle crash'); }); });
+  await page.waitForTimeout(1_000);
+  await page.click('#adapt-button');
+  await page.waitForFunction(() => !document.querySelector('#runs .run[data-ms]'));
+  await Promise.race([
+    finishedRuns(page, 3),
+    message.waitFor({ timeout: 120_000 }).then(async () => assert.fail(await message.textContent())),
+  ]);
   await context.close();
 });
 

@@ -5,7 +5,7 @@
 //! yielding between steps, with a notice saying so.
 
 use super::networks::Networks;
-use super::remote::Engine;
+use super::remote::{Engine, Refusal};
 use crate::backend::BackendKind;
 use crate::data::ImageSet;
 use crate::playground::adapt::{AdaptError, Procedure, argmax};
@@ -223,10 +223,10 @@ impl Comparison {
         outcome
     }
 
-    /// The engine, started at first use: the compute worker, or the page itself (with a
-    /// notice) where none starts.
+    /// The engine, started at first use and again after a worker failed (even while no request
+    /// was listening): the compute worker, or the page itself (with a notice) where none starts.
     async fn engine(&self, setting: &Setting) -> Rc<Engine> {
-        if let Some(engine) = self.engine.get_value() {
+        if let Some(engine) = self.working_engine() {
             return engine;
         }
         let (engine, runner, notice) = match Engine::worker().await {
@@ -239,7 +239,7 @@ impl Comparison {
         };
         // A request made while this one waited may have started an engine first: keep that
         // one, which holds (or will hold) the adapted networks.
-        if let Some(started) = self.engine.get_value() {
+        if let Some(started) = self.working_engine() {
             return started;
         }
         self.view.update(|v| {
@@ -249,6 +249,11 @@ impl Comparison {
         let engine = Rc::new(engine);
         self.engine.set_value(Some(engine.clone()));
         engine
+    }
+
+    /// The engine started so far, unless it is a worker that has failed.
+    fn working_engine(&self) -> Option<Rc<Engine>> {
+        self.engine.get_value().filter(|engine| !engine.failed())
     }
 
     /// A new request number.
@@ -302,7 +307,7 @@ impl Comparison {
         let run = request.run;
         let mut reports = engine
             .ask(run, Command::Adapt(request))
-            .map_err(|reason| self.lost(reason))?;
+            .map_err(|refusal| self.refused(refusal, ticket))?;
         while let Some(report) = reports.next().await {
             if !ticket.live() {
                 return Err(Stop::Cancelled);
@@ -328,16 +333,28 @@ impl Comparison {
                     );
                     self.view.update(|v| v.notice = Some(notice));
                 }
-                Report::Failed(reason) => return Err(self.lost(reason)),
+                Report::Failed(reason) => return Err(self.lost(reason, ticket)),
                 _ => {}
             }
         }
         Err(Stop::Cancelled) // a newer request replaced this one
     }
 
+    /// Why a request was not started: a failed worker, or a message that could not be sent.
+    fn refused(&self, refusal: Refusal, ticket: Ticket) -> Stop {
+        match refusal {
+            Refusal::Crashed(reason) => self.lost(reason, ticket),
+            Refusal::Unsent(reason) => Stop::Failed(reason),
+        }
+    }
+
     /// The worker failed (a crash), and the networks it adapted are gone: Predict waits for the
-    /// next adaptation, which starts a new worker.
-    fn lost(&self, reason: String) -> Stop {
+    /// next adaptation, which starts a new worker. Where `ticket` is cancelled, a newer action
+    /// owns the page, and the next adaptation replaces the failed worker all the same.
+    fn lost(&self, reason: String, ticket: Ticket) -> Stop {
+        if !ticket.live() {
+            return Stop::Cancelled;
+        }
         self.engine.set_value(None);
         self.adapted.set_value((0, Vec::new()));
         self.view.update(|v| {
@@ -367,7 +384,9 @@ impl Comparison {
         // Predict waits for this answer: a second drawing's request would share its run.
         self.view.update(|v| v.predicting = true);
         let rows = match self.engine.get_value() {
-            Some(engine) if !labels.is_empty() => self.predictions(&engine, run, drawing).await,
+            Some(engine) if !labels.is_empty() => {
+                self.predictions(&engine, run, drawing, ticket).await
+            }
             _ => Ok(Vec::new()),
         };
         if !ticket.live() {
@@ -396,14 +415,15 @@ impl Comparison {
         engine: &Engine,
         run: u32,
         drawing: Vec<u8>,
+        ticket: Ticket,
     ) -> Result<Vec<Result<Vec<f32>, AdaptError>>, Stop> {
         let mut reports = engine
             .ask(run, Command::Predict { run, drawing })
-            .map_err(|reason| self.lost(reason))?;
+            .map_err(|refusal| self.refused(refusal, ticket))?;
         while let Some(report) = reports.next().await {
             match report {
                 Report::Adapt(AdaptReport::Predictions { rows, .. }) => return Ok(rows),
-                Report::Failed(reason) => return Err(self.lost(reason)),
+                Report::Failed(reason) => return Err(self.lost(reason, ticket)),
                 _ => {}
             }
         }

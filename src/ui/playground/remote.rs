@@ -22,6 +22,15 @@ pub struct Inbox {
     failure: Option<String>,
 }
 
+/// Why a request was not started.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Refusal {
+    /// The worker has failed, and its adapted networks with it: why.
+    Crashed(String),
+    /// The request could not be sent (the worker itself is fine): why.
+    Unsent(String),
+}
+
 /// What adapts the Playground's networks.
 pub enum Engine {
     /// A compute worker, and where its reports go.
@@ -53,25 +62,32 @@ impl Engine {
         Self::Page(Adapter::on(kind, device))
     }
 
+    /// Whether this is a worker that has failed (even between requests) and takes no more.
+    pub fn failed(&self) -> bool {
+        match self {
+            Self::Worker(_, listener) => listener.borrow().failure.is_some(),
+            Self::Page(_) => false,
+        }
+    }
+
     /// Starts `command` (of request `run`) and returns the stream of its reports, which ends
-    /// when a later request starts. A worker that has failed, even between requests, takes no
-    /// more: the error says why it failed.
+    /// when a later request starts.
     pub fn ask(
         &self,
         run: u32,
         command: Command<'static>,
-    ) -> Result<UnboundedReceiver<Report>, String> {
+    ) -> Result<UnboundedReceiver<Report>, Refusal> {
         let (sender, receiver) = unbounded();
         match self {
             Self::Worker(worker, listener) => {
                 let mut inbox = listener.borrow_mut();
                 if let Some(reason) = &inbox.failure {
-                    return Err(reason.clone());
+                    return Err(Refusal::Crashed(reason.clone()));
                 }
                 inbox.latest = Some((run, sender));
                 drop(inbox);
-                let (message, _) = command.to_message()?;
-                worker.send(&message)?;
+                let (message, _) = command.to_message().map_err(Refusal::Unsent)?;
+                worker.send(&message).map_err(Refusal::Unsent)?;
             }
             Self::Page(adapter) => {
                 let adapter = adapter.clone();
