@@ -106,3 +106,66 @@ impl Switchboard {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::backend::cpu_device;
+    use burn::tensor::TensorData;
+
+    /// 2×2 max-pooling by its definition: each window's value and flat position in its plane,
+    /// the first maximum in scan order, or the last NaN.
+    fn pool_by_definition(x: &[f32], rows: usize, columns: usize) -> (Vec<f32>, Vec<i64>) {
+        let (mut values, mut positions) = (Vec::new(), Vec::new());
+        for plane in x.chunks(rows * columns) {
+            for r in 0..rows / 2 {
+                for c in 0..columns / 2 {
+                    let window = [0, 1, columns, columns + 1].map(|o| 2 * r * columns + 2 * c + o);
+                    let best = window.into_iter().reduce(|best, i| {
+                        if plane[i] > plane[best] || plane[i].is_nan() {
+                            i
+                        } else {
+                            best
+                        }
+                    });
+                    let best = best.expect("four positions");
+                    values.push(plane[best]);
+                    positions.push(best as i64);
+                }
+            }
+        }
+        (values, positions)
+    }
+
+    /// The CPU backend's pooling (vendor/burn-flex has its own 2×2 path) on planes with ties,
+    /// zeros (as after a ReLU), NaNs and odd sizes.
+    #[test]
+    fn cpu_max_pool_matches_its_definition() {
+        let [n, channels, rows, columns] = [2, 3, 7, 9];
+        let x: Vec<f32> = (0..n * channels * rows * columns)
+            .map(|i| match (i * 7919) % 23 {
+                0 => f32::NAN,
+                k if k < 8 => 0.0,
+                k => (k % 5) as f32 - 1.0,
+            })
+            .collect();
+        let device = cpu_device();
+        let input = Tensor::<4>::from_data(
+            TensorData::new(x.clone(), [n, channels, rows, columns]),
+            &device,
+        );
+        let (pooled, positions) = max_pool2d_with_indices(input, MaxPoolOptions::new([2, 2]));
+        assert_eq!(pooled.dims(), [n, channels, rows / 2, columns / 2]);
+        let pooled: Vec<f32> = pooled.into_data().try_to_vec().expect("floats");
+        let positions: Vec<i64> = positions
+            .into_data()
+            .convert::<i64>()
+            .try_to_vec()
+            .expect("integers");
+        let (values, expected) = pool_by_definition(&x, rows, columns);
+        assert_eq!(positions, expected);
+        let same = |a: f32, b: f32| a == b || (a.is_nan() && b.is_nan());
+        assert!(pooled.iter().zip(&values).all(|(&a, &b)| same(a, b)));
+        assert!(values.iter().any(|v| v.is_nan()), "the planes hold NaNs");
+    }
+}
