@@ -144,8 +144,9 @@ mod tests {
         let [n, channels, rows, columns] = [2, 3, 7, 9];
         let x: Vec<f32> = (0..n * channels * rows * columns)
             .map(|i| match (i * 7919) % 23 {
-                0 => f32::NAN,
-                k if k < 8 => 0.0,
+                // Neighbours differ by 7 here: some windows hold two NaNs (the last one wins).
+                0 | 7 => f32::NAN,
+                k if k < 9 => 0.0,
                 k => (k % 5) as f32 - 1.0,
             })
             .collect();
@@ -167,5 +168,17 @@ mod tests {
         let same = |a: f32, b: f32| a == b || (a.is_nan() && b.is_nan());
         assert!(pooled.iter().zip(&values).all(|(&a, &b)| same(a, b)));
         assert!(values.iter().any(|v| v.is_nan()), "the planes hold NaNs");
+    }
+
+    /// A plane one row high pools to no rows (the 2×2 path once panicked on it).
+    #[test]
+    fn cpu_max_pool_of_a_single_row_is_empty() {
+        let input = Tensor::<4>::from_data(
+            TensorData::new(vec![1.0f32, 2.0, 3.0, 4.0], [1, 1, 1, 4]),
+            &cpu_device(),
+        );
+        let (pooled, positions) = max_pool2d_with_indices(input, MaxPoolOptions::new([2, 2]));
+        assert_eq!(pooled.dims(), [1, 1, 0, 2]);
+        assert_eq!(positions.dims(), [1, 1, 0, 2]);
     }
 }

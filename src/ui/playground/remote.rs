@@ -80,13 +80,12 @@ impl Engine {
         let (sender, receiver) = unbounded();
         match self {
             Self::Worker(worker, listener) => {
-                let mut inbox = listener.borrow_mut();
-                if let Some(reason) = &inbox.failure {
+                if let Some(reason) = &listener.borrow().failure {
                     return Err(Refusal::Crashed(reason.clone()));
                 }
-                inbox.latest = Some((run, sender));
-                drop(inbox);
+                // A message that cannot be built leaves the request under way listening.
                 let (message, _) = command.to_message().map_err(Refusal::Unsent)?;
+                listener.borrow_mut().latest = Some((run, sender));
                 worker.send(&message).map_err(Refusal::Unsent)?;
             }
             Self::Page(adapter) => {

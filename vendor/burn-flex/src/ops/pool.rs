@@ -344,6 +344,8 @@ where
         && stride == [1, 2, 2]
         && padding == [0, 0, 0]
         && dilation == [1, 1, 1]
+        && out_h > 0
+        && out_w > 0
         && out_h * 2 <= in_h
         && out_w * 2 <= in_w
     {
