@@ -703,9 +703,19 @@ pub struct EvalArgs {
     /// Append one JSON line per method to this results file (see `fewshot-lab results`).
     #[arg(long)]
     pub results: Option<PathBuf>,
-    /// Name of the data in result lines (default: the protocol, or the --images file's name).
+    /// Name of the data in result lines (default: the protocol, or the --images file's name;
+    /// with --validation, the protocol followed by `-validation`).
     #[arg(long)]
     pub set_name: Option<String>,
+    /// Draw the tasks from the protocol's validation classes instead of its test classes: for
+    /// choosing evaluation settings without looking at the test classes.
+    #[arg(long, conflicts_with = "images")]
+    pub validation: bool,
+    /// ProtoNet only: predict transductively, refining the prototypes by this many rounds of
+    /// soft k-means on each task's unlabelled query images (0: the ordinary rule, one query at
+    /// a time).
+    #[arg(long, default_value_t = 0)]
+    pub transductive: usize,
 }
 
 /// Reads an IDX image/label pair.
@@ -745,6 +755,14 @@ fn classifier_accuracy(path: &Path, set: &ImageSet) -> Result<f64, String> {
 
 /// Evaluates each method on the same test tasks and prints a table and one line per method.
 pub fn eval(args: &TaskArgs, eval: &EvalArgs) -> Result<(), String> {
+    if let Some(other) = eval.methods.iter().find(|m| m.algo != Algo::Protonet)
+        && eval.transductive > 0
+    {
+        return Err(format!(
+            "--transductive applies to protonet only, not {}",
+            other.algo.name()
+        ));
+    }
     let spec = args.spec();
     let own_pool;
     let protocol;
@@ -782,13 +800,18 @@ pub fn eval(args: &TaskArgs, eval: &EvalArgs) -> Result<(), String> {
         }
         _ => {
             protocol = args.protocol(ExtraClasses::default(), TaskDraw::default())?;
-            (protocol.test_tasks(spec), false)
+            let tasks = match eval.validation {
+                true => protocol.val_tasks(spec),
+                false => protocol.test_tasks(spec),
+            };
+            (tasks, false)
         }
     };
     let set_name = eval.set_name.clone().unwrap_or_else(|| match &eval.images {
         Some(images) => images
             .file_name()
             .map_or("images".into(), |n| n.to_string_lossy().into_owned()),
+        None if eval.validation => format!("{}-validation", args.protocol.name()),
         None => args.protocol.name(),
     });
     let mut rows: Vec<(&'static str, Accuracy, f64)> = Vec::new();
@@ -820,6 +843,15 @@ pub fn eval(args: &TaskArgs, eval: &EvalArgs) -> Result<(), String> {
                     algo.name()
                 ));
             }
+            (Algo::Protonet, Some(path)) => {
+                let weights = load_weights(Algo::Protonet, args, path)?;
+                architecture = Some(weights.model.architecture());
+                let device = &super::backend().device;
+                Box::new(
+                    ProtoNet::from_model(weights.model, args.outer_lr, device)
+                        .with_transductive(eval.transductive),
+                )
+            }
             (algo, Some(path)) => {
                 let weights = load_weights(algo, args, path)?;
                 architecture = Some(weights.model.architecture());
@@ -850,6 +882,7 @@ pub fn eval(args: &TaskArgs, eval: &EvalArgs) -> Result<(), String> {
                 algorithm: learner.name().into(),
                 backbone: architecture.map_or_else(String::new, |a| a.describe()),
                 inner,
+                transductive: (eval.transductive > 0).then_some(eval.transductive),
                 way: spec.way,
                 shot: spec.shot,
                 accuracy: accuracy.mean,
@@ -919,5 +952,23 @@ mod tests {
         assert!(refused("--hidden 128").contains("conv4 has none"));
         assert!(refused("--channels 0").contains("channels = 0"));
         assert!(refused("--backbone reference --hidden 100000").contains("hidden = 100000"));
+    }
+
+    /// Transductive prediction is ProtoNet's alone: another method with it is refused, with
+    /// the reason, before any data is read.
+    #[test]
+    fn transductive_evaluation_is_refused_for_other_methods() {
+        let line = "fewshot-lab eval --data /nonexistent --transductive 3 \
+                    --method protonet=a.bpk --method maml=b.bpk";
+        let Command::Eval { task, eval } = Cli::try_parse_from(line.split_whitespace())
+            .unwrap()
+            .command
+        else {
+            unreachable!("an eval line")
+        };
+        assert_eq!(
+            super::eval(&task, &eval).unwrap_err(),
+            "--transductive applies to protonet only, not maml"
+        );
     }
 }

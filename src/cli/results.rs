@@ -34,6 +34,9 @@ pub struct ResultLine {
     /// How the network adapted, for learners with an inner loop.
     #[serde(default)]
     pub inner: Option<InnerLoop>,
+    /// Soft k-means rounds on each task's query set, for transductive predictions.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub transductive: Option<usize>,
     /// Classes per task.
     pub way: usize,
     /// Support images per class.
@@ -80,6 +83,9 @@ impl ResultLine {
                 ""
             };
             label += &format!(", {} × {} {layers}{head}", inner.steps, inner.lr);
+        }
+        if let Some(rounds) = self.transductive {
+            label += &format!(", transductive: {rounds} soft k-means rounds on the query set");
         }
         label += ")";
         if let Some(file) = self.weights.as_deref().and_then(|w| w.rsplit('/').next()) {
@@ -872,6 +878,7 @@ mod tests {
             algorithm: algorithm.into(),
             backbone: "conv4".into(),
             inner: None,
+            transductive: None,
             way,
             shot,
             accuracy,

@@ -4,6 +4,10 @@
 //! is the mean embedding of its support images; a query is scored by minus its squared
 //! Euclidean distance to each prototype. Meta-training learns the embedding by minimising the
 //! query cross-entropy over many tasks. Adaptation is a single forward pass — no gradient steps.
+//!
+//! Optionally, predictions are *transductive*: the prototypes are refined by soft k-means on
+//! the task's unlabelled query images (Ren et al., 2018), so the query set must be there as a
+//! whole — a setting of its own, reported apart from the ordinary one.
 
 use super::{FewShotLearner, MetaLearner};
 use crate::data::ImageSet;
@@ -12,6 +16,7 @@ use crate::model::{Architecture, Network, cross_entropy};
 use burn::module::{Module, Param};
 use burn::nn::{Linear, LinearConfig};
 use burn::optim::{AdamConfig, GradientsParams, ModuleOptimizer};
+use burn::tensor::activation::softmax;
 use burn::tensor::{Device, Int, Tensor, TensorData};
 
 /// A prototypical network and its optimiser.
@@ -20,6 +25,8 @@ pub struct ProtoNet {
     optim: ModuleOptimizer,
     learning_rate: f64,
     device: Device,
+    /// Soft k-means rounds on the query set when predicting (0: the ordinary, inductive rule).
+    transductive_rounds: usize,
 }
 
 impl ProtoNet {
@@ -32,6 +39,7 @@ impl ProtoNet {
             optim: AdamConfig::new().init(),
             learning_rate,
             device,
+            transductive_rounds: 0,
         }
     }
 
@@ -45,13 +53,24 @@ impl ProtoNet {
             optim: AdamConfig::new().init(),
             learning_rate,
             device,
+            transductive_rounds: 0,
+        }
+    }
+
+    /// Predicts transductively: [`refine_prototypes`] for `rounds` rounds on each task's
+    /// query images before classifying them. Meta-training is unchanged.
+    pub fn with_transductive(self, rounds: usize) -> Self {
+        Self {
+            transductive_rounds: rounds,
+            ..self
         }
     }
 
     /// Query logits `[way · query, way]`: minus squared distances to the class prototypes,
-    /// computed by `model` on `device` (the training network, or its inference copy for
-    /// predictions: an autodiff graph built without a backward pass is never freed).
-    fn logits(model: &Network, device: &Device, episode: &Episode) -> Tensor<2> {
+    /// refined on the queries for `rounds` rounds, computed by `model` on `device` (the
+    /// training network, or its inference copy for predictions: an autodiff graph built
+    /// without a backward pass is never freed).
+    fn logits(model: &Network, device: &Device, episode: &Episode, rounds: usize) -> Tensor<2> {
         let way = episode.classes.len();
         let (support, queries) = model.embed_task(
             episode.support.to_batch(device).images,
@@ -63,11 +82,43 @@ impl ProtoNet {
             .reshape([way, n / way, features])
             .mean_dim(1)
             .reshape([way, features]);
-        let cross = queries.clone().matmul(prototypes.clone().transpose());
-        let query_norms = queries.powi_scalar(2).sum_dim(1);
-        let prototype_norms = prototypes.powi_scalar(2).sum_dim(1).transpose();
-        cross * 2.0 - query_norms - prototype_norms
+        let prototypes = refine_prototypes(prototypes, n / way, queries.clone(), rounds);
+        minus_squared_distances(queries, prototypes)
     }
+}
+
+/// `[q, way]`: minus the squared Euclidean distance from each query to each prototype.
+fn minus_squared_distances(queries: Tensor<2>, prototypes: Tensor<2>) -> Tensor<2> {
+    let cross = queries.clone().matmul(prototypes.clone().transpose());
+    let query_norms = queries.powi_scalar(2).sum_dim(1);
+    let prototype_norms = prototypes.powi_scalar(2).sum_dim(1).transpose();
+    cross * 2.0 - query_norms - prototype_norms
+}
+
+/// Prototypes `[way, features]` of `shot` support images each, refined by `rounds` of soft
+/// k-means on the unlabelled `queries` `[q, features]` (Ren et al., 2018): each round gives
+/// every query a soft class membership, the softmax of its minus squared distances divided by
+/// their spread (the square root of the mean over queries of their variance across classes, so
+/// the rule does not depend on the features' scale), and moves each prototype to the mean of
+/// its support images and its queries weighted by membership.
+pub fn refine_prototypes(
+    prototypes: Tensor<2>,
+    shot: usize,
+    queries: Tensor<2>,
+    rounds: usize,
+) -> Tensor<2> {
+    let shot = shot as f32;
+    let support_sums = prototypes.clone() * shot;
+    let mut prototypes = prototypes;
+    for _ in 0..rounds {
+        let logits = minus_squared_distances(queries.clone(), prototypes);
+        let spread = logits.clone().var(1).mean().sqrt().clamp_min(1e-6);
+        let membership = softmax(logits / spread.reshape([1, 1]), 1); // [q, way]
+        let mass = membership.clone().sum_dim(0).transpose(); // [way, 1]
+        prototypes =
+            (support_sums.clone() + membership.transpose().matmul(queries.clone())) / (mass + shot);
+    }
+    prototypes
 }
 
 impl FewShotLearner for ProtoNet {
@@ -77,9 +128,14 @@ impl FewShotLearner for ProtoNet {
 
     fn predict(&self, episode: &Episode) -> Tensor<1, Int> {
         let device = self.device.clone().inner();
-        Self::logits(&self.model.valid(), &device, episode)
-            .argmax(1)
-            .squeeze_dim(1)
+        Self::logits(
+            &self.model.valid(),
+            &device,
+            episode,
+            self.transductive_rounds,
+        )
+        .argmax(1)
+        .squeeze_dim(1)
     }
 }
 
@@ -93,7 +149,7 @@ impl MetaLearner for ProtoNet {
             .iter()
             .map(|task| {
                 cross_entropy(
-                    Self::logits(&self.model, &self.device, task),
+                    Self::logits(&self.model, &self.device, task, 0),
                     task.query.to_batch(&self.device).labels,
                 )
             })
@@ -173,6 +229,118 @@ mod tests {
     use crate::meta::tests::easy_pool;
     use crate::model::Backbone;
     use crate::rng::Rng;
+
+    /// [`refine_prototypes`] written out in plain f64 arithmetic.
+    fn soft_kmeans(
+        prototypes: &[Vec<f64>],
+        shot: f64,
+        queries: &[Vec<f64>],
+        rounds: usize,
+    ) -> Vec<Vec<f64>> {
+        let mut current = prototypes.to_vec();
+        for _ in 0..rounds {
+            let logits: Vec<Vec<f64>> = queries
+                .iter()
+                .map(|q| {
+                    current
+                        .iter()
+                        .map(|p| -q.iter().zip(p).map(|(a, b)| (a - b).powi(2)).sum::<f64>())
+                        .collect()
+                })
+                .collect();
+            let way = current.len() as f64;
+            let variances = logits.iter().map(|row: &Vec<f64>| {
+                let mean = row.iter().sum::<f64>() / way;
+                row.iter().map(|l| (l - mean).powi(2)).sum::<f64>() / (way - 1.0)
+            });
+            let spread = (variances.sum::<f64>() / queries.len() as f64).sqrt();
+            current = (0..current.len())
+                .map(|k| {
+                    let mut sum: Vec<f64> = prototypes[k].iter().map(|v| v * shot).collect();
+                    let mut mass = shot;
+                    for (q, row) in queries.iter().zip(&logits) {
+                        let total: f64 = row.iter().map(|l| (l / spread).exp()).sum();
+                        let weight = (row[k] / spread).exp() / total;
+                        mass += weight;
+                        sum.iter_mut().zip(q).for_each(|(s, v)| *s += weight * v);
+                    }
+                    sum.iter().map(|s| s / mass).collect()
+                })
+                .collect();
+        }
+        current
+    }
+
+    fn tensor(rows: &[Vec<f64>]) -> Tensor<2> {
+        let flat: Vec<f32> = rows.iter().flatten().map(|&v| v as f32).collect();
+        let shape = [rows.len(), rows[0].len()];
+        Tensor::from_data(TensorData::new(flat, shape), &cpu_device())
+    }
+
+    fn rows(tensor: Tensor<2>) -> Vec<Vec<f64>> {
+        let [_, columns] = tensor.dims();
+        let values: Vec<f64> = tensor.into_data().iter::<f32>().map(f64::from).collect();
+        values.chunks(columns).map(<[f64]>::to_vec).collect()
+    }
+
+    /// Soft k-means refinement matches its definition, round after round, with several
+    /// classes and features; no rounds leave the prototypes as they are.
+    #[test]
+    fn refined_prototypes_follow_soft_k_means() {
+        let prototypes = vec![vec![0.0, 1.0], vec![4.0, 0.0], vec![1.0, 5.0]];
+        let queries = vec![
+            vec![1.0, 1.5],
+            vec![3.0, -1.0],
+            vec![5.0, 0.5],
+            vec![0.5, 4.0],
+            vec![2.0, 2.0],
+        ];
+        for rounds in 0..4 {
+            let got = rows(refine_prototypes(
+                tensor(&prototypes),
+                2,
+                tensor(&queries),
+                rounds,
+            ));
+            let want = soft_kmeans(&prototypes, 2.0, &queries, rounds);
+            for (g, w) in got.iter().flatten().zip(want.iter().flatten()) {
+                assert!((g - w).abs() < 1e-4, "{rounds} rounds: {got:?} vs {want:?}");
+            }
+            if rounds == 0 {
+                assert_eq!(got, prototypes);
+            } else {
+                assert_ne!(got, prototypes, "a round moves the prototypes");
+            }
+        }
+    }
+
+    /// Transductive predictions depend on the query set as a set, not on its order: an
+    /// episode with its queries reversed gets the same predictions, reversed.
+    #[test]
+    fn transductive_predictions_do_not_depend_on_query_order() {
+        let device = cpu_device().autodiff();
+        device.seed(4);
+        let learner = ProtoNet::new(Backbone::Conv4, 1e-3, &device).with_transductive(3);
+        let spec = EpisodeSpec {
+            way: 3,
+            shot: 2,
+            query: 3,
+        };
+        let classes: Vec<usize> = (0..10).collect();
+        let episode = easy_pool()
+            .sample(&classes, spec, &mut Rng::new(8))
+            .unwrap();
+        let mut reversed = episode.clone();
+        let n = episode.query.len();
+        reversed.query = crate::data::ImageSet::default();
+        for index in (0..n).rev() {
+            reversed.query.extend(episode.query.range(index..index + 1));
+        }
+        let predict = |e: &Episode| -> Vec<i64> { learner.predict(e).into_data().iter().collect() };
+        let mut backwards = predict(&reversed);
+        backwards.reverse();
+        assert_eq!(predict(&episode), backwards);
+    }
 
     /// The prototype output layer classifies like nearest-prototype (the ProtoNet rule).
     #[test]
