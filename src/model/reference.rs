@@ -86,6 +86,89 @@ mod tests {
     use burn::module::{ModuleMapper, Param, ParamId};
     use burn::tensor::{Gradients, Int, TensorData};
 
+    /// `x` `[n, 1, side, side]` convolved with `weights` `[c, 1, 3, 3]` and `bias` `[c]`,
+    /// zero-padded by `pad`, written out in f64 loops.
+    fn convolve_by_definition(
+        x: &[f32],
+        n: usize,
+        side: usize,
+        weights: &[f32],
+        bias: &[f32],
+        pad: usize,
+    ) -> Vec<f32> {
+        let channels = bias.len();
+        let out = side + 2 * pad - 2;
+        let pixel = |image: usize, row: isize, column: isize| {
+            let inside = (0..side as isize).contains(&row) && (0..side as isize).contains(&column);
+            match inside {
+                true => f64::from(x[image * side * side + row as usize * side + column as usize]),
+                false => 0.0,
+            }
+        };
+        let mut result = Vec::with_capacity(n * channels * out * out);
+        for image in 0..n {
+            for channel in 0..channels {
+                for row in 0..out {
+                    for column in 0..out {
+                        let mut sum = f64::from(bias[channel]);
+                        for k in 0..9 {
+                            let (r, c) = ((row + k / 3) as isize, (column + k % 3) as isize);
+                            let value = pixel(image, r - pad as isize, c - pad as isize);
+                            sum += f64::from(weights[channel * 9 + k]) * value;
+                        }
+                        result.push(sum as f32);
+                    }
+                }
+            }
+        }
+        result
+    }
+
+    /// The CPU backend's convolution of one input channel into many, as both backbones' first
+    /// layers do it (vendor/burn-flex sends it down its small-channel path), matches its
+    /// definition, without and with padding.
+    #[test]
+    fn cpu_first_layer_convolution_matches_its_definition() {
+        use burn::tensor::module::conv2d;
+        use burn::tensor::ops::ConvOptions;
+        let device = cpu_device();
+        let [n, side] = [3, 28];
+        let x: Vec<f32> = (0..n * side * side)
+            .map(|i| ((i * 7919) % 101) as f32 / 50.0 - 1.0)
+            .collect();
+        for (channels, pad) in [(32, 0), (64, 1)] {
+            let weights: Vec<f32> = (0..channels * 9)
+                .map(|i| ((i * 104_729) % 37) as f32 / 18.0 - 1.0)
+                .collect();
+            let bias: Vec<f32> = (0..channels).map(|c| c as f32 / 10.0 - 1.0).collect();
+            let got = conv2d(
+                Tensor::<4>::from_data(TensorData::new(x.clone(), [n, 1, side, side]), &device),
+                Tensor::from_data(
+                    TensorData::new(weights.clone(), [channels, 1, 3, 3]),
+                    &device,
+                ),
+                Some(Tensor::from_data(
+                    TensorData::new(bias.clone(), [channels]),
+                    &device,
+                )),
+                ConvOptions::new([1, 1], [pad, pad], [1, 1], 1),
+            );
+            let out = side + 2 * pad - 2;
+            assert_eq!(got.dims(), [n, channels, out, out]);
+            let got: Vec<f32> = got.into_data().try_to_vec().expect("floats");
+            let want = convolve_by_definition(&x, n, side, &weights, &bias, pad);
+            let worst = got
+                .iter()
+                .zip(&want)
+                .map(|(a, b)| (a - b).abs())
+                .fold(0.0f32, f32::max);
+            assert!(
+                worst < 1e-4,
+                "{channels} channels, padding {pad}: off by {worst}"
+            );
+        }
+    }
+
     /// Adds `epsilon` to element `flat_index` of the parameter `id`.
     struct Nudge {
         id: ParamId,

@@ -1370,11 +1370,19 @@ fn should_use_small_channel_conv(
 
     let channels_in = x_shape[1];
     let channels_out = w_shape[0];
+    // PATCH (few-shot lab): the output-channel cap guards against re-reading input planes
+    // that do not stay in cache; input planes that fit in L1 together are re-read for free.
+    let input_fits_l1 = channels_in * x_shape[3] * x_shape[4] <= SMALL_CHANNEL_L1_INPUT;
     channels_in > 0
         && channels_in <= SMALL_CHANNEL_IN_THRESHOLD
         && channels_out > 0
-        && channels_out <= SMALL_CHANNEL_OUT_THRESHOLD
+        && (channels_out <= SMALL_CHANNEL_OUT_THRESHOLD || input_fits_l1)
 }
+
+/// PATCH (few-shot lab): input elements (all input channels of one image) that stay in a
+/// 32 KB L1 data cache as f32, so the small-channel path's re-reads cost nothing at any
+/// `channels_out` (an MNIST image, 1 × 28 × 28, is 784).
+const SMALL_CHANNEL_L1_INPUT: usize = 8192;
 
 macro_rules! conv3d_small_channel_typed {
     ($fn_name:ident, $T:ty, $dtype:expr) => {
