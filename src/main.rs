@@ -8,9 +8,11 @@ fn main() {
 }
 
 /// Tells glibc's allocator to keep freed memory for reuse: blocks up to 32 MiB come from the
-/// heap rather than from fresh `mmap`s, and up to 256 MiB of free heap stays mapped. Every
-/// step of the CPU backend allocates and frees the same large tensors; by default each one
-/// was mapped anew, and the page faults of touching it took about a tenth of a training step.
+/// heap rather than from their own `mmap`s, and up to 256 MiB of free heap stays mapped. Every
+/// step of the CPU backend allocates and frees the same large tensors; with glibc's defaults
+/// the kernel's page-fault handler ranked high in a profile of a training step, as freed
+/// memory went back to the system and was faulted in again. Both values are within glibc's
+/// limits on 64-bit targets (on 32-bit ones the first is above them, and glibc ignores it).
 #[cfg(all(target_os = "linux", target_env = "gnu"))]
 fn keep_freed_memory() {
     // SAFETY: mallopt only changes allocator parameters; called before any thread starts.

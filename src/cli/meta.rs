@@ -753,7 +753,8 @@ fn classifier_accuracy(path: &Path, set: &ImageSet) -> Result<f64, String> {
     Ok(correct as f64 / set.len() as f64)
 }
 
-/// Evaluates each method on the same test tasks and prints a table and one line per method.
+/// Evaluates each method on the same tasks (the protocol's test tasks unless `--validation` or
+/// `--images` says otherwise) and prints a table and one line per method.
 pub fn eval(args: &TaskArgs, eval: &EvalArgs) -> Result<(), String> {
     if let Some(other) = eval.methods.iter().find(|m| m.algo != Algo::Protonet)
         && eval.transductive > 0
@@ -807,6 +808,9 @@ pub fn eval(args: &TaskArgs, eval: &EvalArgs) -> Result<(), String> {
             (tasks, false)
         }
     };
+    // What the tasks hold: validation tasks have at most as many classes as the protocol's
+    // validation classes, whatever --way asked for.
+    let spec = tasks.spec;
     let set_name = eval.set_name.clone().unwrap_or_else(|| match &eval.images {
         Some(images) => images
             .file_name()

@@ -22,7 +22,8 @@ use crate::meta::inner::InnerLoop;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeSet;
 
-/// One evaluated cell: a method on a protocol's N-way K-shot test tasks.
+/// One evaluated cell: a method on a protocol's N-way K-shot test tasks (or other tasks, which
+/// `protocol` names: `p1-validation`, a data set).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ResultLine {
     /// Protocol or data set (`p1`, `p2`, `style-shift`, …).
@@ -85,7 +86,9 @@ impl ResultLine {
             label += &format!(", {} × {} {layers}{head}", inner.steps, inner.lr);
         }
         if let Some(rounds) = self.transductive {
-            label += &format!(", transductive: {rounds} soft k-means rounds on the query set");
+            let plural = if rounds == 1 { "" } else { "s" };
+            label +=
+                &format!(", transductive: {rounds} soft k-means round{plural} on the query set");
         }
         label += ")";
         if let Some(file) = self.weights.as_deref().and_then(|w| w.rsplit('/').next()) {
@@ -913,6 +916,28 @@ mod tests {
             table.contains("| scratch (conv4) | 50.00 ± 1.00 | – |"),
             "{table}"
         );
+    }
+
+    /// The same network evaluated transductively is a row of its own, which says so.
+    #[test]
+    fn transductive_evaluations_have_their_own_row() {
+        let transductive = |rounds, accuracy| ResultLine {
+            transductive: Some(rounds),
+            ..line("protonet", 5, 1, accuracy)
+        };
+        let lines = vec![
+            line("protonet", 5, 1, 0.8),
+            transductive(1, 0.85),
+            transductive(3, 0.9),
+        ];
+        let table = table(&lines, "p2");
+        for row in [
+            "| protonet (conv4) | 80.00 ± 1.00 |",
+            "| protonet (conv4, transductive: 1 soft k-means round on the query set) | 85.00",
+            "| protonet (conv4, transductive: 3 soft k-means rounds on the query set) | 90.00",
+        ] {
+            assert!(table.contains(row), "{row} in {table}");
+        }
     }
 
     #[test]

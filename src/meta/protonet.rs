@@ -6,8 +6,8 @@
 //! query cross-entropy over many tasks. Adaptation is a single forward pass — no gradient steps.
 //!
 //! Optionally, predictions are *transductive*: the prototypes are refined by soft k-means on
-//! the task's unlabelled query images (Ren et al., 2018), so the query set must be there as a
-//! whole — a setting of its own, reported apart from the ordinary one.
+//! the task's unlabelled query images (after Ren et al., 2018), so the query set must be there
+//! as a whole — a setting of its own, reported apart from the ordinary one.
 
 use super::{FewShotLearner, MetaLearner};
 use crate::data::ImageSet;
@@ -96,17 +96,22 @@ fn minus_squared_distances(queries: Tensor<2>, prototypes: Tensor<2>) -> Tensor<
 }
 
 /// Prototypes `[way, features]` of `shot` support images each, refined by `rounds` of soft
-/// k-means on the unlabelled `queries` `[q, features]` (Ren et al., 2018): each round gives
-/// every query a soft class membership, the softmax of its minus squared distances divided by
-/// their spread (the square root of the mean over queries of their variance across classes, so
-/// the rule does not depend on the features' scale), and moves each prototype to the mean of
-/// its support images and its queries weighted by membership.
+/// k-means on the unlabelled `queries` `[q, features]` (the refinement of Ren et al., 2018):
+/// each round gives every query a soft class membership, the softmax of its minus squared
+/// distances, and moves each prototype to the mean of its support images and its queries
+/// weighted by membership. Dividing the distances by their spread (the square root of the mean
+/// over queries of their unbiased variance across classes) is this project's addition, so that
+/// the rule does not depend on the features' scale. With fewer than two classes there is
+/// nothing to refine.
 pub fn refine_prototypes(
     prototypes: Tensor<2>,
     shot: usize,
     queries: Tensor<2>,
     rounds: usize,
 ) -> Tensor<2> {
+    if prototypes.dims()[0] < 2 {
+        return prototypes;
+    }
     let shot = shot as f32;
     let support_sums = prototypes.clone() * shot;
     let mut prototypes = prototypes;
@@ -340,6 +345,50 @@ mod tests {
         let mut backwards = predict(&reversed);
         backwards.reverse();
         assert_eq!(predict(&episode), backwards);
+    }
+
+    /// `with_transductive` reaches the predictions: with one support image per class and
+    /// queries blended from the two classes, most of them nearer the second, refining the prototypes on the
+    /// queries moves the boundary between them, and some blends change class.
+    #[test]
+    fn transductive_rounds_change_predictions() {
+        let device = cpu_device().autodiff();
+        device.seed(5);
+        let inductive = ProtoNet::new(Backbone::Conv4, 1e-3, &device);
+        let transductive =
+            ProtoNet::from_model(inductive.model.clone(), 1e-3, &device).with_transductive(3);
+        let set = crate::bench::synthetic_images(400, 8);
+        let image = |class: u8, index: usize| {
+            let mut members = (0..set.len()).filter(|&i| set.labels[i] == class);
+            set.image(members.nth(index).expect("enough images"))
+                .to_vec()
+        };
+        let mut support = crate::data::ImageSet::default();
+        for label in [0u8, 1] {
+            support.labels.push(label);
+            support.pixels.extend(image(label, 0));
+        }
+        let mut query = crate::data::ImageSet::default();
+        for step in 0..30 {
+            // Of the second class: from 0 to 1, denser towards 1.
+            let weight = (step as f32 / 29.0).sqrt();
+            let (a, b) = (image(0, 1 + step % 3), image(1, 1 + step % 3));
+            query.labels.push(1);
+            query.pixels.extend(
+                a.iter()
+                    .zip(&b)
+                    .map(|(&a, &b)| (f32::from(a) * (1.0 - weight) + f32::from(b) * weight) as u8),
+            );
+        }
+        let episode = Episode {
+            support,
+            query,
+            classes: vec![0, 1],
+        };
+        let predict = |learner: &ProtoNet| -> Vec<i64> {
+            learner.predict(&episode).into_data().iter().collect()
+        };
+        assert_ne!(predict(&inductive), predict(&transductive));
     }
 
     /// The prototype output layer classifies like nearest-prototype (the ProtoNet rule).

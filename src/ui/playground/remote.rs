@@ -64,9 +64,14 @@ impl Engine {
 
     /// Whether this is a worker that has failed (even between requests) and takes no more.
     pub fn failed(&self) -> bool {
+        self.failure().is_some()
+    }
+
+    /// Why the worker failed, once it has.
+    fn failure(&self) -> Option<String> {
         match self {
-            Self::Worker(_, listener) => listener.borrow().failure.is_some(),
-            Self::Page(_) => false,
+            Self::Worker(_, listener) => listener.borrow().failure.clone(),
+            Self::Page(_) => None,
         }
     }
 
@@ -80,8 +85,8 @@ impl Engine {
         let (sender, receiver) = unbounded();
         match self {
             Self::Worker(worker, listener) => {
-                if let Some(reason) = &listener.borrow().failure {
-                    return Err(Refusal::Crashed(reason.clone()));
+                if let Some(reason) = self.failure() {
+                    return Err(Refusal::Crashed(reason));
                 }
                 // A message that cannot be built leaves the request under way listening.
                 let (message, _) = command.to_message().map_err(Refusal::Unsent)?;

@@ -1347,7 +1347,8 @@ const SMALL_CHANNEL_OUT_THRESHOLD: usize = 16;
 /// Decide whether to use the small-channel fast path.
 ///
 /// Triggers on `groups=1` 2D-in-3D convs (or 1D via the conv1d expansion)
-/// with both small `channels_in` and small `channels_out`. Non-depthwise
+/// with both small `channels_in` and small `channels_out` (PATCH (few-shot lab): or any
+/// `channels_out`, for a small kernel over an input that fits in L1). Non-depthwise
 /// grouped convs and the many-channel case both go through the generic
 /// `conv3d_impl`.
 fn should_use_small_channel_conv(
@@ -1372,7 +1373,10 @@ fn should_use_small_channel_conv(
     let channels_out = w_shape[0];
     // PATCH (few-shot lab): the output-channel cap guards against re-reading input planes
     // that do not stay in cache; input planes that fit in L1 together are re-read for free.
-    let input_fits_l1 = channels_in * x_shape[3] * x_shape[4] <= SMALL_CHANNEL_L1_INPUT;
+    // A weight gradient is computed as a convolution whose kernel is the output gradient; that
+    // large kernel stays on the general path.
+    let input_fits_l1 = channels_in * x_shape[3] * x_shape[4] <= SMALL_CHANNEL_L1_INPUT
+        && w_shape[3] * w_shape[4] <= SMALL_CHANNEL_L1_KERNEL;
     channels_in > 0
         && channels_in <= SMALL_CHANNEL_IN_THRESHOLD
         && channels_out > 0
@@ -1380,9 +1384,12 @@ fn should_use_small_channel_conv(
 }
 
 /// PATCH (few-shot lab): input elements (all input channels of one image) that stay in a
-/// 32 KB L1 data cache as f32, so the small-channel path's re-reads cost nothing at any
-/// `channels_out` (an MNIST image, 1 × 28 × 28, is 784).
+/// 32 KB L1 data cache as f32 (half of it as f64), so the small-channel path's re-reads cost
+/// nothing at any `channels_out` (an MNIST image, 1 × 28 × 28, is 784).
 const SMALL_CHANNEL_L1_INPUT: usize = 8192;
+
+/// PATCH (few-shot lab): the largest kernel (kh · kw; 5 × 5) that the L1 rule above applies to.
+const SMALL_CHANNEL_L1_KERNEL: usize = 25;
 
 macro_rules! conv3d_small_channel_typed {
     ($fn_name:ident, $T:ty, $dtype:expr) => {
