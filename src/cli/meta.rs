@@ -975,4 +975,32 @@ mod tests {
             "--transductive applies to protonet only, not maml"
         );
     }
+
+    /// P1 has five validation classes: 10-way validation tasks are 5-way, and the result line
+    /// says so (it once recorded the way asked for).
+    #[test]
+    fn validation_results_record_the_way_the_tasks_had() {
+        let file =
+            std::env::temp_dir().join(format!("fsl-validation-{}.jsonl", std::process::id()));
+        let line = format!(
+            "fewshot-lab eval --protocol p1 --way 10 --validation --episodes 2 \
+             --method protonet=results/weights/p1-protonet.bpk --results {}",
+            file.display()
+        );
+        let Command::Eval { task, eval } = Cli::try_parse_from(line.split_whitespace())
+            .unwrap()
+            .command
+        else {
+            unreachable!("an eval line")
+        };
+        super::eval(&task, &eval).unwrap();
+        let written = std::fs::read_to_string(&file).unwrap();
+        std::fs::remove_file(&file).unwrap();
+        let lines = results::parse(&written).unwrap();
+        assert_eq!(lines.len(), 1);
+        assert_eq!(
+            (lines[0].protocol.as_str(), lines[0].way),
+            ("p1-validation", 5)
+        );
+    }
 }

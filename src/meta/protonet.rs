@@ -319,6 +319,20 @@ mod tests {
         }
     }
 
+    /// A single class has nothing to refine (its spread across classes once came out NaN).
+    #[test]
+    fn a_single_prototype_is_left_as_it_is() {
+        let prototype = vec![vec![1.0, 2.0]];
+        let queries = vec![vec![0.0, 0.0], vec![3.0, 1.0]];
+        let got = rows(refine_prototypes(
+            tensor(&prototype),
+            1,
+            tensor(&queries),
+            2,
+        ));
+        assert_eq!(got, prototype);
+    }
+
     /// Transductive predictions depend on the query set as a set, not on its order: an
     /// episode with its queries reversed gets the same predictions, reversed.
     #[test]
@@ -348,8 +362,8 @@ mod tests {
     }
 
     /// `with_transductive` reaches the predictions: with one support image per class and
-    /// queries blended from the two classes, most of them nearer the second, refining the prototypes on the
-    /// queries moves the boundary between them, and some blends change class.
+    /// queries blended from the two classes, most of them nearer the second, refining the
+    /// prototypes on the queries moves the boundary between them, and some blends change class.
     #[test]
     fn transductive_rounds_change_predictions() {
         let device = cpu_device().autodiff();
