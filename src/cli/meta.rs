@@ -158,6 +158,11 @@ pub struct TaskArgs {
     /// Reptile's outer interpolation step ε.
     #[arg(long, default_value_t = 0.1)]
     pub outer_step: f64,
+    /// Reptile: meta-train the inner loop on each task's support and query images together, a
+    /// different minibatch of two images per class each step (as Nichol et al., 2018 do),
+    /// instead of the support set alone; adaptation when testing is unchanged.
+    #[arg(long)]
+    pub query_minibatches: bool,
     /// Keep task labels in class order (label = digit for ten-way digit tasks) instead of a
     /// random permutation (the style-shift protocol always does).
     #[arg(long)]
@@ -340,15 +345,16 @@ fn learner(
         (Algo::Maml | Algo::Fomaml, Some(w)) => {
             Box::new(Maml::from_model(w.model, maml(w.inner), &device))
         }
-        (Algo::Reptile, None) => Box::new(Reptile::new(
-            fresh()?,
-            args.way,
-            args.inner(),
-            args.outer_step,
-            &device,
-        )),
-        (Algo::Reptile, Some(w)) => {
-            Box::new(Reptile::from_model(w.model, w.inner, args.outer_step))
+        (Algo::Reptile, weights) => {
+            let reptile = match weights {
+                None => Reptile::new(fresh()?, args.way, args.inner(), args.outer_step, &device),
+                Some(w) => Reptile::from_model(w.model, w.inner, args.outer_step),
+            };
+            Box::new(if args.query_minibatches {
+                reptile.with_query_minibatches()
+            } else {
+                reptile
+            })
         }
         (Algo::MetaSgd, None) => Box::new(MetaSgd::new(fresh()?, maml(args.inner()), &device)),
         (Algo::MetaSgd, Some(w)) => {
@@ -465,6 +471,12 @@ const SPEC: EpisodeSpec = EpisodeSpec {
 /// Meta-trains `algo` on the chosen protocol with validation and early stopping; saves the
 /// best validated network and, when asked, tests it.
 pub fn meta_train(algo: Algo, args: &TaskArgs, run: &MetaTrainArgs) -> Result<Trained, String> {
+    if args.query_minibatches && algo != Algo::Reptile {
+        return Err(format!(
+            "--query-minibatches applies to reptile only, not {}",
+            algo.name()
+        ));
+    }
     let protocol = args.protocol(
         ExtraClasses {
             rotations: run.rotations,
@@ -973,6 +985,23 @@ mod tests {
         assert_eq!(
             super::eval(&task, &eval).unwrap_err(),
             "--transductive applies to protonet only, not maml"
+        );
+    }
+
+    /// Minibatches of support and query images are Reptile's alone: another algorithm with
+    /// them is refused, with the reason, before any data is read.
+    #[test]
+    fn query_minibatches_are_refused_for_other_algorithms() {
+        let line = "fewshot-lab meta-train --data /nonexistent --algo fomaml --query-minibatches";
+        let Command::MetaTrain { algo, task, run } = Cli::try_parse_from(line.split_whitespace())
+            .unwrap()
+            .command
+        else {
+            unreachable!("a meta-train line")
+        };
+        assert_eq!(
+            super::meta_train(algo, &task, &run).err().unwrap(),
+            "--query-minibatches applies to reptile only, not fomaml"
         );
     }
 

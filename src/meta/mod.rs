@@ -216,6 +216,9 @@ pub(crate) mod tests {
     fn reptile_lowers_its_meta_loss() {
         let inner = InnerLoop::new().with_steps(3).with_lr(0.05);
         on_both_backbones(|b, d| Box::new(reptile::Reptile::new(b, 5, inner.clone(), 0.5, d)));
+        on_both_backbones(|b, d| {
+            Box::new(reptile::Reptile::new(b, 5, inner.clone(), 0.5, d).with_query_minibatches())
+        });
     }
 
     #[test]
