@@ -1375,12 +1375,12 @@ fn should_use_small_channel_conv(
     // that do not stay in cache; input planes that fit in L1 together are re-read for free.
     // A weight gradient is computed as a convolution whose kernel is the output gradient; that
     // large kernel stays on the general path.
-    let input_fits_l1 = channels_in * x_shape[3] * x_shape[4] <= SMALL_CHANNEL_L1_INPUT
+    let small_input_and_kernel = channels_in * x_shape[3] * x_shape[4] <= SMALL_CHANNEL_L1_INPUT
         && w_shape[3] * w_shape[4] <= SMALL_CHANNEL_L1_KERNEL;
     channels_in > 0
         && channels_in <= SMALL_CHANNEL_IN_THRESHOLD
         && channels_out > 0
-        && (channels_out <= SMALL_CHANNEL_OUT_THRESHOLD || input_fits_l1)
+        && (channels_out <= SMALL_CHANNEL_OUT_THRESHOLD || small_input_and_kernel)
 }
 
 /// PATCH (few-shot lab): input elements (all input channels of one image) that stay in a
