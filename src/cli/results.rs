@@ -360,8 +360,17 @@ pub fn runs_table(curves: &[CurvePoint], names: &str) -> String {
         &first[0].backbone,
         &first[0].machine,
     );
+    let machines = if runs.iter().all(|(_, run)| run[0].machine == *machine) {
+        format!("on {machine}")
+    } else {
+        let each: Vec<String> = runs
+            .iter()
+            .map(|(name, run)| format!("{name} on {}", run[0].machine))
+            .collect();
+        each.join("; ")
+    };
     out += &format!(
-        "\nValidation accuracy ({way}-way {shot}-shot, {backbone}), % ± 95 % CI (minutes of meta-training), on {machine}.\n"
+        "\nValidation accuracy ({way}-way {shot}-shot, {backbone}), % ± 95 % CI (minutes of meta-training), {machines}.\n"
     );
     out
 }
@@ -1136,6 +1145,15 @@ mod tests {
             "{runs}"
         );
         assert!(!runs.contains("| 2 |"), "{runs}");
+        assert!(
+            runs.contains("CI (minutes of meta-training), on m."),
+            "{runs}"
+        );
+        // Runs from different machines name each one's machine.
+        let mut elsewhere = point(1, Some("p2-anil.bpk"));
+        elsewhere.machine = "n".into();
+        let runs = runs_table(&[curves[0].clone(), elsewhere], "p2-fomaml,p2-anil");
+        assert!(runs.contains("p2-fomaml on m; p2-anil on n."), "{runs}");
     }
 
     #[test]
