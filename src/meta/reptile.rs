@@ -138,7 +138,8 @@ impl MetaLearner for Reptile {
         let mut losses = Vec::with_capacity(tasks.len());
         for task in tasks {
             let adapted = self.adapt_for_meta_step(task);
-            // The query loss of the adapted weights, for reporting only.
+            // The query loss of the adapted weights, for reporting only (with query
+            // minibatches the inner loop has seen these images, so it reads low).
             let device = device_of(&adapted).inner();
             let (support, query) = (task.support.to_batch(&device), task.query.to_batch(&device));
             let logits = adapted.valid().classify(support.images, query.images);
