@@ -235,9 +235,22 @@ impl InnerLoop {
         rates: Option<&ParamVec>,
     ) -> Network {
         let batch = support.to_batch(&device_of(model));
+        self.fast_adapt_on(model, support, way, rates, &SupportCrossEntropy(&batch))
+    }
+
+    /// [`Self::fast_adapt_with`] descending `loss` instead of the support cross-entropy (the
+    /// task start and the step sizes still come from `support`).
+    pub fn fast_adapt_on(
+        &self,
+        model: &Network,
+        support: &ImageSet,
+        way: usize,
+        rates: Option<&ParamVec>,
+        loss: &impl SupportLoss<Network>,
+    ) -> Network {
         let start = self.task_start(model, support, way);
         let unroll = self.unroll(&start, support, rates, false);
-        adapt(&start, &unroll, &SupportCrossEntropy(&batch)).0
+        adapt(&start, &unroll, loss).0
     }
 }
 

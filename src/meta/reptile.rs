@@ -11,7 +11,6 @@
 
 use super::inner::{InnerLoop, batch_loss, device_of, predict_query};
 use super::params::ParamVec;
-use super::unroll::adapt;
 use super::{FewShotLearner, MetaLearner};
 use crate::data::episode::Episode;
 use crate::data::{Batch, ImageSet};
@@ -84,9 +83,8 @@ impl Reptile {
             step.set(step.get() + 1);
             batch_loss(model, batch)
         };
-        let start = self.inner.task_start(&self.model, &task.support, self.way);
-        let unroll = self.inner.unroll(&start, &task.support, None, false);
-        adapt(&start, &unroll, &minibatch_loss).0
+        self.inner
+            .fast_adapt_on(&self.model, &task.support, self.way, None, &minibatch_loss)
     }
 }
 
