@@ -138,6 +138,25 @@ pub struct TaskArgs {
     /// Set the output layer from the support prototypes at the start of each task.
     #[arg(long)]
     pub proto_head: bool,
+    /// Keep task labels in class order (label = digit for ten-way digit tasks) instead of a
+    /// random permutation (the style-shift protocol always does).
+    #[arg(long)]
+    pub fixed_order: bool,
+    /// Adam steps of the `finetune` method.
+    #[arg(long, default_value_t = 20)]
+    pub finetune_steps: usize,
+    /// Adam learning rate of the `finetune` method.
+    #[arg(long, default_value_t = 1e-3)]
+    pub finetune_lr: f64,
+    /// Seed for initialisation and task sampling.
+    #[arg(long, default_value_t = 1)]
+    pub seed: u64,
+}
+
+/// How meta-training's outer loop learns: `meta-train` only, since a saved network adapts and
+/// predicts the same way whatever these were (`eval` has none of them, rather than ignoring them).
+#[derive(Debug, Clone, clap::Args)]
+pub struct OuterArgs {
     /// ES-MAML: antithetic pairs of random directions per meta-step.
     #[arg(long, default_value_t = 16)]
     pub es_directions: usize,
@@ -163,19 +182,16 @@ pub struct TaskArgs {
     /// instead of the support set alone; adaptation when testing is unchanged.
     #[arg(long)]
     pub query_minibatches: bool,
-    /// Keep task labels in class order (label = digit for ten-way digit tasks) instead of a
-    /// random permutation (the style-shift protocol always does).
-    #[arg(long)]
-    pub fixed_order: bool,
-    /// Adam steps of the `finetune` method.
-    #[arg(long, default_value_t = 20)]
-    pub finetune_steps: usize,
-    /// Adam learning rate of the `finetune` method.
-    #[arg(long, default_value_t = 1e-3)]
-    pub finetune_lr: f64,
-    /// Seed for initialisation and task sampling.
-    #[arg(long, default_value_t = 1)]
-    pub seed: u64,
+}
+
+impl Default for OuterArgs {
+    /// The flags' defaults (kept in one place: the attributes above).
+    fn default() -> Self {
+        use clap::{Args, FromArgMatches};
+        let matches =
+            Self::augment_args(clap::Command::new("defaults")).get_matches_from(["defaults"]);
+        Self::from_arg_matches(&matches).expect("the defaults parse")
+    }
 }
 
 impl TaskArgs {
@@ -322,6 +338,7 @@ const SCRATCH_STEPS: usize = 50;
 fn learner(
     algo: Algo,
     args: &TaskArgs,
+    outer: &OuterArgs,
     weights: Option<Weights>,
     pool_classes: usize,
 ) -> Result<Box<dyn MetaLearner>, String> {
@@ -331,9 +348,9 @@ fn learner(
     let fresh = || args.architecture();
     let maml = |inner: InnerLoop| {
         MamlConfig::new(args.way, inner)
-            .with_outer_lr(args.outer_lr)
-            .with_second_order(algo == Algo::Maml || (algo == Algo::MetaSgd && args.second_order))
-            .with_free_switches(args.free_switches)
+            .with_outer_lr(outer.outer_lr)
+            .with_second_order(algo == Algo::Maml || (algo == Algo::MetaSgd && outer.second_order))
+            .with_free_switches(outer.free_switches)
     };
     Ok(match (algo, weights) {
         (Algo::Scratch | Algo::Classifier | Algo::Finetune, _) => {
@@ -347,10 +364,10 @@ fn learner(
         }
         (Algo::Reptile, weights) => {
             let reptile = match weights {
-                None => Reptile::new(fresh()?, args.way, args.inner(), args.outer_step, &device),
-                Some(w) => Reptile::from_model(w.model, w.inner, args.outer_step),
+                None => Reptile::new(fresh()?, args.way, args.inner(), outer.outer_step, &device),
+                Some(w) => Reptile::from_model(w.model, w.inner, outer.outer_step),
             };
-            Box::new(if args.query_minibatches {
+            Box::new(if outer.query_minibatches {
                 reptile.with_query_minibatches()
             } else {
                 reptile
@@ -363,8 +380,8 @@ fn learner(
         }
         (Algo::EsMaml, weights) => {
             let es = EsConfig {
-                directions: args.es_directions,
-                sigma: args.es_sigma,
+                directions: outer.es_directions,
+                sigma: outer.es_sigma,
             };
             if es.directions == 0 || !(es.sigma > 0.0 && es.sigma.is_finite()) {
                 return Err("ES-MAML needs --es-directions ≥ 1 and a positive --es-sigma".into());
@@ -374,9 +391,9 @@ fn learner(
                 Some(w) => Box::new(EsMaml::from_model(w.model, maml(w.inner), es, &device)),
             }
         }
-        (Algo::Protonet, None) => Box::new(ProtoNet::new(fresh()?, args.outer_lr, &device)),
+        (Algo::Protonet, None) => Box::new(ProtoNet::new(fresh()?, outer.outer_lr, &device)),
         (Algo::Protonet, Some(w)) => {
-            Box::new(ProtoNet::from_model(w.model, args.outer_lr, &device))
+            Box::new(ProtoNet::from_model(w.model, outer.outer_lr, &device))
         }
         (Algo::Pretrained, None) => Box::new(Pretrained::new(fresh()?, pool_classes, &device)),
         (Algo::Pretrained, Some(w)) => {
@@ -438,6 +455,8 @@ pub struct MetaTrainArgs {
     /// After training, evaluate the best network on this many test tasks (0: none).
     #[arg(long, default_value_t = 0)]
     pub test_episodes: usize,
+    #[command(flatten)]
+    pub outer: OuterArgs,
 }
 
 /// What a meta-training run reached.
@@ -471,7 +490,7 @@ const SPEC: EpisodeSpec = EpisodeSpec {
 /// Meta-trains `algo` on the chosen protocol with validation and early stopping; saves the
 /// best validated network and, when asked, tests it.
 pub fn meta_train(algo: Algo, args: &TaskArgs, run: &MetaTrainArgs) -> Result<Trained, String> {
-    if args.query_minibatches && algo != Algo::Reptile {
+    if run.outer.query_minibatches && algo != Algo::Reptile {
         return Err(format!(
             "--query-minibatches applies to reptile only, not {}",
             algo.name()
@@ -524,7 +543,13 @@ pub fn meta_train(algo: Algo, args: &TaskArgs, run: &MetaTrainArgs) -> Result<Tr
         }
         None => None,
     };
-    let learner = learner(algo, args, start, protocol.train_pool.num_classes())?;
+    let learner = learner(
+        algo,
+        args,
+        &run.outer,
+        start,
+        protocol.train_pool.num_classes(),
+    )?;
     let config = MetaTrainConfig::new(args.spec())
         .with_max_steps(run.steps)
         .with_meta_batch(run.meta_batch)
@@ -654,7 +679,7 @@ pub fn meta_train(algo: Algo, args: &TaskArgs, run: &MetaTrainArgs) -> Result<Tr
                     .cloned()
                     .unwrap_or_else(|| args.inner()),
             };
-            let tested = self::learner(algo, args, Some(weights), 1)?;
+            let tested = self::learner(algo, args, &run.outer, Some(weights), 1)?;
             let tasks = training.protocol().test_tasks(args.spec());
             let accuracy =
                 pollster::block_on(evaluate(tested.as_ref(), tasks, episodes, args.seed))
@@ -843,15 +868,6 @@ pub fn eval(args: &TaskArgs, eval: &EvalArgs) -> Result<(), String> {
                 1e-3,
                 &super::backend().device,
             )),
-            (Algo::Classifier | Algo::Finetune, Some(path)) => {
-                let weights = load_weights(method.algo, args, path)?;
-                architecture = Some(weights.model.architecture());
-                let steps = match method.algo {
-                    Algo::Finetune => args.finetune_steps,
-                    _ => 0,
-                };
-                Box::new(FineTune::new(weights.model, steps, args.finetune_lr))
-            }
             (algo, None) => {
                 return Err(format!(
                     "{} needs weights: --method {}=FILE with a file written by meta-train",
@@ -859,21 +875,28 @@ pub fn eval(args: &TaskArgs, eval: &EvalArgs) -> Result<(), String> {
                     algo.name()
                 ));
             }
-            (Algo::Protonet, Some(path)) => {
-                let weights = load_weights(Algo::Protonet, args, path)?;
-                architecture = Some(weights.model.architecture());
-                let device = &super::backend().device;
-                Box::new(
-                    ProtoNet::from_model(weights.model, args.outer_lr, device)
-                        .with_transductive(eval.transductive),
-                )
-            }
             (algo, Some(path)) => {
                 let weights = load_weights(algo, args, path)?;
                 architecture = Some(weights.model.architecture());
-                let learner = learner(algo, args, Some(weights), 1)?;
-                inner = learner.inner_loop().cloned();
-                learner
+                match algo {
+                    Algo::Classifier | Algo::Finetune => {
+                        let steps = match algo {
+                            Algo::Finetune => args.finetune_steps,
+                            _ => 0,
+                        };
+                        Box::new(FineTune::new(weights.model, steps, args.finetune_lr))
+                    }
+                    // Its outer rate is never used: a saved network is only evaluated.
+                    Algo::Protonet => Box::new(
+                        ProtoNet::from_model(weights.model, 0.0, &super::backend().device)
+                            .with_transductive(eval.transductive),
+                    ),
+                    _ => {
+                        let learner = learner(algo, args, &OuterArgs::default(), Some(weights), 1)?;
+                        inner = learner.inner_loop().cloned();
+                        learner
+                    }
+                }
             }
         };
         let started = now_ms();
@@ -1002,6 +1025,38 @@ mod tests {
         assert_eq!(
             super::meta_train(algo, &task, &run).err().unwrap(),
             "--query-minibatches applies to reptile only, not fomaml"
+        );
+    }
+
+    /// The outer loop's flags belong to meta-training: `eval` refuses them (it once took them
+    /// and ignored them), and `eval`'s learners get their defaults.
+    #[test]
+    fn outer_loop_flags_are_meta_train_only() {
+        for flag in ["--outer-step 1", "--query-minibatches", "--outer-lr 0.01"] {
+            let line = format!("fewshot-lab eval --method maml=a.bpk {flag}");
+            let refused = Cli::try_parse_from(line.split_whitespace()).err().unwrap();
+            assert_eq!(
+                refused.kind(),
+                clap::error::ErrorKind::UnknownArgument,
+                "{flag}"
+            );
+        }
+        let line = "fewshot-lab meta-train --algo reptile --outer-step 1 --query-minibatches";
+        let Command::MetaTrain { run, .. } = Cli::try_parse_from(line.split_whitespace())
+            .unwrap()
+            .command
+        else {
+            unreachable!("a meta-train line")
+        };
+        assert_eq!(
+            (run.outer.outer_step, run.outer.query_minibatches),
+            (1.0, true)
+        );
+        let defaults = OuterArgs::default();
+        assert_eq!((defaults.outer_lr, defaults.outer_step), (1e-3, 0.1));
+        assert_eq!(
+            (defaults.es_directions, defaults.query_minibatches),
+            (16, false)
         );
     }
 
