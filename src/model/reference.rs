@@ -86,35 +86,34 @@ mod tests {
     use burn::module::{ModuleMapper, Param, ParamId};
     use burn::tensor::{Gradients, Int, TensorData};
 
-    /// `x` `[n, 1, side, side]` convolved with `weights` `[c, 1, 3, 3]` and `bias` `[c]`,
-    /// zero-padded by `pad`, written out in f64 loops.
+    /// `x` `[n, c_in, side, side]` convolved with `weights` `[c_out, c_in, 3, 3]` and `bias`
+    /// `[c_out]`, zero-padded by `pad`, written out in f64 loops.
     fn convolve_by_definition(
         x: &[f32],
-        n: usize,
-        side: usize,
+        [n, c_in, side]: [usize; 3],
         weights: &[f32],
         bias: &[f32],
         pad: usize,
     ) -> Vec<f32> {
-        let channels = bias.len();
         let out = side + 2 * pad - 2;
-        let pixel = |image: usize, row: isize, column: isize| {
+        let pixel = |image: usize, channel: usize, row: isize, column: isize| {
             let inside = (0..side as isize).contains(&row) && (0..side as isize).contains(&column);
+            let plane = (image * c_in + channel) * side * side;
             match inside {
-                true => f64::from(x[image * side * side + row as usize * side + column as usize]),
+                true => f64::from(x[plane + row as usize * side + column as usize]),
                 false => 0.0,
             }
         };
-        let mut result = Vec::with_capacity(n * channels * out * out);
+        let mut result = Vec::with_capacity(n * bias.len() * out * out);
         for image in 0..n {
-            for channel in 0..channels {
+            for (output, &b) in bias.iter().enumerate() {
                 for row in 0..out {
                     for column in 0..out {
-                        let mut sum = f64::from(bias[channel]);
-                        for k in 0..9 {
+                        let mut sum = f64::from(b);
+                        for (input, k) in (0..c_in).flat_map(|i| (0..9).map(move |k| (i, k))) {
                             let (r, c) = ((row + k / 3) as isize, (column + k % 3) as isize);
-                            let value = pixel(image, r - pad as isize, c - pad as isize);
-                            sum += f64::from(weights[channel * 9 + k]) * value;
+                            let value = pixel(image, input, r - pad as isize, c - pad as isize);
+                            sum += f64::from(weights[(output * c_in + input) * 9 + k]) * value;
                         }
                         result.push(sum as f32);
                     }
@@ -124,47 +123,67 @@ mod tests {
         result
     }
 
+    /// The CPU backend's 3×3 convolution of `[n, c_in, side, side]` images into `c_out`
+    /// channels, zero-padded by `pad`, against its definition: the largest difference.
+    fn convolution_error([n, c_in, side]: [usize; 3], c_out: usize, pad: usize) -> f32 {
+        use burn::tensor::module::conv2d;
+        use burn::tensor::ops::ConvOptions;
+        let device = cpu_device();
+        let x: Vec<f32> = (0..n * c_in * side * side)
+            .map(|i| ((i * 7919) % 101) as f32 / 50.0 - 1.0)
+            .collect();
+        let weights: Vec<f32> = (0..c_out * c_in * 9)
+            .map(|i| ((i * 104_729) % 37) as f32 / 18.0 - 1.0)
+            .collect();
+        let bias: Vec<f32> = (0..c_out).map(|c| c as f32 / 10.0 - 1.0).collect();
+        let got = conv2d(
+            Tensor::<4>::from_data(TensorData::new(x.clone(), [n, c_in, side, side]), &device),
+            Tensor::from_data(
+                TensorData::new(weights.clone(), [c_out, c_in, 3, 3]),
+                &device,
+            ),
+            Some(Tensor::from_data(
+                TensorData::new(bias.clone(), [c_out]),
+                &device,
+            )),
+            ConvOptions::new([1, 1], [pad, pad], [1, 1], 1),
+        );
+        let out = side + 2 * pad - 2;
+        assert_eq!(got.dims(), [n, c_out, out, out]);
+        let got: Vec<f32> = got.into_data().try_to_vec().expect("floats");
+        let want = convolve_by_definition(&x, [n, c_in, side], &weights, &bias, pad);
+        got.iter()
+            .zip(&want)
+            .map(|(a, b)| (a - b).abs())
+            .fold(0.0f32, f32::max)
+    }
+
     /// The CPU backend's convolution of one input channel into many, as both backbones' first
     /// layers do it (vendor/burn-flex sends it down its small-channel path), matches its
     /// definition, without and with padding.
     #[test]
     fn cpu_first_layer_convolution_matches_its_definition() {
-        use burn::tensor::module::conv2d;
-        use burn::tensor::ops::ConvOptions;
-        let device = cpu_device();
-        let [n, side] = [3, 28];
-        let x: Vec<f32> = (0..n * side * side)
-            .map(|i| ((i * 7919) % 101) as f32 / 50.0 - 1.0)
-            .collect();
         for (channels, pad) in [(32, 0), (64, 1)] {
-            let weights: Vec<f32> = (0..channels * 9)
-                .map(|i| ((i * 104_729) % 37) as f32 / 18.0 - 1.0)
-                .collect();
-            let bias: Vec<f32> = (0..channels).map(|c| c as f32 / 10.0 - 1.0).collect();
-            let got = conv2d(
-                Tensor::<4>::from_data(TensorData::new(x.clone(), [n, 1, side, side]), &device),
-                Tensor::from_data(
-                    TensorData::new(weights.clone(), [channels, 1, 3, 3]),
-                    &device,
-                ),
-                Some(Tensor::from_data(
-                    TensorData::new(bias.clone(), [channels]),
-                    &device,
-                )),
-                ConvOptions::new([1, 1], [pad, pad], [1, 1], 1),
-            );
-            let out = side + 2 * pad - 2;
-            assert_eq!(got.dims(), [n, channels, out, out]);
-            let got: Vec<f32> = got.into_data().try_to_vec().expect("floats");
-            let want = convolve_by_definition(&x, n, side, &weights, &bias, pad);
-            let worst = got
-                .iter()
-                .zip(&want)
-                .map(|(a, b)| (a - b).abs())
-                .fold(0.0f32, f32::max);
+            let worst = convolution_error([3, 1, 28], channels, pad);
             assert!(
                 worst < 1e-4,
                 "{channels} channels, padding {pad}: off by {worst}"
+            );
+        }
+    }
+
+    /// Many input channels take vendor/burn-flex's im2col and gemm path, which puts several
+    /// whole images into one gemm where an image's output is smaller than its tile of 512
+    /// positions: Conv-4's 14×14, 7×7 and 3×3 layers, with batches that fill a tile, leave a
+    /// partial one, or fit in one. It matches the definition.
+    #[test]
+    fn cpu_many_channel_convolution_matches_its_definition() {
+        for (n, side, pad) in [(3, 14, 1), (11, 7, 1), (60, 3, 1), (60, 5, 0), (1, 30, 0)] {
+            let worst = convolution_error([n, 8, side], 16, pad);
+            // f32 sums of 72 products of magnitude ≤ 1, against f64.
+            assert!(
+                worst < 1e-4 * 72.0,
+                "{n} images {side}×{side}, padding {pad}: off by {worst}"
             );
         }
     }

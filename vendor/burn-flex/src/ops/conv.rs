@@ -440,70 +440,79 @@ fn conv3d_impl<
             // Sequential path with tiling
             let mut output = vec![zero; batch_size * channels_out * spatial_out];
 
-            for b in 0..batch_size {
+            // PATCH (few-shot lab): where one image's output is smaller than a tile, a tile
+            // holds several whole images, so each gemm multiplies the weights by up to
+            // TILE_SIZE output positions rather than one image's few (Conv-4's 7×7 and 3×3
+            // layers, and the weight gradients, which burn computes as a convolution with one
+            // "image" per input channel and a 3×3 output). Upstream runs one gemm per image,
+            // and its per-call packing of the weights then costs more than the products.
+            let images_per_tile = (TILE_SIZE / spatial_out.max(1)).max(1);
+            for first_image in (0..batch_size).step_by(images_per_tile) {
+                let images = first_image..(first_image + images_per_tile).min(batch_size);
                 for tile_idx in 0..num_tiles {
                     let tile_start = tile_idx * TILE_SIZE;
                     let tile_end = (tile_start + TILE_SIZE).min(spatial_out);
                     let tile_size = tile_end - tile_start;
+                    let rows = images.len() * tile_size;
 
                     // Process each group separately
                     for g in 0..groups {
                         let in_c_start = g * channels_per_group;
                         let out_c_start = g * out_channels_per_group;
 
-                        let mut col_tile = vec![zero; col_len * tile_size];
+                        let mut col_tile = vec![zero; col_len * rows];
 
-                        im2col_3d_tile(
-                            &mut col_tile,
-                            &x_nhwc,
-                            tile_start,
-                            tile_end,
-                            out_h,
-                            out_w,
-                            kernel_d,
-                            kernel_h,
-                            kernel_w,
-                            stride_d,
-                            stride_h,
-                            stride_w,
-                            dilation_d,
-                            dilation_h,
-                            dilation_w,
-                            pad_d,
-                            pad_h,
-                            pad_w,
-                            in_d,
-                            in_h,
-                            in_w,
-                            channels_per_group,
-                            col_len,
-                            b,
-                            in_c_start,
-                            nhwc_stride,
-                        );
+                        for (image_idx, b) in images.clone().enumerate() {
+                            let image_rows = image_idx * tile_size * col_len
+                                ..(image_idx + 1) * tile_size * col_len;
+                            im2col_3d_tile(
+                                &mut col_tile[image_rows],
+                                &x_nhwc,
+                                tile_start,
+                                tile_end,
+                                out_h,
+                                out_w,
+                                kernel_d,
+                                kernel_h,
+                                kernel_w,
+                                stride_d,
+                                stride_h,
+                                stride_w,
+                                dilation_d,
+                                dilation_h,
+                                dilation_w,
+                                pad_d,
+                                pad_h,
+                                pad_w,
+                                in_d,
+                                in_h,
+                                in_w,
+                                channels_per_group,
+                                col_len,
+                                b,
+                                in_c_start,
+                                nhwc_stride,
+                            );
+                        }
 
                         // Get weight slice for this group
                         let w_start = out_c_start * col_len;
                         let w_end = w_start + out_channels_per_group * col_len;
                         let w_group = &w_flat[w_start..w_end];
 
-                        // GEMM for this group
-                        let result = gemm_fn(
-                            w_group,
-                            &col_tile,
-                            out_channels_per_group,
-                            col_len,
-                            tile_size,
-                        );
+                        // GEMM for this group: [out channels, rows] for every image of the tile
+                        let result =
+                            gemm_fn(w_group, &col_tile, out_channels_per_group, col_len, rows);
 
                         // Write results to output for this group's output channels
-                        for (local_idx, global_idx) in (tile_start..tile_end).enumerate() {
+                        for (image_idx, b) in images.clone().enumerate() {
                             for c_out in 0..out_channels_per_group {
-                                let dst_idx = b * channels_out * spatial_out
+                                let dst_start = b * channels_out * spatial_out
                                     + (out_c_start + c_out) * spatial_out
-                                    + global_idx;
-                                let res_idx = c_out * tile_size + local_idx;
-                                output[dst_idx] = result[res_idx];
+                                    + tile_start;
+                                let res_start = c_out * rows + image_idx * tile_size;
+                                output[dst_start..dst_start + tile_size]
+                                    .copy_from_slice(&result[res_start..res_start + tile_size]);
                             }
                         }
                     }
