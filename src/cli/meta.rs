@@ -879,13 +879,12 @@ pub fn eval(args: &TaskArgs, eval: &EvalArgs) -> Result<(), String> {
                 let weights = load_weights(algo, args, path)?;
                 architecture = Some(weights.model.architecture());
                 match algo {
-                    Algo::Classifier | Algo::Finetune => {
-                        let steps = match algo {
-                            Algo::Finetune => args.finetune_steps,
-                            _ => 0,
-                        };
-                        Box::new(FineTune::new(weights.model, steps, args.finetune_lr))
-                    }
+                    Algo::Classifier => Box::new(FineTune::new(weights.model, 0, args.finetune_lr)),
+                    Algo::Finetune => Box::new(FineTune::new(
+                        weights.model,
+                        args.finetune_steps,
+                        args.finetune_lr,
+                    )),
                     // Its outer rate is never used: a saved network is only evaluated.
                     Algo::Protonet => Box::new(
                         ProtoNet::from_model(weights.model, 0.0, &super::backend().device)

@@ -442,8 +442,8 @@ fn conv3d_impl<
 
             // PATCH (few-shot lab): where one image's output is smaller than a tile, a tile
             // holds several whole images, so each gemm multiplies the weights by up to
-            // TILE_SIZE output positions rather than one image's few (Conv-4's 7×7 and 3×3
-            // layers, and the weight gradients, which burn computes as a convolution with one
+            // TILE_SIZE output positions rather than one image's few (Conv-4's 14×14, 7×7 and
+            // 3×3 layers, and the weight gradients, which burn computes as a convolution with one
             // "image" per input channel and a 3×3 output). Upstream runs one gemm per image,
             // and its per-call packing of the weights then costs more than the products.
             let images_per_tile = (TILE_SIZE / spatial_out.max(1)).max(1);
@@ -462,11 +462,11 @@ fn conv3d_impl<
 
                         let mut col_tile = vec![zero; col_len * rows];
 
-                        for (image_idx, b) in images.clone().enumerate() {
-                            let image_rows = image_idx * tile_size * col_len
-                                ..(image_idx + 1) * tile_size * col_len;
+                        for (image_rows, b) in
+                            col_tile.chunks_mut(tile_size * col_len).zip(images.clone())
+                        {
                             im2col_3d_tile(
-                                &mut col_tile[image_rows],
+                                image_rows,
                                 &x_nhwc,
                                 tile_start,
                                 tile_end,
