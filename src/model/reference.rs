@@ -86,76 +86,122 @@ mod tests {
     use burn::module::{ModuleMapper, Param, ParamId};
     use burn::tensor::{Gradients, Int, TensorData};
 
-    /// `x` `[n, c_in, side, side]` convolved with `weights` `[c_out, c_in, 3, 3]` and `bias`
-    /// `[c_out]`, zero-padded by `pad`, written out in f64 loops.
-    fn convolve_by_definition(
-        x: &[f32],
-        [n, c_in, side]: [usize; 3],
-        weights: &[f32],
-        bias: &[f32],
+    /// A 3×3 convolution of `images` `[images, c_in, side, side]` into `c_out` channels,
+    /// zero-padded by `pad`, its channels split into `groups` (each output channel sees the
+    /// `c_in / groups` input channels of its group).
+    #[derive(Debug, Clone, Copy)]
+    struct Conv {
+        images: usize,
+        c_in: usize,
+        side: usize,
+        c_out: usize,
         pad: usize,
-    ) -> Vec<f32> {
-        let out = side + 2 * pad - 2;
-        let pixel = |image: usize, channel: usize, row: isize, column: isize| {
-            let inside = (0..side as isize).contains(&row) && (0..side as isize).contains(&column);
-            let plane = (image * c_in + channel) * side * side;
-            match inside {
-                true => f64::from(x[plane + row as usize * side + column as usize]),
-                false => 0.0,
+        groups: usize,
+    }
+
+    impl Conv {
+        /// An ungrouped convolution.
+        fn new([images, c_in, side]: [usize; 3], c_out: usize, pad: usize) -> Self {
+            let groups = 1;
+            Self {
+                images,
+                c_in,
+                side,
+                c_out,
+                pad,
+                groups,
             }
-        };
-        let mut result = Vec::with_capacity(n * bias.len() * out * out);
-        for image in 0..n {
-            for (output, &b) in bias.iter().enumerate() {
-                for row in 0..out {
-                    for column in 0..out {
-                        let mut sum = f64::from(b);
-                        for (input, k) in (0..c_in).flat_map(|i| (0..9).map(move |k| (i, k))) {
-                            let (r, c) = ((row + k / 3) as isize, (column + k % 3) as isize);
-                            let value = pixel(image, input, r - pad as isize, c - pad as isize);
-                            sum += f64::from(weights[(output * c_in + input) * 9 + k]) * value;
+        }
+
+        /// Input channels per group: each output is a sum of `9 ·` this many products.
+        fn group_inputs(&self) -> usize {
+            self.c_in / self.groups
+        }
+
+        /// `x` convolved with `weights` `[c_out, c_in / groups, 3, 3]` and `bias` `[c_out]`,
+        /// written out in f64 loops.
+        fn by_definition(&self, x: &[f32], weights: &[f32], bias: &[f32]) -> Vec<f32> {
+            let Self {
+                images,
+                c_in,
+                side,
+                pad,
+                ..
+            } = *self;
+            let (group_inputs, group_outputs) = (self.group_inputs(), self.c_out / self.groups);
+            let out = side + 2 * pad - 2;
+            let pixel = |image: usize, channel: usize, row: isize, column: isize| {
+                let inside =
+                    (0..side as isize).contains(&row) && (0..side as isize).contains(&column);
+                let plane = (image * c_in + channel) * side * side;
+                match inside {
+                    true => f64::from(x[plane + row as usize * side + column as usize]),
+                    false => 0.0,
+                }
+            };
+            let mut result = Vec::with_capacity(images * bias.len() * out * out);
+            for image in 0..images {
+                for (output, &b) in bias.iter().enumerate() {
+                    let first_input = output / group_outputs * group_inputs;
+                    for row in 0..out {
+                        for column in 0..out {
+                            let mut sum = f64::from(b);
+                            for (input, k) in
+                                (0..group_inputs).flat_map(|i| (0..9).map(move |k| (i, k)))
+                            {
+                                let (r, c) = ((row + k / 3) as isize, (column + k % 3) as isize);
+                                let (r, c) = (r - pad as isize, c - pad as isize);
+                                let value = pixel(image, first_input + input, r, c);
+                                let weight = weights[(output * group_inputs + input) * 9 + k];
+                                sum += f64::from(weight) * value;
+                            }
+                            result.push(sum as f32);
                         }
-                        result.push(sum as f32);
                     }
                 }
             }
+            result
         }
-        result
-    }
 
-    /// The CPU backend's 3×3 convolution of `[n, c_in, side, side]` images into `c_out`
-    /// channels, zero-padded by `pad`, against its definition: the largest difference.
-    fn convolution_error([n, c_in, side]: [usize; 3], c_out: usize, pad: usize) -> f32 {
-        use burn::tensor::module::conv2d;
-        use burn::tensor::ops::ConvOptions;
-        let device = cpu_device();
-        let x: Vec<f32> = (0..n * c_in * side * side)
-            .map(|i| ((i * 7919) % 101) as f32 / 50.0 - 1.0)
-            .collect();
-        let weights: Vec<f32> = (0..c_out * c_in * 9)
-            .map(|i| ((i * 104_729) % 37) as f32 / 18.0 - 1.0)
-            .collect();
-        let bias: Vec<f32> = (0..c_out).map(|c| c as f32 / 10.0 - 1.0).collect();
-        let got = conv2d(
-            Tensor::<4>::from_data(TensorData::new(x.clone(), [n, c_in, side, side]), &device),
-            Tensor::from_data(
-                TensorData::new(weights.clone(), [c_out, c_in, 3, 3]),
-                &device,
-            ),
-            Some(Tensor::from_data(
-                TensorData::new(bias.clone(), [c_out]),
-                &device,
-            )),
-            ConvOptions::new([1, 1], [pad, pad], [1, 1], 1),
-        );
-        let out = side + 2 * pad - 2;
-        assert_eq!(got.dims(), [n, c_out, out, out]);
-        let got: Vec<f32> = got.into_data().try_to_vec().expect("floats");
-        let want = convolve_by_definition(&x, [n, c_in, side], &weights, &bias, pad);
-        got.iter()
-            .zip(&want)
-            .map(|(a, b)| (a - b).abs())
-            .fold(0.0f32, f32::max)
+        /// The CPU backend's result against [`Conv::by_definition`]: the largest difference.
+        fn error(&self) -> f32 {
+            use burn::tensor::module::conv2d;
+            use burn::tensor::ops::ConvOptions;
+            let Self {
+                images,
+                c_in,
+                side,
+                c_out,
+                pad,
+                groups,
+            } = *self;
+            let device = cpu_device();
+            let x: Vec<f32> = (0..images * c_in * side * side)
+                .map(|i| ((i * 7919) % 101) as f32 / 50.0 - 1.0)
+                .collect();
+            let weights: Vec<f32> = (0..c_out * self.group_inputs() * 9)
+                .map(|i| ((i * 104_729) % 37) as f32 / 18.0 - 1.0)
+                .collect();
+            let bias: Vec<f32> = (0..c_out).map(|c| c as f32 / 10.0 - 1.0).collect();
+            let data = |values: &[f32], shape: Vec<usize>| TensorData::new(values.to_vec(), shape);
+            let got = conv2d(
+                Tensor::<4>::from_data(data(&x, vec![images, c_in, side, side]), &device),
+                Tensor::from_data(
+                    data(&weights, vec![c_out, self.group_inputs(), 3, 3]),
+                    &device,
+                ),
+                Some(Tensor::from_data(data(&bias, vec![c_out]), &device)),
+                ConvOptions::new([1, 1], [pad, pad], [1, 1], groups),
+            );
+            let out = side + 2 * pad - 2;
+            assert_eq!(got.dims(), [images, c_out, out, out]);
+            let got: Vec<f32> = got.into_data().try_to_vec().expect("floats");
+            let want = self.by_definition(&x, &weights, &bias);
+            got.iter()
+                .zip(&want)
+                .map(|(a, b)| (a - b).abs())
+                .fold(0.0f32, f32::max)
+        }
     }
 
     /// The CPU backend's convolution of one input channel into many, as both backbones' first
@@ -164,7 +210,7 @@ mod tests {
     #[test]
     fn cpu_first_layer_convolution_matches_its_definition() {
         for (channels, pad) in [(32, 0), (64, 1)] {
-            let worst = convolution_error([3, 1, 28], channels, pad);
+            let worst = Conv::new([3, 1, 28], channels, pad).error();
             assert!(
                 worst < 1e-4,
                 "{channels} channels, padding {pad}: off by {worst}"
@@ -175,16 +221,22 @@ mod tests {
     /// Many input channels take vendor/burn-flex's im2col and gemm path, which puts several
     /// whole images into one gemm where an image's output is smaller than its tile of 512
     /// positions: Conv-4's 14×14, 7×7 and 3×3 layers, with batches that fill a tile, leave a
-    /// partial one, or fit in one. It matches the definition.
+    /// partial one, or fit in one, and grouped channels, whose groups each take their own gemm
+    /// over the same tile. It matches the definition.
     #[test]
     fn cpu_many_channel_convolution_matches_its_definition() {
-        for (n, side, pad) in [(3, 14, 1), (11, 7, 1), (60, 3, 1), (60, 5, 0), (1, 30, 0)] {
-            let worst = convolution_error([n, 8, side], 16, pad);
-            // f32 sums of 72 products of magnitude ≤ 1, against f64.
-            assert!(
-                worst < 1e-4 * 72.0,
-                "{n} images {side}×{side}, padding {pad}: off by {worst}"
-            );
+        let ungrouped = [(3, 14, 1), (11, 7, 1), (60, 3, 1), (60, 5, 0), (1, 30, 0)]
+            .map(|(n, side, pad)| Conv::new([n, 8, side], 16, pad));
+        let grouped = [(11, 7, 2), (60, 3, 4)].map(|(n, side, groups)| Conv {
+            groups,
+            ..Conv::new([n, 8, side], 16, 1)
+        });
+        for conv in ungrouped.into_iter().chain(grouped) {
+            let worst = conv.error();
+            // Each output sums 9 · group_inputs products of magnitude ≤ 1 in f32 (measured: under
+            // 4e-6 off for 72 products).
+            let products = 9.0 * conv.group_inputs() as f32;
+            assert!(worst < 1e-6 * products, "{conv:?}: off by {worst}");
         }
     }
 
