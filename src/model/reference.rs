@@ -172,8 +172,7 @@ mod tests {
                 c_in,
                 side,
                 c_out,
-                pad,
-                groups,
+                ..
             } = *self;
             let device = cpu_device();
             let x: Vec<f32> = (0..images * c_in * side * side)
@@ -191,9 +190,9 @@ mod tests {
                     &device,
                 ),
                 Some(Tensor::from_data(data(&bias, vec![c_out]), &device)),
-                ConvOptions::new([1, 1], [pad, pad], [1, 1], groups),
+                ConvOptions::new([1, 1], [self.pad; 2], [1, 1], self.groups),
             );
-            let out = side + 2 * pad - 2;
+            let out = side + 2 * self.pad - 2;
             assert_eq!(got.dims(), [images, c_out, out, out]);
             let got: Vec<f32> = got.into_data().try_to_vec().expect("floats");
             let want = self.by_definition(&x, &weights, &bias);
