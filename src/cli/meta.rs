@@ -19,6 +19,7 @@ use crate::meta::scratch::Scratch;
 use crate::meta::{Accuracy, FewShotLearner, MetaLearner, evaluate};
 use crate::model::catalog::{Catalog, WeightsEntry};
 use crate::model::{Architecture, Backbone, Network, Sizes, from_bytes};
+use burn::nn::LinearConfig;
 use indicatif::{ProgressBar, ProgressStyle};
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -280,6 +281,24 @@ struct Weights {
     inner: InnerLoop,
 }
 
+/// `model` as a start for `way`-class meta-training with an inner loop, whose meta-gradients
+/// have a `way`-wide output layer. Where the prototype layer replaces the output layer in every
+/// task (`proto_head`), the start's own layer is never used: a new `way`-wide one takes its place.
+fn output_width(model: Network, way: usize, proto_head: bool) -> Result<Network, String> {
+    let [features, classes] = model.output_layer().weight.dims();
+    if classes == way {
+        Ok(model)
+    } else if proto_head {
+        let device = model.output_layer().weight.device();
+        Ok(model.with_output(LinearConfig::new(features, way).init(&device)))
+    } else {
+        Err(format!(
+            "a {classes}-way output layer: meta-train it with --way {classes}, or with \
+             --proto-head (which replaces that layer in every task)"
+        ))
+    }
+}
+
 /// Where Meta-SGD keeps its learning rates next to the weights file `path`.
 fn rates_path(path: &Path) -> PathBuf {
     path.with_extension("rates.bpk")
@@ -526,13 +545,10 @@ pub fn meta_train(algo: Algo, args: &TaskArgs, run: &MetaTrainArgs) -> Result<Tr
     let start = match &run.init {
         Some(path) => {
             let mut weights = load_weights(Algo::Classifier, args, path)?;
-            let classes = weights.model.classes();
             let has_inner_loop = !matches!(algo, Algo::Protonet | Algo::Pretrained);
-            if has_inner_loop && classes != args.way {
-                return Err(format!(
-                    "{} has a {classes}-way output layer: meta-train it with --way {classes}",
-                    path.display()
-                ));
+            if has_inner_loop {
+                weights.model = output_width(weights.model, args.way, args.proto_head)
+                    .map_err(|e| format!("{}: {e}", path.display()))?;
             }
             weights.inner = args.inner();
             if algo == Algo::MetaSgd {
@@ -1057,6 +1073,31 @@ mod tests {
             (defaults.es_directions, defaults.query_minibatches),
             (16, false)
         );
+    }
+
+    /// A classifier's 10-way output layer cannot start 5-way Reptile, whose updates have a
+    /// 5-way layer, unless the prototype layer replaces it in every task (it was refused even
+    /// with `--proto-head`).
+    #[test]
+    fn a_wider_classifier_starts_prototype_layer_meta_training() {
+        let meta_train = |flags: &str| {
+            let line = format!(
+                "fewshot-lab meta-train --algo reptile --protocol p1 --way 5 --inner-steps 1 \
+                 --init results/weights/p1-pretrained.bpk --steps 1 --meta-batch 1 \
+                 --validate-every 1 --val-episodes 2 {flags}"
+            );
+            let Command::MetaTrain { algo, task, run } =
+                Cli::try_parse_from(line.split_whitespace())
+                    .unwrap()
+                    .command
+            else {
+                unreachable!("a meta-train line")
+            };
+            super::meta_train(algo, &task, &run)
+        };
+        let refused = meta_train("").unwrap_err();
+        assert!(refused.contains("meta-train it with --way 10"), "{refused}");
+        meta_train("--proto-head").unwrap();
     }
 
     /// P1 has five validation classes: 10-way validation tasks are 5-way, and the result line
