@@ -388,9 +388,10 @@ test('a worker that crashes while predicting is reported as such, not as a GPU f
   await page.locator('#predictions .bars').nth(2).waitFor({ timeout: 120_000 });
   assert.equal(await page.locator('#predictions .bars').count(), 3);
 
-  // The worker now fails on its next message, as a panic in its wasm would.
-  const [worker] = page.workers();
-  await worker.evaluate(() => { self.onmessage = () => { throw new Error('test crash'); }; });
+  // The worker now fails on its next message, as a panic in its wasm would. Every worker the
+  // page lists: the one that lost the double click's start-up race may not have left the list.
+  await Promise.allSettled(page.workers().map((worker) =>
+    worker.evaluate(() => { self.onmessage = () => { throw new Error('test crash'); }; })));
   await page.click('#predict-button');
   const message = page.locator('#playground-message', { hasText: 'compute worker stopped' });
   await message.waitFor({ timeout: 60_000 });
@@ -407,10 +408,14 @@ test('a worker that crashes while predicting is reported as such, not as a GPU f
   await page.locator('#predictions .bars').nth(2).waitFor({ timeout: 120_000 });
   await page.screenshot({ path: join(OUTPUT, 'playground-worker-crash.png'), fullPage: true });
 
-  // A worker that fails between requests, with no request listening, is replaced by the next
-  // Adapt (which once got the stale failure, and adapted nothing).
+  // A worker that fails between requests, with no request listening, is reported at once (it
+  // once went unseen until the next click), its networks with it; the next Adapt replaces it
+  // (it once got the stale failure, and adapted nothing).
   await page.workers().at(-1).evaluate(() => { setTimeout(() => { throw new Error('idle crash'); }); });
-  await page.waitForTimeout(1_000);
+  const idle = page.locator('#playground-message', { hasText: 'idle crash' });
+  await idle.waitFor({ timeout: 60_000 });
+  assert.match(await idle.textContent(), /compute worker stopped/);
+  assert.ok(await page.locator('#predict-button').isDisabled());
   await page.click('#adapt-button');
   await page.waitForFunction(() => !document.querySelector('#runs .run[data-ms]'));
   await Promise.race([

@@ -110,6 +110,8 @@ pub struct Setting {
     pub device: Device,
     /// For the notices.
     pub i18n: I18nContext<Locale>,
+    /// Told why, when the worker fails with no request listening (its networks are gone).
+    pub worker_lost: Callback<String>,
 }
 
 /// The comparison's state: what is shown, and where the networks adapt.
@@ -229,7 +231,16 @@ impl Comparison {
         if let Some(engine) = self.working_engine() {
             return engine;
         }
-        let (engine, runner, notice) = match Engine::worker().await {
+        let (comparison, worker_lost) = (*self, setting.worker_lost);
+        let on_unheard_failure = move |reason| {
+            // Later, outside the worker's error handler, which forgetting the worker drops.
+            leptos::task::spawn_local(async move {
+                if comparison.forget_failed_engine() {
+                    worker_lost.run(reason);
+                }
+            });
+        };
+        let (engine, runner, notice) = match Engine::worker(on_unheard_failure).await {
             Ok(worker) => (worker, Runner::Worker, None),
             Err(reason) => {
                 let notice = fill(tu_string!(setting.i18n, pg_on_page), &[("reason", &reason)]);
@@ -348,21 +359,39 @@ impl Comparison {
         }
     }
 
-    /// The worker failed (a crash), and the networks it adapted are gone: Predict waits for the
-    /// next adaptation, which starts a new worker. Where `ticket` is cancelled, a newer action
-    /// owns the page, and the next adaptation replaces the failed worker all the same.
+    /// The worker failed (a crash) during a request: see [`Self::forget_engine`]. Where
+    /// `ticket` is cancelled, a newer action owns the page, and the next adaptation replaces the
+    /// failed worker all the same.
     fn lost(&self, reason: String, ticket: Ticket) -> Stop {
         if !ticket.live() {
             return Stop::Cancelled;
         }
-        self.engine.set_value(None);
-        self.adapted.set_value((0, Vec::new()));
+        self.forget_engine();
         self.view.update(|v| {
             v.running = false;
             v.predicting = false;
-            v.done = false;
         });
         Stop::Worker(reason)
+    }
+
+    /// Forgets the engine if it is a worker that has failed; whether it was.
+    fn forget_failed_engine(&self) -> bool {
+        let failed = self
+            .engine
+            .get_value()
+            .is_some_and(|engine| engine.failed());
+        if failed {
+            self.forget_engine();
+        }
+        failed
+    }
+
+    /// Forgets the engine, and the networks it adapted: Predict waits for the next adaptation,
+    /// which starts a new worker.
+    fn forget_engine(&self) {
+        self.engine.set_value(None);
+        self.adapted.set_value((0, Vec::new()));
+        self.view.update(|v| v.done = false);
     }
 
     /// Marks the comparison as no longer running (a newer action cancelled it), and stops the

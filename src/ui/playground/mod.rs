@@ -409,6 +409,7 @@ pub fn PlaygroundPage(
             backend: backend_kind,
             device: device.get_value(),
             i18n,
+            worker_lost: Callback::new(move |reason| stop(Stop::Worker(reason))),
         };
         leptos::task::spawn_local(async move {
             let outcome = state

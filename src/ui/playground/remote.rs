@@ -40,18 +40,27 @@ pub enum Engine {
 }
 
 impl Engine {
-    /// The compute worker, once it listens.
-    pub async fn worker() -> Result<Self, String> {
+    /// The compute worker, once it listens. Where it fails with no request listening (between
+    /// requests, or after the request under way was cancelled), `on_unheard_failure` gets why.
+    pub async fn worker(on_unheard_failure: impl Fn(String) + 'static) -> Result<Self, String> {
         let listener = Listener::default();
         let (on_message, on_failure) = (listener.clone(), listener.clone());
+        let on_unheard_failure = Rc::new(on_unheard_failure);
+        let on_unheard_report = on_unheard_failure.clone();
         let worker = ComputeWorker::start(
             move |message| {
                 let report = serde_wasm_bindgen::from_value(message).unwrap_or_else(|e| {
                     Report::Failed(format!("the worker's report was unreadable: {e}"))
                 });
-                deliver(&on_message, report);
+                if let Some(reason) = deliver(&on_message, report) {
+                    on_unheard_report(reason);
+                }
             },
-            move |reason| deliver(&on_failure, Report::Failed(reason)),
+            move |reason| {
+                if let Some(reason) = deliver(&on_failure, Report::Failed(reason)) {
+                    on_unheard_failure(reason);
+                }
+            },
         )
         .await?;
         Ok(Self::Worker(worker, listener))
@@ -106,19 +115,23 @@ impl Engine {
 }
 
 /// Hands `report` to the latest request's stream, unless it answers an older request; a failure
-/// is also kept, for the requests that follow.
-fn deliver(listener: &Listener, report: Report) {
+/// is also kept, for the requests that follow. Returns a failure that no request heard.
+fn deliver(listener: &Listener, report: Report) -> Option<String> {
     let mut inbox = listener.borrow_mut();
-    if let Report::Failed(reason) = &report {
-        inbox.failure = Some(reason.clone());
+    let failure = match &report {
+        Report::Failed(reason) => Some(reason.clone()),
+        _ => None,
+    };
+    if failure.is_some() {
+        inbox.failure.clone_from(&failure);
     }
-    if let Some((run, sender)) = inbox.latest.as_ref() {
+    let heard = inbox.latest.as_ref().is_some_and(|(run, sender)| {
         let current = match &report {
             Report::Adapt(answer) => answer.run() == *run,
             _ => true,
         };
-        if current {
-            let _ = sender.unbounded_send(report);
-        }
-    }
+        // A finished or cancelled request has dropped its stream: the send fails.
+        current && sender.unbounded_send(report).is_ok()
+    });
+    failure.filter(|_| !heard)
 }
