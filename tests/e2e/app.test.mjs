@@ -416,6 +416,7 @@ test('a worker that crashes while predicting is reported as such, not as a GPU f
   await idle.waitFor({ timeout: 60_000 });
   assert.match(await idle.textContent(), /compute worker stopped/);
   assert.ok(await page.locator('#predict-button').isDisabled());
+  await page.screenshot({ path: join(OUTPUT, 'playground-worker-idle-crash.png'), fullPage: true });
   await page.click('#adapt-button');
   await page.waitForFunction(() => !document.querySelector('#runs .run[data-ms]'));
   await Promise.race([
