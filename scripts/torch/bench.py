@@ -295,12 +295,12 @@ def classify(backbone, p, support, query):
     return dense(features, p[-2], p[-1])
 
 
-def support_pass(backbone, p, images):
+def support_pass(backbone, p, images, slice_images=None):
     """Network::support_pass(images, 2).finish() as the Playground takes it: the support set
-    SLICE_IMAGES images at a time; Conv-4 convolves slice by slice, combines the slices'
+    `slice_images` (default SLICE_IMAGES) images at a time; Conv-4 convolves slice by slice, combines the slices'
     statistics, then normalises, rectifies and pools slice by slice, block after block.
     Returns the features and (Conv-4) each block's statistics."""
-    slices = list(images.split(SLICE_IMAGES, 0))
+    slices = list(images.split(slice_images or SLICE_IMAGES, 0))
     if backbone == "reference":
         return torch.cat([reference_embed(p, s) for s in slices], 0), []
     inputs = [standardise(s) for s in slices]
@@ -561,7 +561,7 @@ def prototype_head_of(features, support, way):
     return weight, bias
 
 
-def adaptation(backbone, params, support, way):
+def adaptation(backbone, params, support, way, slice_images=None):
     """Adaptation::with_head_steps(.., HeadSteps::Device) driven to its end, then
     probabilities() of the support set's first image: InnerLoop::new().with_steps(10)
     .with_lr(0.5).with_head_only(true).with_proto_head(true)."""
@@ -569,7 +569,7 @@ def adaptation(backbone, params, support, way):
     test = support.range(0, 1)
     with torch.no_grad():
         images, _ = support.to_batch()
-        features, statistics = support_pass(backbone, params, images)
+        features, statistics = support_pass(backbone, params, images, slice_images)
         weight, bias = prototype_head_of(features, support, way)
         # InnerLoop::normaliser_of: the head-only rate is divided by mean ‖f‖² (+ 1e-6).
         normaliser = (features.pow(2).sum(1).mean().reshape(1) + 1e-6).reciprocal()
@@ -629,6 +629,12 @@ def meta(backbone, repeats):
             f"{backbone}, {way}-way 5-shot, prototype head + 10 head-only steps on the device, "
             "then one prediction"
         )
+        emit(figure("adapt_latency_ms", way * 5, ms, "ms (median)", repeats, setting))
+        # The same in PyTorch's own way, the support pass in one batch: no Rust peer (ours
+        # slices it so that the page can breathe between slices), a row of its own.
+        whole = len(support)
+        ms = timed(repeats, lambda: adaptation(backbone, features, support, way, whole))
+        setting += "; support pass in one batch"
         emit(figure("adapt_latency_ms", way * 5, ms, "ms (median)", repeats, setting))
 
 
