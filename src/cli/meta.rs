@@ -19,7 +19,7 @@ use crate::meta::scratch::Scratch;
 use crate::meta::{Accuracy, FewShotLearner, MetaLearner, evaluate};
 use crate::model::catalog::{Catalog, WeightsEntry};
 use crate::model::{Architecture, Backbone, Network, Sizes, from_bytes};
-use burn::nn::LinearConfig;
+use burn::nn::{Initializer, LinearConfig};
 use indicatif::{ProgressBar, ProgressStyle};
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -283,18 +283,20 @@ struct Weights {
 
 /// `model` as a start for `way`-class meta-training with an inner loop, whose meta-gradients
 /// have a `way`-wide output layer. Where the prototype layer replaces the output layer in every
-/// task (`proto_head`), the start's own layer is never used: a new `way`-wide one takes its place.
+/// task (`proto_head`), the start's own layer is never used: a new `way`-wide one of zeros (the
+/// same every run) takes its place.
 fn output_width(model: Network, way: usize, proto_head: bool) -> Result<Network, String> {
     let [features, classes] = model.output_layer().weight.dims();
     if classes == way {
         Ok(model)
     } else if proto_head {
         let device = model.output_layer().weight.device();
-        Ok(model.with_output(LinearConfig::new(features, way).init(&device)))
+        let layer = LinearConfig::new(features, way).with_initializer(Initializer::Zeros);
+        Ok(model.with_output(layer.init(&device)))
     } else {
         Err(format!(
-            "a {classes}-way output layer: meta-train it with --way {classes}, or with \
-             --proto-head (which replaces that layer in every task)"
+            "a {classes}-way output layer, not {way}-way: meta-train it with --proto-head \
+             (which replaces that layer in every task), or with --way {classes}"
         ))
     }
 }
@@ -1075,29 +1077,32 @@ mod tests {
         );
     }
 
-    /// A classifier's 10-way output layer cannot start 5-way Reptile, whose updates have a
-    /// 5-way layer, unless the prototype layer replaces it in every task (it was refused even
-    /// with `--proto-head`).
+    /// A classifier's 10-way output layer cannot start 5-way meta-learning with an inner loop,
+    /// whose updates have a 5-way layer, unless the prototype layer replaces it in every task
+    /// (it was refused even with `--proto-head`).
     #[test]
     fn a_wider_classifier_starts_prototype_layer_meta_training() {
-        let meta_train = |flags: &str| {
-            let line = format!(
-                "fewshot-lab meta-train --algo reptile --protocol p1 --way 5 --inner-steps 1 \
-                 --init results/weights/p1-pretrained.bpk --steps 1 --meta-batch 1 \
-                 --validate-every 1 --val-episodes 2 {flags}"
-            );
-            let Command::MetaTrain { algo, task, run } =
-                Cli::try_parse_from(line.split_whitespace())
-                    .unwrap()
-                    .command
-            else {
-                unreachable!("a meta-train line")
-            };
-            super::meta_train(algo, &task, &run)
+        for algo in ["reptile", "maml", "fomaml", "meta-sgd", "es-maml"] {
+            let refused = meta_train_from_classifier(algo, "").unwrap_err();
+            assert!(refused.contains("--proto-head"), "{algo}: {refused}");
+            meta_train_from_classifier(algo, "--proto-head").unwrap();
+        }
+    }
+
+    /// One meta-step of `algo` on P1 (and a tiny validation), started from the P1 classifier.
+    fn meta_train_from_classifier(algo: &str, flags: &str) -> Result<(), String> {
+        let line = format!(
+            "fewshot-lab meta-train --algo {algo} --protocol p1 --way 5 --inner-steps 1 \
+             --init results/weights/p1-pretrained.bpk --steps 1 --meta-batch 1 \
+             --validate-every 1 --val-episodes 2 --es-directions 2 {flags}"
+        );
+        let Command::MetaTrain { algo, task, run } = Cli::try_parse_from(line.split_whitespace())
+            .unwrap()
+            .command
+        else {
+            unreachable!("a meta-train line")
         };
-        let refused = meta_train("").unwrap_err();
-        assert!(refused.contains("meta-train it with --way 10"), "{refused}");
-        meta_train("--proto-head").unwrap();
+        super::meta_train(algo, &task, &run).map(drop)
     }
 
     /// P1 has five validation classes: 10-way validation tasks are 5-way, and the result line
