@@ -380,6 +380,7 @@ pub fn PlaygroundPage(
         ))),
     };
 
+    let worker_lost = Callback::new(move |reason| stop(Stop::Worker(reason)));
     let adapt = move |challenge: bool| {
         if let Some(reason) = state.adapt_blocked() {
             state.message.set(Some(reason));
@@ -409,7 +410,7 @@ pub fn PlaygroundPage(
             backend: backend_kind,
             device: device.get_value(),
             i18n,
-            worker_lost: Callback::new(move |reason| stop(Stop::Worker(reason))),
+            worker_lost,
         };
         leptos::task::spawn_local(async move {
             let outcome = state

@@ -44,23 +44,20 @@ impl Engine {
     /// requests, or after the request under way was cancelled), `on_unheard_failure` gets why.
     pub async fn worker(on_unheard_failure: impl Fn(String) + 'static) -> Result<Self, String> {
         let listener = Listener::default();
-        let (on_message, on_failure) = (listener.clone(), listener.clone());
-        let on_unheard_failure = Rc::new(on_unheard_failure);
-        let on_unheard_report = on_unheard_failure.clone();
+        let inbox = listener.clone();
+        let hand_over = Rc::new(move |report| {
+            if let Some(reason) = deliver(&inbox, report) {
+                on_unheard_failure(reason);
+            }
+        });
+        let on_failure = hand_over.clone();
         let worker = ComputeWorker::start(
             move |message| {
-                let report = serde_wasm_bindgen::from_value(message).unwrap_or_else(|e| {
+                hand_over(serde_wasm_bindgen::from_value(message).unwrap_or_else(|e| {
                     Report::Failed(format!("the worker's report was unreadable: {e}"))
-                });
-                if let Some(reason) = deliver(&on_message, report) {
-                    on_unheard_report(reason);
-                }
+                }));
             },
-            move |reason| {
-                if let Some(reason) = deliver(&on_failure, Report::Failed(reason)) {
-                    on_unheard_failure(reason);
-                }
-            },
+            move |reason| on_failure(Report::Failed(reason)),
         )
         .await?;
         Ok(Self::Worker(worker, listener))
