@@ -217,8 +217,8 @@ fn SiteHeader(page: Page, backend: RwSignal<Option<Backend>>) -> impl IntoView {
     }
 }
 
-/// The compact bar of an embedded view: the app's name, the backend, share, language, and a
-/// link that opens this view, with its current settings, as the full app in a new tab.
+/// The compact bar of an embedded view: the app's name, a link that opens this view, with its
+/// current settings, as the full app in a new tab, share, language, offline state and backend.
 #[component]
 fn EmbedBar(page: Page, backend: RwSignal<Option<Backend>>) -> impl IntoView {
     let i18n = use_i18n();
@@ -235,12 +235,14 @@ fn EmbedBar(page: Page, backend: RwSignal<Option<Backend>>) -> impl IntoView {
     view! {
         <header class="embed-bar">
             <strong class="embed-title">{t!(i18n, app_name)}</strong>
-            {page.link_name().map(|name| view! { <share::ShareButton page=name /> })}
-            <language::LanguagePicker />
-            <offline::OfflineBadge />
+            // Before the items whose width changes (the offline badge's text), so it never moves
+            // under a finger or pointer as they change.
             <a id="open-full-app" href="./" target="_blank" rel="noopener" on:click=full_app>
                 {t!(i18n, open_full_app)}
             </a>
+            {page.link_name().map(|name| view! { <share::ShareButton page=name /> })}
+            <language::LanguagePicker />
+            <offline::OfflineBadge />
             <BackendBadge backend=backend />
         </header>
     }

@@ -82,6 +82,14 @@ test('embed mode fits a 640×480 iframe and a 360-px phone, where a finger draws
   assert.equal(await overflowsWidth(wide.page), false, 'wider than a 640-px iframe');
   assert.ok(await wide.page.locator('#pad').isVisible());
   await wide.page.screenshot({ path: join(OUTPUT, 'embed-640x480.png') });
+  // The link stays put whatever the offline badge says: its text changes while the app is stored,
+  // and a link that jumps then takes the click meant for it somewhere else.
+  const linkBox = () => wide.page.locator('#open-full-app').boundingBox();
+  const before = await linkBox();
+  for (const text of ['x', 'an offline state far longer than any language says it']) {
+    await wide.page.evaluate((label) => { document.querySelector('#offline-status').firstChild.data = label; }, text);
+    assert.deepEqual(await linkBox(), before, `the link moved when the offline badge read "${text}"`);
+  }
   // "Open the full app" carries the view's settings, without embed mode.
   await wide.page.fill('#steps', '7');
   await wide.page.locator('#steps').dispatchEvent('change');
