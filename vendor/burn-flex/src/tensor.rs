@@ -363,6 +363,17 @@ impl FlexTensor {
                     }
                 }
             }
+        } else if shape.len() >= 2
+            && all_positive
+            && strides[shape.len() - 1] == 1
+            && shape[shape.len() - 1] >= CONTIGUOUS_RUN_MIN
+        {
+            // PATCH (few-shot lab): rows of at least `CONTIGUOUS_RUN_MIN` contiguous elements
+            // are copied row by row (memcpy), also when the rows lie out of order (e.g. a
+            // `[N, C, H, W]` gradient with N and C swapped, as burn's conv backward makes it).
+            // The tiled paths below copy element by element.
+            unsafe { dst.set_len(n) };
+            copy_inner_contiguous_run(&mut dst, src, offset, shape, strides);
         } else if shape.len() == 2 && all_positive {
             // 2D positive-stride (transpose-like): tile both dims so
             // reads stay in cache. The loop-nesting chooser inside
@@ -571,6 +582,10 @@ fn collapse_for_copy(shape: &[usize], strides: &[isize]) -> CollapsedLayout {
 
     out
 }
+
+/// PATCH (few-shot lab): the shortest contiguous row that `FlexTensor::copy_contiguous`
+/// copies as a run rather than through the element-wise tiled paths (one tile's width).
+const CONTIGUOUS_RUN_MIN: usize = 16;
 
 #[inline]
 fn is_transposed_2d(shape: &[usize], strides: &[isize]) -> bool {
