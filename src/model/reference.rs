@@ -239,6 +239,43 @@ mod tests {
         }
     }
 
+    /// Reshaping a tensor whose axes were swapped or sliced copies it; vendor/burn-flex copies
+    /// rows of 16 or more contiguous elements run by run (as for the `[C, N, H, W]` output
+    /// gradient of a convolution's backward pass) and shorter ones element by element. Both give
+    /// the elements in the order the new shape says.
+    #[test]
+    fn cpu_copies_of_swapped_and_sliced_tensors_keep_their_order() {
+        let device = cpu_device();
+        for row in [5, 16, 26 * 26] {
+            let [n, c] = [3, 4];
+            let values: Vec<f32> = (0..n * c * row).map(|i| i as f32).collect();
+            let x = Tensor::<3>::from_data(TensorData::new(values, [n, c, row]), &device);
+            let copied: Vec<f32> = x
+                .swap_dims(0, 1)
+                .reshape([c * n * row])
+                .into_data()
+                .try_to_vec()
+                .expect("floats");
+            let expected: Vec<f32> = (0..c)
+                .flat_map(|ci| (0..n).flat_map(move |ni| (0..row).map(move |r| (ni, ci, r))))
+                .map(|(ni, ci, r)| ((ni * c + ci) * row + r) as f32)
+                .collect();
+            assert_eq!(copied, expected, "rows of {row}");
+        }
+        // Columns 2..22 of a [6, 40] matrix: contiguous rows of 20, 40 apart.
+        let values: Vec<f32> = (0..6 * 40).map(|i| i as f32).collect();
+        let sliced: Vec<f32> = Tensor::<2>::from_data(TensorData::new(values, [6, 40]), &device)
+            .slice([0..6, 2..22])
+            .reshape([120])
+            .into_data()
+            .try_to_vec()
+            .expect("floats");
+        let expected: Vec<f32> = (0..6)
+            .flat_map(|r| (2..22).map(move |col| (r * 40 + col) as f32))
+            .collect();
+        assert_eq!(sliced, expected);
+    }
+
     /// Adds `epsilon` to element `flat_index` of the parameter `id`.
     struct Nudge {
         id: ParamId,
