@@ -256,9 +256,10 @@ mod tests {
                 .into_data()
                 .try_to_vec()
                 .expect("floats");
+            // Element (ni, ci, r) of x is (ni * c + ci) * row + r; the copy walks ci, ni, r.
             let expected: Vec<f32> = (0..c)
-                .flat_map(|ci| (0..n).flat_map(move |ni| (0..row).map(move |r| (ni, ci, r))))
-                .map(|(ni, ci, r)| ((ni * c + ci) * row + r) as f32)
+                .flat_map(|ci| (0..n).map(move |ni| (ni * c + ci) * row))
+                .flat_map(|start| (start..start + row).map(|i| i as f32))
                 .collect();
             assert_eq!(copied, expected, "rows of {row}");
         }
