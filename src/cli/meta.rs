@@ -117,6 +117,10 @@ pub struct TaskArgs {
     /// conv4 has no hidden layer).
     #[arg(long)]
     pub hidden: Option<usize>,
+    /// Conv4 only: new networks keep the last block's 3×3 map as their features (9 × channels)
+    /// instead of max-pooling it to 1×1.
+    #[arg(long)]
+    pub spatial_features: bool,
     /// Classes per task (N).
     #[arg(long, default_value_t = 5)]
     pub way: usize,
@@ -201,12 +205,16 @@ impl TaskArgs {
         if self.backbone == Backbone::Conv4 && self.hidden.is_some() {
             return Err("--hidden sizes the reference CNN's hidden layer; conv4 has none (its features are its --channels)".into());
         }
+        if self.backbone == Backbone::Reference && self.spatial_features {
+            return Err("--spatial-features keeps conv4's last feature map; the reference CNN's features come from a dense layer".into());
+        }
         let standard = self.backbone.standard_sizes();
         let architecture = Architecture {
             backbone: self.backbone,
             sizes: Sizes {
                 channels: self.channels.unwrap_or(standard.channels),
                 hidden: self.hidden.unwrap_or(standard.hidden),
+                spatial: self.spatial_features,
             },
         }
         .canonical();

@@ -112,6 +112,7 @@ impl LearnerSettings {
                 sizes: Sizes {
                     channels: int(7),
                     hidden: int(8),
+                    spatial: false,
                 },
             },
         }
@@ -299,6 +300,7 @@ mod tests {
         let sizes = Sizes {
             channels: 12,
             hidden: 20,
+            spatial: false,
         };
         let reference = Architecture {
             backbone: Backbone::Reference,
@@ -353,6 +355,7 @@ mod tests {
             sizes: Sizes {
                 channels: 32,
                 hidden: 100,
+                spatial: false,
             },
         };
         assert!(

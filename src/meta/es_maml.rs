@@ -170,6 +170,7 @@ mod tests {
             sizes: Sizes {
                 channels: 2,
                 hidden: 8,
+                spatial: false,
             },
         };
         let inner = InnerLoop::new().with_steps(1).with_lr(0.05);

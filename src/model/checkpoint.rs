@@ -82,10 +82,10 @@ pub fn from_bytes(
             load_module::<ReferenceCnn>(bytes, device, |d| ReferenceCnn::sized(sizes, classes, d))
                 .map(Network::Reference)
         }
-        Backbone::Conv4 => {
-            load_module::<Conv4>(bytes, device, |d| Conv4::sized(sizes.channels, classes, d))
-                .map(Network::Conv4)
-        }
+        Backbone::Conv4 => load_module::<Conv4>(bytes, device, |d| {
+            Conv4::sized(sizes.channels, sizes.spatial, classes, d)
+        })
+        .map(Network::Conv4),
     }
 }
 
@@ -156,11 +156,20 @@ mod tests {
             sizes: Sizes {
                 channels: 12,
                 hidden: 20,
+                spatial: false,
+            },
+        };
+        let spatial = Architecture {
+            backbone: Backbone::Conv4,
+            sizes: Sizes {
+                spatial: true,
+                ..narrow(Backbone::Conv4).sizes
             },
         };
         let architectures = [Backbone::Reference, Backbone::Conv4]
             .into_iter()
-            .flat_map(|backbone| [backbone.into(), narrow(backbone)]);
+            .flat_map(|backbone| [backbone.into(), narrow(backbone)])
+            .chain([spatial]);
         for architecture in architectures {
             let model = Network::new(architecture, 7, &device);
             let before = model.forward(input.clone()).into_data();
@@ -197,6 +206,7 @@ mod tests {
             sizes: Sizes {
                 channels: 32,
                 hidden: 128,
+                spatial: false,
             },
         };
         assert!(matches!(
@@ -208,6 +218,7 @@ mod tests {
             sizes: Sizes {
                 channels: 0,
                 hidden: 0,
+                spatial: false,
             },
         };
         assert!(matches!(

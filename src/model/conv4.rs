@@ -1,6 +1,9 @@
 //! Conv-4, the standard few-shot backbone (Vinyals et al., 2016; MAML; Prototypical Networks):
 //! four blocks of [3×3 conv, 64 channels → normalisation → ReLU → 2×2 max-pool], which take a
 //! 28×28 image to 64 features (28 → 14 → 7 → 3 → 1), then a linear output layer.
+//! Optionally *spatial*: the last block does not pool, so the features are its whole 3×3 map
+//! (576 at 64 channels) and keep where in the image each stroke feature was found — as Conv-4's
+//! 5×5 map does on 84×84 images (ProtoNets' 1,600 features on miniImageNet).
 //!
 //! **Normalisation by the statistics of a reference set.** Each block normalises every channel
 //! with the mean and variance of that channel over the *reference* images only — the support
@@ -23,6 +26,8 @@ use burn::tensor::{Device, Tensor};
 pub const CHANNELS: usize = 64;
 /// Blocks of the backbone.
 const BLOCKS: usize = 4;
+/// Positions of the last block's unpooled map (3×3 on 28×28 images): spatial features per channel.
+pub const SPATIAL_POSITIONS: usize = 9;
 /// Added to the variance before the square root.
 const EPSILON: f64 = 1e-5;
 
@@ -131,21 +136,27 @@ impl Block {
     fn forward(
         &self,
         x: Tensor<4>,
+        pooled: bool,
         statistics: &mut Statistics,
         switches: &mut Switchboard,
     ) -> Tensor<4> {
-        self.after_conv(self.conv.forward(x), statistics, switches)
+        self.after_conv(self.conv.forward(x), pooled, statistics, switches)
     }
 
-    /// The block after its convolution: normalisation, ReLU, max-pool.
+    /// The block after its convolution: normalisation, ReLU, then max-pool when `pooled`.
     fn after_conv(
         &self,
         convolved: Tensor<4>,
+        pooled: bool,
         statistics: &mut Statistics,
         switches: &mut Switchboard,
     ) -> Tensor<4> {
         let x = switches.relu(self.norm.forward(convolved, statistics));
-        switches.max_pool(&self.pool, x)
+        if pooled {
+            switches.max_pool(&self.pool, x)
+        } else {
+            x
+        }
     }
 }
 
@@ -200,7 +211,13 @@ impl SlicedPass {
             self.inputs = std::mem::take(&mut self.outputs);
         } else if done < self.inputs.len() {
             let given = &mut Statistics::Given(self.recorded[self.block..].iter());
-            let x = block.after_conv(self.inputs[done].clone(), given, &mut Switchboard::Free);
+            let pooled = self.net.pools(self.block);
+            let x = block.after_conv(
+                self.inputs[done].clone(),
+                pooled,
+                given,
+                &mut Switchboard::Free,
+            );
             self.outputs.push(x);
         } else {
             self.inputs = std::mem::take(&mut self.outputs);
@@ -209,7 +226,7 @@ impl SlicedPass {
         true
     }
 
-    /// The features `[n, channels]` and each block's statistics, once [`Self::advance`] says
+    /// The features `[n, features]` and each block's statistics, once [`Self::advance`] says
     /// the pass is done (taking what is left of it first otherwise).
     pub fn finish(mut self) -> (Tensor<2>, Vec<ChannelStatistics>) {
         while self.advance() {}
@@ -226,20 +243,31 @@ pub struct Conv4 {
 }
 
 impl Conv4 {
-    /// A freshly initialised network of `channels` per block (and so features) with a
+    /// A freshly initialised network of `channels` per block, spatial or not, with a
     /// `classes`-way output layer.
-    pub fn sized(channels: usize, classes: usize, device: &Device) -> Self {
+    pub fn sized(channels: usize, spatial: bool, classes: usize, device: &Device) -> Self {
+        let features = channels * if spatial { SPATIAL_POSITIONS } else { 1 };
         Self {
             blocks: (0..BLOCKS)
                 .map(|i| Block::new(if i == 0 { 1 } else { channels }, channels, device))
                 .collect(),
-            output: LinearConfig::new(channels, classes).init(device),
+            output: LinearConfig::new(features, classes).init(device),
         }
     }
 
-    /// Channels of every block: the number of features.
+    /// Channels of every block.
     pub fn channels(&self) -> usize {
-        self.output.weight.dims()[0]
+        self.blocks[0].conv.weight.dims()[0]
+    }
+
+    /// True when the last block keeps its 3×3 map: the output layer reads 9 features a channel.
+    pub fn spatial(&self) -> bool {
+        self.output.weight.dims()[0] != self.channels()
+    }
+
+    /// True when block `index` ends in its max-pool (all but a spatial network's last).
+    fn pools(&self, index: usize) -> bool {
+        !(self.spatial() && index == BLOCKS - 1)
     }
 
     /// The output layer.
@@ -252,7 +280,7 @@ impl Conv4 {
         Self { output, ..self }
     }
 
-    /// Features `[n, channels]` of `images` `[n, 1, 28, 28]`, every block normalised with the
+    /// Features `[n, channels]` (`[n, 9 · channels]` when spatial) of `images` `[n, 1, 28, 28]`, every block normalised with the
     /// statistics of the first `reference` images.
     pub fn embed(&self, images: Tensor<4>, reference: usize) -> Tensor<2> {
         let statistics = &mut Statistics::FirstRows(reference);
@@ -266,8 +294,8 @@ impl Conv4 {
         statistics: &mut Statistics,
         switches: &mut Switchboard,
     ) -> Tensor<2> {
-        let x = self.blocks.iter().fold(standardise(images), |x, block| {
-            block.forward(x, statistics, switches)
+        let x = (self.blocks.iter().enumerate()).fold(standardise(images), |x, (i, block)| {
+            block.forward(x, self.pools(i), statistics, switches)
         });
         x.flatten::<2>(1, 3)
     }
@@ -281,7 +309,7 @@ mod tests {
     #[test]
     fn shapes_and_parameter_count() {
         let device = cpu_device();
-        let model = Conv4::sized(CHANNELS, 5, &device);
+        let model = Conv4::sized(CHANNELS, false, 5, &device);
         let features = model.embed(Tensor::zeros([3, 1, 28, 28], &device), 3);
         assert_eq!(features.dims(), [3, CHANNELS]);
         assert_eq!(model.channels(), CHANNELS);
@@ -290,9 +318,16 @@ mod tests {
         let convs = 640 + 3 * 36_928;
         assert_eq!(model.num_params(), convs + 4 * 128 + 325);
         // At 16 channels: conv 1→16: 144 + 16; three 16→16: 2,304 + 16; norms 32; out 16·5+5.
-        let narrow = Conv4::sized(16, 5, &device);
+        let narrow = Conv4::sized(16, false, 5, &device);
         let features = narrow.embed(Tensor::zeros([2, 1, 28, 28], &device), 2);
         assert_eq!(features.dims(), [2, 16]);
         assert_eq!(narrow.num_params(), 160 + 3 * 2_320 + 4 * 32 + 85);
+        // Spatial: the same blocks, a 3×3 map of features, an output layer of 576·5 + 5.
+        let spatial = Conv4::sized(CHANNELS, true, 5, &device);
+        let features = spatial.embed(Tensor::zeros([3, 1, 28, 28], &device), 3);
+        assert_eq!(features.dims(), [3, CHANNELS * SPATIAL_POSITIONS]);
+        assert_eq!((spatial.channels(), spatial.spatial()), (CHANNELS, true));
+        assert!(!model.spatial());
+        assert_eq!(spatial.num_params(), convs + 4 * 128 + 576 * 5 + 5);
     }
 }

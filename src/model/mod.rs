@@ -80,10 +80,12 @@ impl Backbone {
             Self::Reference => Sizes {
                 channels: reference::CONV_CHANNELS,
                 hidden: reference::HIDDEN,
+                spatial: false,
             },
             Self::Conv4 => Sizes {
                 channels: conv4::CHANNELS,
                 hidden: conv4::CHANNELS,
+                spatial: false,
             },
         }
     }
@@ -97,11 +99,15 @@ pub struct Sizes {
     /// Width of the reference CNN's hidden dense layer (its features). Conv-4 has no hidden
     /// dense layer: its features are its channels, and this is ignored.
     pub hidden: usize,
+    /// Conv-4 only: the last block keeps its 3×3 map instead of pooling it, so there are 9
+    /// features a channel (see [`conv4`]).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub spatial: bool,
 }
 
 /// A backbone and its layer sizes: what building a network needs besides its output width.
-/// Two architectures are equal when they build the same network (Conv-4's unused hidden width
-/// aside).
+/// Two architectures are equal when they build the same network (the sizes a backbone does not
+/// use aside).
 #[derive(Debug, Clone, Copy, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Architecture {
     /// Which backbone.
@@ -112,9 +118,7 @@ pub struct Architecture {
 
 impl PartialEq for Architecture {
     fn eq(&self, other: &Self) -> bool {
-        self.backbone == other.backbone
-            && self.sizes.channels == other.sizes.channels
-            && (self.backbone == Backbone::Conv4 || self.sizes.hidden == other.sizes.hidden)
+        self.backbone == other.backbone && self.canonical().sizes == other.canonical().sizes
     }
 }
 
@@ -130,11 +134,13 @@ impl From<Backbone> for Architecture {
 
 impl Architecture {
     /// The same network with the sizes it ignores set from those it uses (Conv-4's hidden
-    /// width is its channels), so that stored copies of equal architectures are equal.
+    /// width is its channels; the reference CNN is never spatial), so that stored copies of
+    /// equal architectures are equal.
     pub fn canonical(self) -> Self {
         let mut sizes = self.sizes;
-        if self.backbone == Backbone::Conv4 {
-            sizes.hidden = sizes.channels;
+        match self.backbone {
+            Backbone::Conv4 => sizes.hidden = sizes.channels,
+            Backbone::Reference => sizes.spatial = false,
         }
         Self { sizes, ..self }
     }
@@ -143,6 +149,7 @@ impl Architecture {
     pub fn features(&self) -> usize {
         match self.backbone {
             Backbone::Reference => self.sizes.hidden,
+            Backbone::Conv4 if self.sizes.spatial => self.sizes.channels * conv4::SPATIAL_POSITIONS,
             Backbone::Conv4 => self.sizes.channels,
         }
     }
@@ -163,12 +170,14 @@ impl Architecture {
     }
 
     /// Its name with the sizes that differ from the standard ones (`conv4`, `conv4 (32
-    /// channels)`, `reference (16 channels, 128 hidden)`).
+    /// channels)`, `conv4 (3×3 features)`, `reference (16 channels, 128 hidden)`).
     pub fn describe(&self) -> String {
         let (channels, hidden) = self.non_standard();
+        let spatial = self.canonical().sizes.spatial;
         let differs: Vec<String> = [
             channels.map(|n| format!("{n} channels")),
             hidden.map(|n| format!("{n} hidden")),
+            spatial.then(|| "3×3 features".to_string()),
         ]
         .into_iter()
         .flatten()
@@ -184,7 +193,7 @@ impl Architecture {
     pub fn check(&self) -> Result<(), String> {
         let used = [
             ("channels", self.sizes.channels),
-            ("hidden", self.features()),
+            ("hidden", self.canonical().sizes.hidden),
         ];
         match used.iter().find(|(_, n)| !(1..=MAX_WIDTH).contains(n)) {
             Some((name, n)) => Err(format!("{name} = {n} must be 1–{MAX_WIDTH}")),
@@ -215,7 +224,9 @@ impl Network {
         let Architecture { backbone, sizes } = architecture.into();
         match backbone {
             Backbone::Reference => Self::Reference(ReferenceCnn::sized(sizes, classes, device)),
-            Backbone::Conv4 => Self::Conv4(Conv4::sized(sizes.channels, classes, device)),
+            Backbone::Conv4 => {
+                Self::Conv4(Conv4::sized(sizes.channels, sizes.spatial, classes, device))
+            }
         }
     }
 
@@ -234,6 +245,7 @@ impl Network {
             Self::Conv4(net) => Sizes {
                 channels: net.channels(),
                 hidden: net.channels(),
+                spatial: net.spatial(),
             },
         };
         Architecture {

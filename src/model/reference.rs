@@ -45,6 +45,7 @@ impl ReferenceCnn {
         Sizes {
             channels: inputs / POOLED,
             hidden,
+            spatial: false,
         }
     }
 

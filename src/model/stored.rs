@@ -109,6 +109,7 @@ mod tests {
                 sizes: crate::model::Sizes {
                     channels: 24,
                     hidden: 24,
+                    spatial: false,
                 },
             },
             protocol: "p2".into(),

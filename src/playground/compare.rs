@@ -364,6 +364,7 @@ mod tests {
             sizes: crate::model::Sizes {
                 channels: 24,
                 hidden: 24,
+                spatial: false,
             },
         };
         let meta =

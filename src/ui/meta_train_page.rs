@@ -155,6 +155,7 @@ impl Fields {
                 sizes: Sizes {
                     channels: self.channels.get_untracked(),
                     hidden: self.hidden.get_untracked(),
+                    spatial: false,
                 },
             },
         }
