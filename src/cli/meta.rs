@@ -1009,11 +1009,16 @@ mod tests {
         assert_eq!(described(""), "conv4");
         assert_eq!(described("--channels 32"), "conv4 (32 channels)");
         assert_eq!(
+            described("--channels 32 --spatial-features"),
+            "conv4 (32 channels, 3×3 features)"
+        );
+        assert_eq!(
             described("--backbone reference --hidden 128"),
             "reference (128 hidden)"
         );
         let refused = |flags| task(flags).architecture().unwrap_err();
         assert!(refused("--hidden 128").contains("conv4 has none"));
+        assert!(refused("--backbone reference --spatial-features").contains("dense layer"));
         assert!(refused("--channels 0").contains("channels = 0"));
         assert!(refused("--backbone reference --hidden 100000").contains("hidden = 100000"));
     }

@@ -449,14 +449,39 @@ mod tests {
     use crate::backend::cpu_device;
     use burn::tensor::{Distribution, Tolerance};
 
+    /// Conv-4 whose last block keeps its 3×3 map.
+    fn spatial_conv4() -> Architecture {
+        let standard = Architecture::from(Backbone::Conv4);
+        let sizes = Sizes {
+            spatial: true,
+            ..standard.sizes
+        };
+        Architecture { sizes, ..standard }
+    }
+
+    /// The reference CNN, Conv-4 and spatial Conv-4.
+    fn every_kind_of_network() -> [Architecture; 3] {
+        [
+            Backbone::Reference.into(),
+            Backbone::Conv4.into(),
+            spatial_conv4(),
+        ]
+    }
+
     /// Predictions for queries do not depend on the other queries: a batch of queries (here
     /// constant images, whose own statistics would be degenerate) gets the logits each query
     /// gets alone, because only the support set's statistics are used.
     #[test]
     fn conv4_queries_use_support_statistics_only() {
+        for architecture in [Backbone::Conv4.into(), spatial_conv4()] {
+            conv4_queries_use_support_statistics_only_in(architecture);
+        }
+    }
+
+    fn conv4_queries_use_support_statistics_only_in(architecture: Architecture) {
         let device = cpu_device();
         device.seed(5);
-        let net = Network::new(Backbone::Conv4, 5, &device);
+        let net = Network::new(architecture, 5, &device);
         let support = Tensor::<4>::random([5, 1, 28, 28], Distribution::Uniform(0.0, 1.0), &device);
         let constants: Vec<Tensor<4>> = [0.0, 0.3, 1.0]
             .iter()
@@ -491,8 +516,8 @@ mod tests {
         let query = crate::bench::synthetic_images(3, 3)
             .to_batch(&device)
             .images;
-        for backbone in [Backbone::Reference, Backbone::Conv4] {
-            let net = Network::new(backbone, 5, &device);
+        for architecture in every_kind_of_network() {
+            let net = Network::new(architecture, 5, &device);
             let (features, statistics) = net.embed_support(support.clone());
             features.into_data().assert_approx_eq::<f32>(
                 &net.embed(support.clone()).into_data(),
@@ -518,8 +543,8 @@ mod tests {
         let query = crate::bench::synthetic_images(3, 5)
             .to_batch(&device)
             .images;
-        for backbone in [Backbone::Reference, Backbone::Conv4] {
-            let net = Network::new(backbone, 5, &device);
+        for architecture in every_kind_of_network() {
+            let net = Network::new(architecture, 5, &device);
             let (features, statistics) = net.embed_support(support.clone());
             let mut pass = net.support_pass(support.clone(), 4);
             let mut pieces = 0;
@@ -528,11 +553,11 @@ mod tests {
             }
             // Four slices: the reference CNN takes one piece each; Conv-4 convolves, takes the
             // statistics, finishes and moves on, in each of its four blocks.
-            let expected = match backbone {
+            let expected = match architecture.backbone {
                 Backbone::Reference => 4,
                 Backbone::Conv4 => 4 * (4 + 1 + 4 + 1),
             };
-            assert_eq!(pieces, expected, "{backbone:?}");
+            assert_eq!(pieces, expected, "{}", architecture.describe());
             let (sliced_features, sliced_statistics) = pass.finish();
             sliced_features
                 .into_data()

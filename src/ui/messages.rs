@@ -21,6 +21,7 @@ pub fn architecture(i18n: I18n, architecture: &Architecture) -> String {
     let differs: Vec<String> = [
         channels.map(|n| fill(t_string!(i18n, arch_channels), &[("count", &n)])),
         hidden.map(|n| fill(t_string!(i18n, arch_hidden), &[("count", &n)])),
+        (architecture.canonical().sizes.spatial).then(|| t_string!(i18n, arch_spatial).to_string()),
     ]
     .into_iter()
     .flatten()
