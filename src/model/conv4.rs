@@ -255,14 +255,18 @@ impl Conv4 {
         }
     }
 
-    /// Channels of every block.
+    /// Channels of every block. Read from the output layer, which this initialises if it is
+    /// still lazy, as it always has: seeded runs keep drawing their weights in the same order.
     pub fn channels(&self) -> usize {
-        self.blocks[0].conv.weight.dims()[0]
+        let features = self.output.weight.dims()[0];
+        features / if self.spatial() { SPATIAL_POSITIONS } else { 1 }
     }
 
     /// True when the last block keeps its 3×3 map: the output layer reads 9 features a channel.
+    /// Shapes read without initialising a lazy parameter: the forward pass asks this, and an
+    /// initialisation out of turn would change which random weights a seed gives.
     pub fn spatial(&self) -> bool {
-        self.output.weight.dims()[0] != self.channels()
+        self.output.weight.lazy_shape()[0] != self.blocks[0].conv.weight.lazy_shape()[0]
     }
 
     /// True when block `index` ends in its max-pool (all but a spatial network's last).
