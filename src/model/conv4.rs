@@ -22,7 +22,7 @@ use burn::nn::pool::{MaxPool2d, MaxPool2dConfig};
 use burn::nn::{Linear, LinearConfig, PaddingConfig2d};
 use burn::tensor::{Device, Tensor};
 
-/// Channels of every block at the standard size, and so the number of features.
+/// Channels of every block at the standard size, and so the number of features unless spatial.
 pub const CHANNELS: usize = 64;
 /// Blocks of the backbone.
 const BLOCKS: usize = 4;
@@ -114,7 +114,7 @@ impl Statistics<'_> {
     }
 }
 
-/// One block: conv → normalisation → ReLU → max-pool.
+/// One block: conv → normalisation → ReLU → max-pool (the pool left out where asked).
 #[derive(Module, Debug)]
 struct Block {
     conv: Conv2d,
@@ -266,7 +266,8 @@ impl Conv4 {
     /// Shapes read without initialising a lazy parameter: the forward pass asks this, and an
     /// initialisation out of turn would change which random weights a seed gives.
     pub fn spatial(&self) -> bool {
-        self.output.weight.lazy_shape()[0] != self.blocks[0].conv.weight.lazy_shape()[0]
+        let channels = self.blocks[0].conv.weight.lazy_shape()[0];
+        self.output.weight.lazy_shape()[0] == channels * SPATIAL_POSITIONS
     }
 
     /// True when block `index` ends in its max-pool (all but a spatial network's last).
@@ -284,8 +285,9 @@ impl Conv4 {
         Self { output, ..self }
     }
 
-    /// Features `[n, channels]` (`[n, 9 · channels]` when spatial) of `images` `[n, 1, 28, 28]`, every block normalised with the
-    /// statistics of the first `reference` images.
+    /// Features `[n, channels]` (`[n, 9 · channels]` when spatial) of `images`
+    /// `[n, 1, 28, 28]`, every block normalised with the statistics of the first `reference`
+    /// images.
     pub fn embed(&self, images: Tensor<4>, reference: usize) -> Tensor<2> {
         let statistics = &mut Statistics::FirstRows(reference);
         self.embed_with(images, statistics, &mut Switchboard::Free)

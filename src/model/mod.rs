@@ -97,7 +97,8 @@ pub struct Sizes {
     /// Channels of every convolution.
     pub channels: usize,
     /// Width of the reference CNN's hidden dense layer (its features). Conv-4 has no hidden
-    /// dense layer: its features are its channels, and this is ignored.
+    /// dense layer: its features are its channels (9 a channel when spatial), and this is
+    /// ignored.
     pub hidden: usize,
     /// Conv-4 only: the last block keeps its 3×3 map instead of pooling it, so there are 9
     /// features a channel (see [`conv4`]).
@@ -202,7 +203,8 @@ impl Architecture {
     }
 }
 
-/// The widest layer a network may have.
+/// The most channels, or hidden units, a network may have (a spatial Conv-4's output layer
+/// reads 9 features a channel).
 pub const MAX_WIDTH: usize = 512;
 
 /// A network of either backbone.
