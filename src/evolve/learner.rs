@@ -234,7 +234,7 @@ impl LearnerSettings {
                 flags.push("--head-only".into());
             }
         }
-        let (channels, hidden) = self.architecture.non_standard();
+        let (channels, hidden, spatial) = self.architecture.non_standard();
         flags.extend([
             "--backbone".into(),
             self.architecture.backbone.name().into(),
@@ -244,6 +244,9 @@ impl LearnerSettings {
         }
         if let Some(hidden) = hidden {
             flags.extend(["--hidden".into(), hidden.to_string()]);
+        }
+        if spatial {
+            flags.push("--spatial-features".into());
         }
         flags
     }

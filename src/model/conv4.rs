@@ -56,6 +56,11 @@ impl SupportNorm {
     }
 }
 
+/// Features of a Conv-4 of `channels` per block: one a channel, or 9 when `spatial`.
+pub fn features(channels: usize, spatial: bool) -> usize {
+    channels * if spatial { SPATIAL_POSITIONS } else { 1 }
+}
+
 /// One block's per-channel mean and variance over a reference set, `[1, c, 1, 1]` each.
 #[derive(Debug, Clone)]
 pub struct ChannelStatistics {
@@ -246,12 +251,11 @@ impl Conv4 {
     /// A freshly initialised network of `channels` per block, spatial or not, with a
     /// `classes`-way output layer.
     pub fn sized(channels: usize, spatial: bool, classes: usize, device: &Device) -> Self {
-        let features = channels * if spatial { SPATIAL_POSITIONS } else { 1 };
         Self {
             blocks: (0..BLOCKS)
                 .map(|i| Block::new(if i == 0 { 1 } else { channels }, channels, device))
                 .collect(),
-            output: LinearConfig::new(features, classes).init(device),
+            output: LinearConfig::new(features(channels, spatial), classes).init(device),
         }
     }
 

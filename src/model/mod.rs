@@ -150,8 +150,7 @@ impl Architecture {
     pub fn features(&self) -> usize {
         match self.backbone {
             Backbone::Reference => self.sizes.hidden,
-            Backbone::Conv4 if self.sizes.spatial => self.sizes.channels * conv4::SPATIAL_POSITIONS,
-            Backbone::Conv4 => self.sizes.channels,
+            Backbone::Conv4 => conv4::features(self.sizes.channels, self.sizes.spatial),
         }
     }
 
@@ -161,20 +160,20 @@ impl Architecture {
     }
 
     /// The conv channels and the hidden width where they differ from the backbone's standard
-    /// ones (Conv-4's hidden width never does: it has no hidden layer).
-    pub fn non_standard(&self) -> (Option<usize>, Option<usize>) {
+    /// ones (Conv-4's hidden width never does: it has no hidden layer), and whether the
+    /// features are spatial (never at the standard sizes).
+    pub fn non_standard(&self) -> (Option<usize>, Option<usize>, bool) {
         let standard = self.backbone.standard_sizes();
         let channels = (self.sizes.channels != standard.channels).then_some(self.sizes.channels);
         let hidden = (self.backbone == Backbone::Reference && self.sizes.hidden != standard.hidden)
             .then_some(self.sizes.hidden);
-        (channels, hidden)
+        (channels, hidden, self.canonical().sizes.spatial)
     }
 
     /// Its name with the sizes that differ from the standard ones (`conv4`, `conv4 (32
     /// channels)`, `conv4 (3×3 features)`, `reference (16 channels, 128 hidden)`).
     pub fn describe(&self) -> String {
-        let (channels, hidden) = self.non_standard();
-        let spatial = self.canonical().sizes.spatial;
+        let (channels, hidden, spatial) = self.non_standard();
         let differs: Vec<String> = [
             channels.map(|n| format!("{n} channels")),
             hidden.map(|n| format!("{n} hidden")),

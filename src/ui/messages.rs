@@ -17,11 +17,11 @@ type I18n = I18nContext<Locale>;
 
 /// A network's backbone with the layer sizes that differ from its standard ones.
 pub fn architecture(i18n: I18n, architecture: &Architecture) -> String {
-    let (channels, hidden) = architecture.non_standard();
+    let (channels, hidden, spatial) = architecture.non_standard();
     let differs: Vec<String> = [
         channels.map(|n| fill(t_string!(i18n, arch_channels), &[("count", &n)])),
         hidden.map(|n| fill(t_string!(i18n, arch_hidden), &[("count", &n)])),
-        (architecture.canonical().sizes.spatial).then(|| t_string!(i18n, arch_spatial).to_string()),
+        spatial.then(|| t_string!(i18n, arch_spatial).to_string()),
     ]
     .into_iter()
     .flatten()
