@@ -4,7 +4,7 @@ use super::results::{self, CurvePoint, ResultLine};
 use crate::bench::now_ms;
 use crate::data::episode::{ClassPool, EpisodeSpec};
 use crate::data::protocol::{ExtraClasses, Protocol, digits, p1, p2, style_shift};
-use crate::data::tasks::{TaskDraw, Tasks};
+use crate::data::tasks::{Styles, TaskDraw, Tasks};
 use crate::data::{ImageSet, NUM_CLASSES};
 use crate::meta::es_maml::{EsConfig, EsMaml};
 use crate::meta::finetune::FineTune;
@@ -272,7 +272,11 @@ impl TaskArgs {
         let own = protocol.train_draw;
         protocol.train_draw = TaskDraw {
             fixed_order: own.fixed_order || draw.fixed_order || self.fixed_order,
-            styles: own.styles || draw.styles,
+            styles: if draw.styles == Styles::None {
+                own.styles
+            } else {
+                draw.styles
+            },
             jitter: draw.jitter,
         };
         if self.fixed_order {
@@ -471,6 +475,9 @@ pub struct MetaTrainArgs {
     /// Write each meta-training task in a random handwriting style.
     #[arg(long)]
     pub styles: bool,
+    /// Write each meta-training image in its own random handwriting style.
+    #[arg(long, conflicts_with = "styles")]
+    pub image_styles: bool,
     /// Start from these weights (a file listed in the catalogue next to it, e.g. a trained
     /// classifier) instead of a random initialisation.
     #[arg(long)]
@@ -535,7 +542,13 @@ pub fn meta_train(algo: Algo, args: &TaskArgs, run: &MetaTrainArgs) -> Result<Tr
         TaskDraw {
             fixed_order: false,
             jitter: run.jitter,
-            styles: run.styles,
+            styles: if run.image_styles {
+                Styles::PerImage
+            } else if run.styles {
+                Styles::PerTask
+            } else {
+                Styles::None
+            },
         },
     )?;
     if args.protocol == ProtocolName::StyleShift && protocol.train_pool.num_classes() > NUM_CLASSES

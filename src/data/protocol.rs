@@ -20,7 +20,7 @@
 
 use super::episode::{ClassPool, EpisodeSpec};
 use super::glyphs::glyph_images;
-use super::tasks::{TaskDraw, Tasks};
+use super::tasks::{Styles, TaskDraw, Tasks};
 use super::{IMAGE_PIXELS, IMAGE_SIDE, ImageSet};
 use crate::rng::Rng;
 
@@ -176,7 +176,7 @@ pub fn style_shift(train: &ImageSet, test: &ImageSet, extra: ExtraClasses) -> Pr
     };
     let draw = TaskDraw {
         fixed_order: true,
-        styles: true,
+        styles: Styles::PerTask,
         jitter: 0,
     };
     let digits: Vec<usize> = (0..10).collect();

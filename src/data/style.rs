@@ -107,6 +107,14 @@ impl Style {
     }
 }
 
+/// Every image of `set` written in its own random style (one writer per image).
+pub fn style_each(set: &mut ImageSet, rng: &mut Rng) {
+    for image in set.pixels.chunks_mut(IMAGE_PIXELS) {
+        let styled = Style::random(rng).apply(image);
+        image.copy_from_slice(&styled);
+    }
+}
+
 /// Bilinear sample of `image` at (x, y); outside the frame is background.
 fn sample(image: &[u8], x: f32, y: f32) -> u8 {
     let pixel = |px: i32, py: i32| {
@@ -277,5 +285,20 @@ mod tests {
         let styled = a.apply(&bar());
         assert_ne!(styled, bar());
         assert!(ink(&styled) > 0);
+    }
+
+    #[test]
+    fn style_each_writes_every_image_in_its_own_hand() {
+        let mut set = ImageSet::default();
+        for _ in 0..3 {
+            set.labels.push(1);
+            set.pixels.extend(bar());
+        }
+        style_each(&mut set, &mut Rng::new(5));
+        let images: Vec<&[u8]> = set.pixels.chunks(IMAGE_PIXELS).collect();
+        assert_eq!(set.labels, [1, 1, 1]);
+        assert!(images.iter().all(|image| ink(image) > 0 && *image != bar()));
+        assert_ne!(images[0], images[1]);
+        assert_ne!(images[1], images[2]);
     }
 }

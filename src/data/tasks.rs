@@ -4,7 +4,7 @@
 
 use super::augment::jitter;
 use super::episode::{ClassPool, Episode, EpisodeError, EpisodeSpec};
-use super::style::Style;
+use super::style::{Style, style_each};
 use crate::rng::Rng;
 
 /// Label order and augmentation of drawn tasks.
@@ -15,8 +15,20 @@ pub struct TaskDraw {
     pub fixed_order: bool,
     /// Shift each image by up to this many pixels per axis.
     pub jitter: usize,
-    /// Write each task in a random handwriting style (one style per task).
-    pub styles: bool,
+    /// Which random handwriting styles the images are written in.
+    pub styles: Styles,
+}
+
+/// Random handwriting styles ([`Style`]) for drawn tasks.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum Styles {
+    /// The images as they are.
+    #[default]
+    None,
+    /// One style per task: every image of a task in the same hand.
+    PerTask,
+    /// One style per image: every image in its own hand, support and query alike.
+    PerImage,
 }
 
 /// Tasks of one shape drawn from some classes of a pool.
@@ -38,10 +50,17 @@ impl Tasks<'_> {
         let mut task =
             self.pool
                 .sample_ordered(self.classes, self.spec, self.draw.fixed_order, rng)?;
-        if self.draw.styles {
-            let style = Style::random(rng);
-            style.apply_to(&mut task.support);
-            style.apply_to(&mut task.query);
+        match self.draw.styles {
+            Styles::None => {}
+            Styles::PerTask => {
+                let style = Style::random(rng);
+                style.apply_to(&mut task.support);
+                style.apply_to(&mut task.query);
+            }
+            Styles::PerImage => {
+                style_each(&mut task.support, rng);
+                style_each(&mut task.query, rng);
+            }
         }
         jitter(&mut task.support, self.draw.jitter, rng);
         jitter(&mut task.query, self.draw.jitter, rng);
@@ -77,7 +96,7 @@ mod tests {
         let styled = Tasks {
             draw: TaskDraw {
                 fixed_order: true,
-                styles: true,
+                styles: Styles::PerTask,
                 jitter: 0,
             },
             ..plain
