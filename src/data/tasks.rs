@@ -104,6 +104,18 @@ mod tests {
         let styled_task = styled.sample(&mut Rng::new(4)).unwrap();
         assert_eq!(styled_task.support.labels, task.support.labels);
         assert_ne!(styled_task.support.pixels, task.support.pixels);
+        let each = Tasks {
+            draw: TaskDraw {
+                fixed_order: true,
+                styles: Styles::PerImage,
+                jitter: 0,
+            },
+            ..plain
+        };
+        let each_task = each.sample(&mut Rng::new(4)).unwrap();
+        assert_eq!(each_task.support.labels, task.support.labels);
+        assert_ne!(each_task.support.pixels, task.support.pixels);
+        assert_ne!(each_task.support.pixels, styled_task.support.pixels);
         let random = Tasks {
             draw: TaskDraw::default(),
             ..plain

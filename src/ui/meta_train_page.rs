@@ -69,6 +69,8 @@ struct Fields {
     backbone: RwSignal<Backbone>,
     channels: RwSignal<usize>,
     hidden: RwSignal<usize>,
+    /// Conv-4 keeps its last 3×3 map as features (ignored for the reference CNN).
+    spatial: RwSignal<bool>,
     steps: RwSignal<usize>,
     validate_every: RwSignal<usize>,
     val_episodes: RwSignal<usize>,
@@ -134,6 +136,9 @@ impl Fields {
             backbone: RwSignal::new(backbone),
             channels: RwSignal::new(sizes.0.value),
             hidden: RwSignal::new(sizes.1.value),
+            spatial: RwSignal::new(
+                backbone == Backbone::Conv4 && query_param("spatial").is_some_and(|v| v == "1"),
+            ),
             steps: RwSignal::new(readings.4.value),
             validate_every: RwSignal::new(20),
             val_episodes: RwSignal::new(20),
@@ -142,6 +147,7 @@ impl Fields {
     }
 
     fn settings(&self) -> LearnerSettings {
+        let backbone = self.backbone.get_untracked();
         LearnerSettings {
             algorithm: self.algorithm.get_untracked(),
             inner: InnerLoop::new()
@@ -151,11 +157,11 @@ impl Fields {
             outer_lr: self.outer_lr.get_untracked(),
             meta_batch: self.meta_batch.get_untracked(),
             architecture: Architecture {
-                backbone: self.backbone.get_untracked(),
+                backbone,
                 sizes: Sizes {
                     channels: self.channels.get_untracked(),
                     hidden: self.hidden.get_untracked(),
-                    spatial: false,
+                    spatial: backbone == Backbone::Conv4 && self.spatial.get_untracked(),
                 },
             },
         }
@@ -167,6 +173,7 @@ impl Fields {
         self.backbone.set(backbone);
         self.channels.set(standard.channels);
         self.hidden.set(standard.hidden);
+        self.spatial.set(standard.spatial);
     }
 
     /// The run these fields describe, on `protocol`.
@@ -202,6 +209,10 @@ fn url_settings(settings: &LearnerSettings, protocol: &str) -> Vec<(&'static str
         ),
         ("channels", settings.architecture.sizes.channels.to_string()),
         ("hidden", settings.architecture.sizes.hidden.to_string()),
+        (
+            "spatial",
+            u8::from(settings.architecture.sizes.spatial).to_string(),
+        ),
     ]
 }
 
@@ -517,7 +528,13 @@ pub fn MetaTrainPage(
                     </select>
                 </label>
                 <NumberField label=Signal::derive(move || t_string!(i18n, mt_channels)) id="mt-channels" value=fields.channels range=CHANNELS />
-                <Show when=move || fields.backbone.get() == Backbone::Reference>
+                <Show when=move || fields.backbone.get() == Backbone::Reference
+                    fallback=move || view! {
+                        <label class="field" for="mt-spatial"><span>{t!(i18n, mt_spatial)}</span>
+                            <input id="mt-spatial" type="checkbox" prop:checked=move || fields.spatial.get()
+                                on:change=move |ev| fields.spatial.set(event_target_checked(&ev)) />
+                        </label>
+                    }>
                     <NumberField label=Signal::derive(move || t_string!(i18n, mt_hidden)) id="mt-hidden" value=fields.hidden range=HIDDEN />
                 </Show>
                 <NumberField label=Signal::derive(move || t_string!(i18n, mt_inner_rate)) id="mt-inner-lr" value=fields.inner_lr range=0.001..=2.0 />

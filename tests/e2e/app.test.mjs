@@ -397,8 +397,10 @@ test('a worker that crashes while predicting is reported as such, not as a GPU f
   await message.waitFor({ timeout: 60_000 });
   assert.match(await message.textContent(), /test crash/);
   await assertStillOnWebGpu(page);
-  // Its adapted networks are gone: Predict waits for an adaptation (it once showed empty panels).
+  // Its adapted networks are gone: Predict waits for an adaptation (it once showed empty panels),
+  // and so are their earlier predictions (they once stayed on the page).
   assert.ok(await page.locator('#predict-button').isDisabled());
+  assert.equal(await page.locator('#predictions .bars').count(), 0);
   assert.equal(await page.locator('.class-row').count(), 6, 'the gallery is kept');
 
   await page.click('#adapt-button');
@@ -416,6 +418,7 @@ test('a worker that crashes while predicting is reported as such, not as a GPU f
   await idle.waitFor({ timeout: 60_000 });
   assert.match(await idle.textContent(), /compute worker stopped/);
   assert.ok(await page.locator('#predict-button').isDisabled());
+  assert.equal(await page.locator('#predictions .bars').count(), 0, 'predictions of the lost networks are gone');
   await page.screenshot({ path: join(OUTPUT, 'playground-worker-idle-crash.png'), fullPage: true });
   await page.click('#adapt-button');
   await page.waitForFunction(() => !document.querySelector('#runs .run[data-ms]'));
@@ -766,13 +769,14 @@ test('the meta-train page meta-trains on WebGPU and resets', async () => {
   await context.close();
 });
 
-test('where no worker can start, the meta-train page runs on the page itself and says so; a resized network goes to the Playground', async () => {
+test('where no worker can start, the meta-train page runs on the page itself and says so; a resized network with spatial features goes to the Playground', async () => {
   const { page, errors, context } = await open(
     plainBrowser,
-    '?page=meta-train&backend=cpu&algo=protonet&meta_batch=1&steps=4&channels=16',
+    '?page=meta-train&backend=cpu&algo=protonet&meta_batch=1&steps=4&channels=16&spatial=1',
     { withoutWorkers: true },
   );
   assert.equal(await page.inputValue('#mt-channels'), '16');
+  assert.ok(await page.isChecked('#mt-spatial'));
   await metaTrainBriefly(page);
   assert.equal(await page.getAttribute('#mt-status', 'data-runner'), 'page');
   assert.match(await page.textContent('.meta-train .notice'), /could not start a worker \(.*module workers are not supported/);
@@ -787,7 +791,10 @@ test('where no worker can start, the meta-train page runs on the page itself and
   const runs = await finishedRuns(page, 2);
   assert.deepEqual(
     runs.map((r) => r.label),
-    ['meta-trained features (protonet, conv4 (16 channels))', 'random features (conv4 (16 channels), no training)'],
+    [
+      'meta-trained features (protonet, conv4 (16 channels, 3×3 features))',
+      'random features (conv4 (16 channels, 3×3 features), no training)',
+    ],
   );
   // The Playground, too, adapts on the page and says so.
   assert.equal(await page.getAttribute('#runs', 'data-runner'), 'page');

@@ -233,9 +233,12 @@ impl Comparison {
         }
         let (comparison, worker_lost) = (*self, setting.worker_lost);
         let on_unheard_failure = move |reason| {
-            // Later, outside the worker's error handler, which forgetting the worker drops.
+            // Later, outside the worker's error handler, which forgetting the worker drops. An
+            // adaptation started since replaces the worker and its networks: no message then
+            // (it once stayed on the page beside that adaptation's results).
             leptos::task::spawn_local(async move {
-                if comparison.forget_failed_engine() {
+                let replaced = comparison.view.with_untracked(|v| v.running);
+                if comparison.forget_failed_engine() && !replaced {
                     worker_lost.run(reason);
                 }
             });

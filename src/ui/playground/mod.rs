@@ -374,10 +374,14 @@ pub fn PlaygroundPage(
             tu_string!(i18n, pg_adaptation_failed),
             &[("reason", &reason)],
         ))),
-        Stop::Worker(reason) => state.message.set(Some(fill(
-            tu_string!(i18n, pg_worker_lost),
-            &[("reason", &reason)],
-        ))),
+        Stop::Worker(reason) => {
+            // The predictions came from the networks the worker took with it.
+            state.prediction.set(None);
+            state.message.set(Some(fill(
+                tu_string!(i18n, pg_worker_lost),
+                &[("reason", &reason)],
+            )));
+        }
     };
 
     let worker_lost = Callback::new(move |reason| stop(Stop::Worker(reason)));
