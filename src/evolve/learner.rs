@@ -372,5 +372,11 @@ mod tests {
                 .join(" ")
                 .ends_with("--backbone conv4 --channels 32")
         );
+        anil.architecture.sizes.spatial = true;
+        assert!(
+            anil.flags()
+                .join(" ")
+                .ends_with("--backbone conv4 --channels 32 --spatial-features")
+        );
     }
 }
