@@ -248,7 +248,8 @@ impl TaskArgs {
         }
     }
 
-    /// The protocol, with `draw`'s settings added to its meta-training tasks.
+    /// The protocol, with `draw`'s settings added to its meta-training tasks (its styles, when
+    /// set, replace the protocol's own: `--image-styles` on style-shift styles every image).
     fn protocol(&self, extra: ExtraClasses, draw: TaskDraw) -> Result<Protocol, String> {
         let (train, test) = crate::data::load_dir(&self.data).map_err(|e| e.to_string())?;
         if self.protocol == ProtocolName::P2 {

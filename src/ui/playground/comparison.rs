@@ -110,7 +110,8 @@ pub struct Setting {
     pub device: Device,
     /// For the notices.
     pub i18n: I18nContext<Locale>,
-    /// Told why, when the worker fails with no request listening (its networks are gone).
+    /// Told why, when the worker fails with no request listening (its networks are gone),
+    /// unless an adaptation is under way (it replaces the worker).
     pub worker_lost: Callback<String>,
 }
 
@@ -237,8 +238,8 @@ impl Comparison {
             // adaptation started since replaces the worker and its networks: no message then
             // (it once stayed on the page beside that adaptation's results).
             leptos::task::spawn_local(async move {
-                let replaced = comparison.view.with_untracked(|v| v.running);
-                if comparison.forget_failed_engine() && !replaced {
+                let adapting = comparison.view.with_untracked(|v| v.running);
+                if comparison.forget_failed_engine() && !adapting {
                     worker_lost.run(reason);
                 }
             });
