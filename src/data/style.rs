@@ -3,9 +3,10 @@
 //! A [`Style`] is one writer: a slant (shear), a size, a small rotation, a pen that is thinner or
 //! thicker, sharper or blurrier, and a smooth elastic wobble (Simard et al., 2003). The
 //! style-shift protocol draws one per task and applies it to every image of that task, support
-//! and query alike — a task is "someone else's handwriting"; [`style_each`] draws one per image. Meta-training on styled tasks teaches a network to adapt to a
-//! new hand from a few examples; the style-shift test set applies the same kind of styles, from
-//! other random draws, to unseen MNIST test digits.
+//! and query alike — a task is "someone else's handwriting"; [`style_each`] draws one per image.
+//! Meta-training on styled tasks teaches a network to adapt to a new hand from a few examples;
+//! the style-shift test set applies the same kind of styles, from other random draws, to unseen
+//! MNIST test digits.
 
 use super::glyphs::uniform;
 use super::{IMAGE_PIXELS, IMAGE_SIDE, ImageSet};
