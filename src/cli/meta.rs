@@ -6,6 +6,7 @@ use crate::data::episode::{ClassPool, EpisodeSpec};
 use crate::data::protocol::{ExtraClasses, Protocol, digits, p1, p2, style_shift};
 use crate::data::tasks::{Styles, TaskDraw, Tasks};
 use crate::data::{ImageSet, NUM_CLASSES};
+use crate::meta::ensemble::ProtoNetEnsemble;
 use crate::meta::es_maml::{EsConfig, EsMaml};
 use crate::meta::finetune::FineTune;
 use crate::meta::inner::InnerLoop;
@@ -793,6 +794,14 @@ pub struct EvalArgs {
     /// a time).
     #[arg(long, default_value_t = 0)]
     pub transductive: usize,
+    /// ProtoNet only: enlarge each support set by copies of every image shifted by up to this
+    /// many pixels per axis, (2·N + 1)² images for each (0: the support set as drawn).
+    #[arg(long, default_value_t = 0)]
+    pub support_shifts: usize,
+    /// Evaluate the methods, all ProtoNets, as one ensemble that predicts the class with the
+    /// largest sum of their probabilities.
+    #[arg(long)]
+    pub ensemble: bool,
 }
 
 /// Reads an IDX image/label pair.
@@ -830,17 +839,171 @@ fn classifier_accuracy(path: &Path, set: &ImageSet) -> Result<f64, String> {
     Ok(correct as f64 / set.len() as f64)
 }
 
+/// A learner `eval` evaluates, and what its result line records about it.
+struct Candidate {
+    learner: Box<dyn FewShotLearner>,
+    record: Record,
+}
+
+/// What a result line records about a learner beside its accuracy.
+struct Record {
+    /// Its backbone, described (an ensemble's members', joined by ` + `).
+    backbone: String,
+    /// How it adapts, for learners with an inner loop.
+    inner: Option<InnerLoop>,
+    /// Its weights file (an ensemble's, joined by ` + `).
+    weights: Option<String>,
+    /// Meta-training steps and minutes behind the weights, from their catalogue entry (an
+    /// ensemble's, summed over its members).
+    meta_steps: Option<usize>,
+    train_minutes: Option<f64>,
+}
+
+impl Record {
+    /// A learner of `architecture` adapting by `inner`, from `weights` (with the catalogue's
+    /// record of their training).
+    fn new(architecture: Architecture, inner: Option<InnerLoop>, weights: Option<&Path>) -> Self {
+        let entry = weights.and_then(catalogued);
+        let measured = |key: &str| entry.as_ref().and_then(|e| e.measured_value(key));
+        Self {
+            backbone: architecture.describe(),
+            inner,
+            weights: weights.map(|p| p.display().to_string()),
+            meta_steps: measured("steps").and_then(|v| v.parse().ok()),
+            train_minutes: measured("minutes").and_then(|v| v.parse().ok()),
+        }
+    }
+
+    /// The record of an ensemble of `members`.
+    fn ensemble(members: &[Record]) -> Self {
+        let joined = |field: fn(&Record) -> Option<String>| {
+            let fields: Option<Vec<String>> = members.iter().map(field).collect();
+            fields.map(|fields| fields.join(" + "))
+        };
+        Self {
+            backbone: joined(|member| Some(member.backbone.clone())).unwrap_or_default(),
+            inner: None,
+            weights: joined(|member| member.weights.clone()),
+            meta_steps: members.iter().map(|member| member.meta_steps).sum(),
+            train_minutes: members.iter().map(|member| member.train_minutes).sum(),
+        }
+    }
+}
+
+/// The learner `method` names, set up for evaluation.
+fn candidate(method: &Method, args: &TaskArgs, eval: &EvalArgs) -> Result<Candidate, String> {
+    let path = match (method.algo, &method.weights) {
+        (Algo::Scratch, Some(_)) => return Err("the scratch baseline takes no weights".into()),
+        (Algo::Scratch, None) => {
+            let architecture = args.architecture()?;
+            let scratch = Scratch::new(architecture, SCRATCH_STEPS, 1e-3, &super::backend().device);
+            let record = Record::new(architecture, None, None);
+            return Ok(Candidate {
+                learner: Box::new(scratch),
+                record,
+            });
+        }
+        _ => weights_of(method)?,
+    };
+    if method.algo == Algo::Protonet {
+        let (protonet, architecture) = evaluated_protonet(path, args, eval)?;
+        return Ok(Candidate {
+            learner: Box::new(protonet),
+            record: Record::new(architecture, None, Some(path)),
+        });
+    }
+    let weights = load_weights(method.algo, args, path)?;
+    let architecture = weights.model.architecture();
+    let (learner, inner): (Box<dyn FewShotLearner>, _) = match method.algo {
+        Algo::Classifier => (
+            Box::new(FineTune::new(weights.model, 0, args.finetune_lr)),
+            None,
+        ),
+        Algo::Finetune => (
+            Box::new(FineTune::new(
+                weights.model,
+                args.finetune_steps,
+                args.finetune_lr,
+            )),
+            None,
+        ),
+        algo => {
+            let learner = learner(algo, args, &OuterArgs::default(), Some(weights), 1)?;
+            let inner = learner.inner_loop().cloned();
+            (learner, inner)
+        }
+    };
+    Ok(Candidate {
+        learner,
+        record: Record::new(architecture, inner, Some(path)),
+    })
+}
+
+/// The weights file of `method`, which needs one.
+fn weights_of(method: &Method) -> Result<&Path, String> {
+    method.weights.as_deref().ok_or_else(|| {
+        let name = method.algo.name();
+        format!("{name} needs weights: --method {name}=FILE with a file written by meta-train")
+    })
+}
+
+/// The ProtoNet saved at `path`, predicting as `eval` says (transductively, from enlarged
+/// support sets), and its architecture.
+fn evaluated_protonet(
+    path: &Path,
+    args: &TaskArgs,
+    eval: &EvalArgs,
+) -> Result<(ProtoNet, Architecture), String> {
+    let weights = load_weights(Algo::Protonet, args, path)?;
+    let architecture = weights.model.architecture();
+    // Its outer rate is never used: a saved network is only evaluated.
+    let protonet = ProtoNet::from_model(weights.model, 0.0, &super::backend().device)
+        .with_transductive(eval.transductive)
+        .with_support_shifts(eval.support_shifts);
+    Ok((protonet, architecture))
+}
+
+/// The methods of `eval`, ProtoNets with weights, as one ensemble (`--ensemble`).
+fn ensemble(args: &TaskArgs, eval: &EvalArgs) -> Result<Candidate, String> {
+    let mut members = Vec::new();
+    let mut records = Vec::new();
+    for method in &eval.methods {
+        let path = weights_of(method)?;
+        let (protonet, architecture) = evaluated_protonet(path, args, eval)?;
+        members.push(protonet);
+        records.push(Record::new(architecture, None, Some(path)));
+    }
+    Ok(Candidate {
+        learner: Box::new(ProtoNetEnsemble::new(members)?),
+        record: Record::ensemble(&records),
+    })
+}
+
 /// Evaluates each method on the same tasks (the protocol's test tasks unless `--validation` or
 /// `--images` says otherwise) and prints a table and one line per method.
 pub fn eval(args: &TaskArgs, eval: &EvalArgs) -> Result<(), String> {
-    if let Some(other) = eval.methods.iter().find(|m| m.algo != Algo::Protonet)
-        && eval.transductive > 0
-    {
-        return Err(format!(
-            "--transductive applies to protonet only, not {}",
-            other.algo.name()
-        ));
+    for (flag, set) in [
+        ("--transductive", eval.transductive > 0),
+        ("--support-shifts", eval.support_shifts > 0),
+        ("--ensemble", eval.ensemble),
+    ] {
+        if let Some(other) = eval.methods.iter().find(|m| m.algo != Algo::Protonet)
+            && set
+        {
+            return Err(format!(
+                "{flag} applies to protonet only, not {}",
+                other.algo.name()
+            ));
+        }
     }
+    let candidates = match eval.ensemble {
+        true => vec![ensemble(args, eval)?],
+        false => eval
+            .methods
+            .iter()
+            .map(|method| candidate(method, args, eval))
+            .collect::<Result<_, _>>()?,
+    };
     let spec = args.spec();
     let own_pool;
     let protocol;
@@ -896,52 +1059,11 @@ pub fn eval(args: &TaskArgs, eval: &EvalArgs) -> Result<(), String> {
         None => args.protocol.name(),
     });
     let mut rows: Vec<(&'static str, Accuracy, f64)> = Vec::new();
-    for method in &eval.methods {
-        let entry = method.weights.as_deref().and_then(catalogued);
-        let mut architecture = None;
-        let mut inner = None;
-        let learner: Box<dyn FewShotLearner> = match (method.algo, &method.weights) {
-            (Algo::Scratch, Some(_)) => return Err("the scratch baseline takes no weights".into()),
-            (Algo::Scratch, None) => Box::new(Scratch::new(
-                *architecture.insert(args.architecture()?),
-                SCRATCH_STEPS,
-                1e-3,
-                &super::backend().device,
-            )),
-            (algo, None) => {
-                return Err(format!(
-                    "{} needs weights: --method {}=FILE with a file written by meta-train",
-                    algo.name(),
-                    algo.name()
-                ));
-            }
-            (algo, Some(path)) => {
-                let weights = load_weights(algo, args, path)?;
-                architecture = Some(weights.model.architecture());
-                match algo {
-                    Algo::Classifier => Box::new(FineTune::new(weights.model, 0, args.finetune_lr)),
-                    Algo::Finetune => Box::new(FineTune::new(
-                        weights.model,
-                        args.finetune_steps,
-                        args.finetune_lr,
-                    )),
-                    // Its outer rate is never used: a saved network is only evaluated.
-                    Algo::Protonet => Box::new(
-                        ProtoNet::from_model(weights.model, 0.0, &super::backend().device)
-                            .with_transductive(eval.transductive),
-                    ),
-                    _ => {
-                        let learner = learner(algo, args, &OuterArgs::default(), Some(weights), 1)?;
-                        inner = learner.inner_loop().cloned();
-                        learner
-                    }
-                }
-            }
-        };
+    for candidate in candidates {
+        let learner = candidate.learner.as_ref();
         let started = now_ms();
-        let accuracy =
-            pollster::block_on(evaluate(learner.as_ref(), tasks, eval.episodes, args.seed))
-                .map_err(|e| e.to_string())?;
+        let accuracy = pollster::block_on(evaluate(learner, tasks, eval.episodes, args.seed))
+            .map_err(|e| e.to_string())?;
         let adapt_ms = (now_ms() - started) / eval.episodes as f64;
         println!(
             "method={} way={} shot={} episodes={} accuracy={:.4} ci95={:.4} ms_per_task={adapt_ms:.1}",
@@ -954,21 +1076,21 @@ pub fn eval(args: &TaskArgs, eval: &EvalArgs) -> Result<(), String> {
         );
         rows.push((learner.name(), accuracy, adapt_ms));
         if let Some(file) = &eval.results {
-            let measured = |key: &str| entry.as_ref().and_then(|e| e.measured_value(key));
             let line = ResultLine {
                 protocol: set_name.clone(),
                 algorithm: learner.name().into(),
-                backbone: architecture.map_or_else(String::new, |a| a.describe()),
-                inner,
+                backbone: candidate.record.backbone,
+                inner: candidate.record.inner,
                 transductive: (eval.transductive > 0).then_some(eval.transductive),
+                support_shifts: (eval.support_shifts > 0).then_some(eval.support_shifts),
                 way: spec.way,
                 shot: spec.shot,
                 accuracy: accuracy.mean,
                 ci95: accuracy.ci95,
                 episodes: accuracy.episodes,
-                meta_steps: measured("steps").and_then(|v| v.parse().ok()),
-                train_minutes: measured("minutes").and_then(|v| v.parse().ok()),
-                weights: method.weights.as_ref().map(|p| p.display().to_string()),
+                meta_steps: candidate.record.meta_steps,
+                train_minutes: candidate.record.train_minutes,
+                weights: candidate.record.weights,
                 command: super::command_line(),
                 commit: results::git_commit(),
                 machine: results::machine(super::backend()),
@@ -980,10 +1102,10 @@ pub fn eval(args: &TaskArgs, eval: &EvalArgs) -> Result<(), String> {
             )?;
         }
     }
-    let source = if own_data {
-        "your data".to_string()
-    } else {
-        format!("{} meta-test", args.protocol.name())
+    let source = match (own_data, eval.validation) {
+        (true, _) => "your data".to_string(),
+        (false, true) => format!("{} validation", args.protocol.name()),
+        (false, false) => format!("{} meta-test", args.protocol.name()),
     };
     println!(
         "\n{}-way {}-shot, {} tasks from {source}:",
@@ -1037,22 +1159,36 @@ mod tests {
         assert!(refused("--backbone reference --hidden 100000").contains("hidden = 100000"));
     }
 
-    /// Transductive prediction is ProtoNet's alone: another method with it is refused, with
-    /// the reason, before any data is read.
+    /// Transductive prediction, enlarged support sets and ensembles are ProtoNet's alone:
+    /// another method with any of them is refused, with the reason, before any data is read.
     #[test]
-    fn transductive_evaluation_is_refused_for_other_methods() {
-        let line = "fewshot-lab eval --data /nonexistent --transductive 3 \
-                    --method protonet=a.bpk --method maml=b.bpk";
-        let Command::Eval { task, eval } = Cli::try_parse_from(line.split_whitespace())
-            .unwrap()
-            .command
-        else {
-            unreachable!("an eval line")
-        };
-        assert_eq!(
-            super::eval(&task, &eval).unwrap_err(),
-            "--transductive applies to protonet only, not maml"
-        );
+    fn protonet_evaluation_settings_are_refused_for_other_methods() {
+        for (flags, refusal) in [
+            (
+                "--transductive 3",
+                "--transductive applies to protonet only, not maml",
+            ),
+            (
+                "--support-shifts 1",
+                "--support-shifts applies to protonet only, not maml",
+            ),
+            (
+                "--ensemble",
+                "--ensemble applies to protonet only, not maml",
+            ),
+        ] {
+            let line = format!(
+                "fewshot-lab eval --data /nonexistent {flags} \
+                 --method protonet=a.bpk --method maml=b.bpk"
+            );
+            let Command::Eval { task, eval } = Cli::try_parse_from(line.split_whitespace())
+                .unwrap()
+                .command
+            else {
+                unreachable!("an eval line")
+            };
+            assert_eq!(super::eval(&task, &eval).unwrap_err(), refusal);
+        }
     }
 
     /// Minibatches of support and query images are Reptile's alone: another algorithm with

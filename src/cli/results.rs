@@ -38,6 +38,9 @@ pub struct ResultLine {
     /// Soft k-means rounds on each task's query set, for transductive predictions.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub transductive: Option<usize>,
+    /// Largest shift, in pixels per axis, of the support copies that enlarged each support set.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub support_shifts: Option<usize>,
     /// Classes per task.
     pub way: usize,
     /// Support images per class.
@@ -90,9 +93,19 @@ impl ResultLine {
             label +=
                 &format!(", transductive: {rounds} soft k-means round{plural} on the query set");
         }
+        if let Some(pixels) = self.support_shifts {
+            let plural = if pixels == 1 { "" } else { "s" };
+            label +=
+                &format!(", support set enlarged by every shift of up to {pixels} pixel{plural}");
+        }
         label += ")";
-        if let Some(file) = self.weights.as_deref().and_then(|w| w.rsplit('/').next()) {
-            label += &format!(" `{file}`");
+        if let Some(weights) = &self.weights {
+            // An ensemble's files are joined by " + ".
+            let files: Vec<String> = weights
+                .split(" + ")
+                .map(|path| format!("`{}`", path.rsplit('/').next().unwrap_or(path)))
+                .collect();
+            label += &format!(" {}", files.join(" + "));
         }
         label
     }
@@ -891,6 +904,7 @@ mod tests {
             backbone: "conv4".into(),
             inner: None,
             transductive: None,
+            support_shifts: None,
             way,
             shot,
             accuracy,
@@ -927,9 +941,10 @@ mod tests {
         );
     }
 
-    /// The same network evaluated transductively is a row of its own, which says so.
+    /// The same network evaluated transductively, or with its support sets enlarged, is a row
+    /// of its own, which says so; an ensemble's row names every file.
     #[test]
-    fn transductive_evaluations_have_their_own_row() {
+    fn evaluation_settings_have_their_own_rows() {
         let transductive = |rounds, accuracy| ResultLine {
             transductive: Some(rounds),
             ..line("protonet", 5, 1, accuracy)
@@ -938,12 +953,23 @@ mod tests {
             line("protonet", 5, 1, 0.8),
             transductive(1, 0.85),
             transductive(3, 0.9),
+            ResultLine {
+                support_shifts: Some(1),
+                ..line("protonet", 5, 1, 0.82)
+            },
+            ResultLine {
+                weights: Some("w/a.bpk + w/b.bpk".into()),
+                backbone: "conv4 + conv4 (96 channels)".into(),
+                ..line("protonet-ensemble", 5, 1, 0.84)
+            },
         ];
         let table = table(&lines, "p2");
         for row in [
             "| protonet (conv4) | 80.00 ± 1.00 |",
             "| protonet (conv4, transductive: 1 soft k-means round on the query set) | 85.00",
             "| protonet (conv4, transductive: 3 soft k-means rounds on the query set) | 90.00",
+            "| protonet (conv4, support set enlarged by every shift of up to 1 pixel) | 82.00",
+            "| protonet-ensemble (conv4 + conv4 (96 channels)) `a.bpk` + `b.bpk` | 84.00",
         ] {
             assert!(table.contains(row), "{row} in {table}");
         }

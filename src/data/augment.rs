@@ -1,5 +1,6 @@
-//! Augmentation for meta-training: small random shifts of the ink, so the learned features
-//! care about a digit's shape rather than its exact position in the frame.
+//! Augmentation: small shifts of the ink — random ones for meta-training, so the learned
+//! features care about a digit's shape rather than its exact position in the frame, and every
+//! one of them for enlarging a support set at test time.
 
 use super::{IMAGE_PIXELS, IMAGE_SIDE, ImageSet};
 use crate::rng::Rng;
@@ -32,6 +33,26 @@ pub fn jitter(set: &mut ImageSet, max: usize, rng: &mut Rng) {
         let moved = shift(image, dx, dy);
         image.copy_from_slice(&moved);
     }
+}
+
+/// Every image of `set` followed by its copies shifted by every other offset of at most `max`
+/// pixels per axis: (2·max + 1)² images for each, with its label, in the order of `set`.
+pub fn with_all_shifts(set: &ImageSet, max: usize) -> ImageSet {
+    let max = max as isize;
+    let mut offsets = vec![(0, 0)];
+    offsets.extend(
+        (-max..=max)
+            .flat_map(|dy| (-max..=max).map(move |dx| (dx, dy)))
+            .filter(|&offset| offset != (0, 0)),
+    );
+    let mut shifted = ImageSet::default();
+    for (index, &label) in set.labels.iter().enumerate() {
+        for &(dx, dy) in &offsets {
+            shifted.labels.push(label);
+            shifted.pixels.extend(shift(set.image(index), dx, dy));
+        }
+    }
+    shifted
 }
 
 #[cfg(test)]
@@ -68,5 +89,34 @@ mod tests {
             moved += usize::from(at != 14 * IMAGE_SIDE + 14);
         }
         assert!(moved > 10, "most images should move");
+    }
+
+    #[test]
+    fn all_shifts_follow_each_image_in_order() {
+        let mut set = ImageSet::default();
+        for (label, at) in [(3u8, 14 * IMAGE_SIDE + 14), (7, 5 * IMAGE_SIDE + 9)] {
+            let mut image = vec![0u8; IMAGE_PIXELS];
+            image[at] = 255;
+            set.labels.push(label);
+            set.pixels.extend(image);
+        }
+        let shifted = with_all_shifts(&set, 1);
+        assert_eq!(shifted.labels, [[3u8; 9], [7; 9]].concat());
+        assert_eq!(shifted.image(0), set.image(0));
+        assert_eq!(shifted.image(9), set.image(1));
+        for (copy, original) in [(0..9, 14 * IMAGE_SIDE + 14), (9..18, 5 * IMAGE_SIDE + 9)] {
+            let mut places: Vec<usize> = copy
+                .map(|i| shifted.image(i).iter().position(|&p| p == 255).unwrap())
+                .collect();
+            places.sort();
+            places.dedup();
+            assert_eq!(places.len(), 9, "nine different offsets");
+            for at in places {
+                let (row, col) = (at / IMAGE_SIDE, at % IMAGE_SIDE);
+                let (row0, col0) = (original / IMAGE_SIDE, original % IMAGE_SIDE);
+                assert!(row.abs_diff(row0) <= 1 && col.abs_diff(col0) <= 1);
+            }
+        }
+        assert_eq!(with_all_shifts(&set, 0), set);
     }
 }

@@ -6,6 +6,7 @@
 //! meta-learning implement only the first. [`evaluate`] measures any learner on many episodes
 //! and reports the mean accuracy with a 95 % confidence interval.
 
+pub mod ensemble;
 pub mod es_maml;
 pub mod finetune;
 pub mod inner;

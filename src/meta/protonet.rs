@@ -8,9 +8,15 @@
 //! Optionally, predictions are *transductive*: the prototypes are refined by soft k-means on
 //! the task's unlabelled query images (after Ren et al., 2018), so the query set must be there
 //! as a whole — a setting of its own, reported apart from the ordinary one.
+//!
+//! Also optionally, the support set is *enlarged by shifts*: every support image joins its
+//! prototype together with copies of itself moved by up to a pixel or two, and the copies count
+//! in the support statistics of Conv-4's normalisation too. That uses the support images alone,
+//! so predictions stay inductive, one query at a time.
 
 use super::{FewShotLearner, MetaLearner};
 use crate::data::ImageSet;
+use crate::data::augment::with_all_shifts;
 use crate::data::episode::Episode;
 use crate::model::{Architecture, Network, cross_entropy};
 use burn::module::{Module, Param};
@@ -27,6 +33,8 @@ pub struct ProtoNet {
     device: Device,
     /// Soft k-means rounds on the query set when predicting (0: the ordinary, inductive rule).
     transductive_rounds: usize,
+    /// Largest shift, in pixels per axis, of the support copies when predicting (0: none).
+    support_shifts: usize,
 }
 
 impl ProtoNet {
@@ -40,6 +48,7 @@ impl ProtoNet {
             learning_rate,
             device,
             transductive_rounds: 0,
+            support_shifts: 0,
         }
     }
 
@@ -54,6 +63,7 @@ impl ProtoNet {
             learning_rate,
             device,
             transductive_rounds: 0,
+            support_shifts: 0,
         }
     }
 
@@ -66,23 +76,43 @@ impl ProtoNet {
         }
     }
 
-    /// Query logits `[way · query, way]`: minus squared distances to the class prototypes,
-    /// refined on the queries for `rounds` rounds, computed by `model` on `device` (the
-    /// training network, or its inference copy for predictions: an autodiff graph built
-    /// without a backward pass is never freed).
-    fn logits(model: &Network, device: &Device, episode: &Episode, rounds: usize) -> Tensor<2> {
+    /// Predicts from a support set enlarged by every shift of at most `pixels` per axis
+    /// ([`with_all_shifts`]): (2·pixels + 1)² images for each support image. Meta-training is
+    /// unchanged.
+    pub fn with_support_shifts(self, pixels: usize) -> Self {
+        Self {
+            support_shifts: pixels,
+            ..self
+        }
+    }
+
+    /// Query logits `[way · query, way]`: minus squared distances to the class prototypes of
+    /// the support set enlarged by shifts of up to `shifts` pixels, refined on the queries for
+    /// `rounds` rounds, computed by `model` on `device` (the training network, or its inference
+    /// copy for predictions: an autodiff graph built without a backward pass is never freed).
+    fn logits(
+        model: &Network,
+        device: &Device,
+        episode: &Episode,
+        rounds: usize,
+        shifts: usize,
+    ) -> Tensor<2> {
         let way = episode.classes.len();
         let (support, queries) = model.embed_task(
-            episode.support.to_batch(device).images,
+            with_all_shifts(&episode.support, shifts)
+                .to_batch(device)
+                .images,
             episode.query.to_batch(device).images,
         );
         let [n, features] = support.dims();
-        // The sampler groups the support set by label, in label order.
+        // The sampler groups the support set by label, in label order, and each image's
+        // shifted copies follow it.
         let prototypes = support
             .reshape([way, n / way, features])
             .mean_dim(1)
             .reshape([way, features]);
-        let prototypes = refine_prototypes(prototypes, n / way, queries.clone(), rounds);
+        let shot = episode.support.len() / way;
+        let prototypes = refine_prototypes(prototypes, shot, queries.clone(), rounds);
         minus_squared_distances(queries, prototypes)
     }
 }
@@ -132,15 +162,27 @@ impl FewShotLearner for ProtoNet {
     }
 
     fn predict(&self, episode: &Episode) -> Tensor<1, Int> {
+        self.query_logits(episode).argmax(1).squeeze_dim(1)
+    }
+}
+
+impl ProtoNet {
+    /// Its prediction logits `[way · query, way]` for the episode's queries.
+    fn query_logits(&self, episode: &Episode) -> Tensor<2> {
         let device = self.device.clone().inner();
         Self::logits(
             &self.model.valid(),
             &device,
             episode,
             self.transductive_rounds,
+            self.support_shifts,
         )
-        .argmax(1)
-        .squeeze_dim(1)
+    }
+
+    /// Class probabilities `[way · query, way]` of the episode's queries: the softmax of the
+    /// logits it predicts by, the scale it was meta-trained to score with.
+    pub fn probabilities(&self, episode: &Episode) -> Tensor<2> {
+        softmax(self.query_logits(episode), 1)
     }
 }
 
@@ -154,7 +196,7 @@ impl MetaLearner for ProtoNet {
             .iter()
             .map(|task| {
                 cross_entropy(
-                    Self::logits(&self.model, &self.device, task, 0),
+                    Self::logits(&self.model, &self.device, task, 0, 0),
                     task.query.to_batch(&self.device).labels,
                 )
             })
