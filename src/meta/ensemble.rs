@@ -55,7 +55,7 @@ mod tests {
     /// Argmax of each row of `[rows, way]` numbers.
     fn row_argmax(numbers: Tensor<2>) -> Vec<usize> {
         let way = numbers.dims()[1];
-        let numbers: Vec<f32> = numbers.into_data().to_vec().unwrap();
+        let numbers: Vec<f32> = numbers.into_data().try_to_vec().expect("floats");
         let best = |row: &[f32]| (0..way).max_by(|&a, &b| row[a].total_cmp(&row[b])).unwrap();
         numbers.chunks(way).map(best).collect()
     }
@@ -95,8 +95,8 @@ mod tests {
             .predict(&episode)
             .into_data()
             .convert::<i64>()
-            .to_vec::<i64>()
-            .unwrap()
+            .try_to_vec::<i64>()
+            .expect("labels")
             .into_iter()
             .map(|label| label as usize)
             .collect();
