@@ -126,6 +126,10 @@ impl Fields {
                 fill(t_string!(i18n, mt_unknown_backbone), &[("asked", &asked)])
             }));
         }
+        let spatial = query_param("spatial").is_some_and(|v| v == "1");
+        if spatial && backbone != Backbone::Conv4 {
+            notes.push(Arc::new(move || t_string!(i18n, mt_spatial_conv4_only).to_string()));
+        }
         let fields = Self {
             algorithm: RwSignal::new(algorithm),
             inner_lr: RwSignal::new(readings.0.value),
@@ -136,9 +140,7 @@ impl Fields {
             backbone: RwSignal::new(backbone),
             channels: RwSignal::new(sizes.0.value),
             hidden: RwSignal::new(sizes.1.value),
-            spatial: RwSignal::new(
-                backbone == Backbone::Conv4 && query_param("spatial").is_some_and(|v| v == "1"),
-            ),
+            spatial: RwSignal::new(spatial && backbone == Backbone::Conv4),
             steps: RwSignal::new(readings.4.value),
             validate_every: RwSignal::new(20),
             val_episodes: RwSignal::new(20),
@@ -161,7 +163,8 @@ impl Fields {
                 sizes: Sizes {
                     channels: self.channels.get_untracked(),
                     hidden: self.hidden.get_untracked(),
-                    spatial: backbone == Backbone::Conv4 && self.spatial.get_untracked(),
+                    // Only Conv-4 can be ticked: choosing a backbone resets it.
+                    spatial: self.spatial.get_untracked(),
                 },
             },
         }

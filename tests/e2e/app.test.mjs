@@ -806,12 +806,15 @@ test('where no worker can start, the meta-train page runs on the page itself and
 test('the meta-train page meta-trains a reference CNN of chosen sizes and charts the rates Meta-SGD learned', async () => {
   const { page, errors, context } = await open(
     plainBrowser,
-    '?page=meta-train&backend=cpu&algo=meta-sgd&meta_batch=1&steps=2&inner_steps=1&backbone=reference&channels=2&hidden=32',
+    '?page=meta-train&backend=cpu&algo=meta-sgd&meta_batch=1&steps=2&inner_steps=1&backbone=reference&channels=2&hidden=32&spatial=1',
   );
-  // The backbone and its sizes come from the URL; a width out of range is clamped, with a note.
+  // The backbone and its sizes come from the URL; a width out of range is clamped, and spatial
+  // features, Conv-4's alone, are ignored, each with a note.
   assert.equal(await page.inputValue('#mt-backbone'), 'reference');
   assert.equal(await page.inputValue('#mt-hidden'), '32');
-  assert.match(await page.textContent('.setting-notes'), /channels = 2 is outside 4–128/);
+  const notes = await page.textContent('.setting-notes');
+  assert.match(notes, /channels = 2 is outside 4–128/);
+  assert.match(notes, /spatial = 1 applies to conv4 only .*; ignored/);
   await metaTrainBriefly(page);
   await page.locator('canvas[aria-label^="Meta-SGD\'s learned inner rates"]').waitFor();
   await page.locator('#filters-after[data-filters="4"]').waitFor();
