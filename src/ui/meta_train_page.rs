@@ -128,7 +128,9 @@ impl Fields {
         }
         let spatial = query_param("spatial").is_some_and(|v| v == "1");
         if spatial && backbone != Backbone::Conv4 {
-            notes.push(Arc::new(move || t_string!(i18n, mt_spatial_conv4_only).to_string()));
+            notes.push(Arc::new(move || {
+                t_string!(i18n, mt_spatial_conv4_only).to_string()
+            }));
         }
         let fields = Self {
             algorithm: RwSignal::new(algorithm),
