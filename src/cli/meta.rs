@@ -839,6 +839,9 @@ fn classifier_accuracy(path: &Path, set: &ImageSet) -> Result<f64, String> {
     Ok(correct as f64 / set.len() as f64)
 }
 
+/// The largest `--support-shifts`: 49 images for each support image.
+const MAX_SUPPORT_SHIFTS: usize = 3;
+
 /// A learner `eval` evaluates, and what its result line records about it.
 struct Candidate {
     learner: Box<dyn FewShotLearner>,
@@ -853,9 +856,10 @@ struct Record {
     inner: Option<InnerLoop>,
     /// Its weights file (an ensemble's, joined by ` + `).
     weights: Option<String>,
-    /// Meta-training steps and minutes behind the weights, from their catalogue entry (an
-    /// ensemble's, summed over its members).
+    /// Meta-training steps behind the weights, from their catalogue entry (an ensemble's,
+    /// summed over its members).
     meta_steps: Option<usize>,
+    /// Minutes of meta-training behind the weights, likewise.
     train_minutes: Option<f64>,
 }
 
@@ -982,14 +986,19 @@ fn ensemble(args: &TaskArgs, eval: &EvalArgs) -> Result<Candidate, String> {
 /// Evaluates each method on the same tasks (the protocol's test tasks unless `--validation` or
 /// `--images` says otherwise) and prints a table and one line per method.
 pub fn eval(args: &TaskArgs, eval: &EvalArgs) -> Result<(), String> {
+    if eval.support_shifts > MAX_SUPPORT_SHIFTS {
+        let images = (2 * eval.support_shifts + 1).pow(2);
+        return Err(format!(
+            "--support-shifts {} would turn every support image into {images}; at most {MAX_SUPPORT_SHIFTS}",
+            eval.support_shifts
+        ));
+    }
     for (flag, set) in [
         ("--transductive", eval.transductive > 0),
         ("--support-shifts", eval.support_shifts > 0),
         ("--ensemble", eval.ensemble),
     ] {
-        if let Some(other) = eval.methods.iter().find(|m| m.algo != Algo::Protonet)
-            && set
-        {
+        if set && let Some(other) = eval.methods.iter().find(|m| m.algo != Algo::Protonet) {
             return Err(format!(
                 "{flag} applies to protonet only, not {}",
                 other.algo.name()
@@ -1111,10 +1120,10 @@ pub fn eval(args: &TaskArgs, eval: &EvalArgs) -> Result<(), String> {
         "\n{}-way {}-shot, {} tasks from {source}:",
         spec.way, spec.shot, eval.episodes
     );
-    println!("{:<12} {:>16} {:>12}", "method", "accuracy", "ms / task");
+    println!("{:<17} {:>16} {:>12}", "method", "accuracy", "ms / task");
     for (name, accuracy, ms) in rows {
         println!(
-            "{name:<12} {:>8.2} ± {:<5.2} {ms:>12.1}",
+            "{name:<17} {:>8.2} ± {:<5.2} {ms:>12.1}",
             100.0 * accuracy.mean,
             100.0 * accuracy.ci95
         );
@@ -1160,7 +1169,8 @@ mod tests {
     }
 
     /// Transductive prediction, enlarged support sets and ensembles are ProtoNet's alone:
-    /// another method with any of them is refused, with the reason, before any data is read.
+    /// another method with any of them is refused, with the reason, before any data is read;
+    /// so are support sets enlarged beyond 3 pixels.
     #[test]
     fn protonet_evaluation_settings_are_refused_for_other_methods() {
         for (flags, refusal) in [
@@ -1175,6 +1185,10 @@ mod tests {
             (
                 "--ensemble",
                 "--ensemble applies to protonet only, not maml",
+            ),
+            (
+                "--support-shifts 4",
+                "--support-shifts 4 would turn every support image into 81; at most 3",
             ),
         ] {
             let line = format!(

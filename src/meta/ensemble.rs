@@ -62,7 +62,7 @@ mod tests {
 
     /// The ensemble predicts the argmax of its members' summed probabilities, worked out here
     /// from each member's own. The images' labels are random, so that the two untrained
-    /// members disagree and neither alone would give the ensemble's predictions.
+    /// members disagree and neither alone gives the ensemble's predictions.
     #[test]
     fn ensemble_predicts_the_largest_sum_of_probabilities() {
         let device = cpu_device();
@@ -89,7 +89,16 @@ mod tests {
             .unwrap();
         let [first, second] = [0, 1].map(|i| members[i].probabilities(&episode));
         let expected = row_argmax(first.clone() + second.clone());
-        assert_ne!(row_argmax(first), row_argmax(second), "members that differ");
+        assert_ne!(
+            expected,
+            row_argmax(first),
+            "not the first member's predictions"
+        );
+        assert_ne!(
+            expected,
+            row_argmax(second),
+            "not the second member's predictions"
+        );
         let ensemble = ProtoNetEnsemble::new(members).unwrap();
         let predicted: Vec<usize> = ensemble
             .predict(&episode)

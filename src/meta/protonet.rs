@@ -86,10 +86,30 @@ impl ProtoNet {
         }
     }
 
+    /// Its prediction logits `[way · query, way]` for the episode's queries.
+    fn query_logits(&self, episode: &Episode) -> Tensor<2> {
+        let device = self.device.clone().inner();
+        Self::logits(
+            &self.model.valid(),
+            &device,
+            episode,
+            self.transductive_rounds,
+            self.support_shifts,
+        )
+    }
+
+    /// Class probabilities `[way · query, way]` of the episode's queries: the softmax of the
+    /// logits it predicts by, the scale it was meta-trained to score with.
+    pub fn probabilities(&self, episode: &Episode) -> Tensor<2> {
+        softmax(self.query_logits(episode), 1)
+    }
+
     /// Query logits `[way · query, way]`: minus squared distances to the class prototypes of
     /// the support set enlarged by shifts of up to `shifts` pixels, refined on the queries for
     /// `rounds` rounds, computed by `model` on `device` (the training network, or its inference
     /// copy for predictions: an autodiff graph built without a backward pass is never freed).
+    /// In the refinement an enlarged support set counts as the `shot` images drawn, not as
+    /// all their copies.
     fn logits(
         model: &Network,
         device: &Device,
@@ -98,12 +118,12 @@ impl ProtoNet {
         shifts: usize,
     ) -> Tensor<2> {
         let way = episode.classes.len();
-        let (support, queries) = model.embed_task(
-            with_all_shifts(&episode.support, shifts)
-                .to_batch(device)
-                .images,
-            episode.query.to_batch(device).images,
-        );
+        let support = match shifts {
+            0 => episode.support.to_batch(device),
+            _ => with_all_shifts(&episode.support, shifts).to_batch(device),
+        };
+        let (support, queries) =
+            model.embed_task(support.images, episode.query.to_batch(device).images);
         let [n, features] = support.dims();
         // The sampler groups the support set by label, in label order, and each image's
         // shifted copies follow it.
@@ -163,26 +183,6 @@ impl FewShotLearner for ProtoNet {
 
     fn predict(&self, episode: &Episode) -> Tensor<1, Int> {
         self.query_logits(episode).argmax(1).squeeze_dim(1)
-    }
-}
-
-impl ProtoNet {
-    /// Its prediction logits `[way · query, way]` for the episode's queries.
-    fn query_logits(&self, episode: &Episode) -> Tensor<2> {
-        let device = self.device.clone().inner();
-        Self::logits(
-            &self.model.valid(),
-            &device,
-            episode,
-            self.transductive_rounds,
-            self.support_shifts,
-        )
-    }
-
-    /// Class probabilities `[way · query, way]` of the episode's queries: the softmax of the
-    /// logits it predicts by, the scale it was meta-trained to score with.
-    pub fn probabilities(&self, episode: &Episode) -> Tensor<2> {
-        softmax(self.query_logits(episode), 1)
     }
 }
 
@@ -445,6 +445,60 @@ mod tests {
             learner.predict(&episode).into_data().iter().collect()
         };
         assert_ne!(predict(&inductive), predict(&transductive));
+    }
+
+    /// With its support set enlarged by shifts, the logits are minus the squared distances to
+    /// each class's mean feature over the enlarged set — grouped here by label, not by position
+    /// — with the normalisation statistics of that set; the queries are not shifted.
+    #[test]
+    fn enlarged_support_sets_give_the_class_means_of_the_shifted_copies() {
+        let device = cpu_device().autodiff();
+        device.seed(6);
+        let learner = ProtoNet::new(Backbone::Conv4, 1e-3, &device).with_support_shifts(1);
+        let classes: Vec<usize> = (0..10).collect();
+        let spec = EpisodeSpec {
+            way: 3,
+            shot: 2,
+            query: 2,
+        };
+        let episode = easy_pool()
+            .sample(&classes, spec, &mut Rng::new(8))
+            .unwrap();
+        let enlarged = with_all_shifts(&episode.support, 1);
+        assert_eq!(enlarged.len(), 9 * 6);
+        let inner = device.clone().inner();
+        let (support, queries) = learner.model.valid().embed_task(
+            enlarged.to_batch(&inner).images,
+            episode.query.to_batch(&inner).images,
+        );
+        let (support, queries) = (rows(support), rows(queries));
+        let prototypes: Vec<Vec<f64>> = (0..3u8)
+            .map(|class| {
+                let members: Vec<&Vec<f64>> = (0..enlarged.len())
+                    .filter(|&i| enlarged.labels[i] == class)
+                    .map(|i| &support[i])
+                    .collect();
+                let mean = |f: usize| members.iter().map(|m| m[f]).sum::<f64>() / 18.0;
+                (0..support[0].len()).map(mean).collect()
+            })
+            .collect();
+        let logits = rows(learner.query_logits(&episode));
+        let plain =
+            rows(ProtoNet::from_model(learner.model.clone(), 0.0, &device).query_logits(&episode));
+        assert_ne!(logits, plain, "the shifts change the logits");
+        for (query, row) in queries.iter().zip(&logits) {
+            for (prototype, &logit) in prototypes.iter().zip(row) {
+                let distance: f64 = query
+                    .iter()
+                    .zip(prototype)
+                    .map(|(q, p)| (q - p).powi(2))
+                    .sum();
+                assert!(
+                    (logit + distance).abs() <= 1e-3 * distance.max(1.0),
+                    "{logit} against −{distance}"
+                );
+            }
+        }
     }
 
     /// The prototype output layer classifies like nearest-prototype (the ProtoNet rule).
