@@ -880,14 +880,12 @@ impl Record {
 
     /// The record of an ensemble of `members`.
     fn ensemble(members: &[Record]) -> Self {
-        let joined = |field: fn(&Record) -> Option<String>| {
-            let fields: Option<Vec<String>> = members.iter().map(field).collect();
-            fields.map(|fields| fields.join(" + "))
-        };
+        let backbones: Vec<&str> = members.iter().map(|m| m.backbone.as_str()).collect();
+        let weights: Option<Vec<&str>> = members.iter().map(|m| m.weights.as_deref()).collect();
         Self {
-            backbone: joined(|member| Some(member.backbone.clone())).unwrap_or_default(),
+            backbone: backbones.join(" + "),
             inner: None,
-            weights: joined(|member| member.weights.clone()),
+            weights: weights.map(|files| files.join(" + ")),
             meta_steps: members.iter().map(|member| member.meta_steps).sum(),
             train_minutes: members.iter().map(|member| member.train_minutes).sum(),
         }
