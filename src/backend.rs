@@ -99,17 +99,26 @@ impl Backend {
         }
     }
 
-    /// The native GPU backend (the CLI's `--backend wgpu`): the first adapter wgpu finds.
+    /// The native GPU backend (the CLI's `--backend wgpu`): the first adapter wgpu finds; its
+    /// description says when burn's kernel fusion is on (the `gpu-fusion` build).
     #[cfg(all(feature = "gpu", not(target_arch = "wasm32")))]
     pub fn native_gpu() -> Result<Self, String> {
         let (device, setup) = Device::wgpu_options()
             .init_with_setup()
             .map_err(|e| format!("no usable GPU adapter: {e}"))?;
         let info = setup.adapter.get_info();
+        let fusion = if cfg!(feature = "gpu-fusion") {
+            ", kernel fusion"
+        } else {
+            ""
+        };
         Ok(Self {
             device,
             kind: BackendKind::Wgpu,
-            adapter: format!("{} ({:?}, {:?})", info.name, info.backend, info.device_type),
+            adapter: format!(
+                "{} ({:?}, {:?}){fusion}",
+                info.name, info.backend, info.device_type
+            ),
             notice: None,
         })
     }
