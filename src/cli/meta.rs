@@ -1,7 +1,7 @@
 //! `fewshot-lab meta-train` and `fewshot-lab eval`: few-shot learning on a protocol.
 
 use super::results::{self, CurvePoint, ResultLine};
-use crate::bench::now_ms;
+use crate::bench::{median, now_ms};
 use crate::data::episode::{ClassPool, EpisodeSpec};
 use crate::data::protocol::{ExtraClasses, Protocol, digits, p1, p2, style_shift};
 use crate::data::tasks::{Styles, TaskDraw, Tasks};
@@ -608,14 +608,14 @@ pub fn meta_train(algo: Algo, args: &TaskArgs, run: &MetaTrainArgs) -> Result<Tr
     );
     let protocol_name = args.protocol.name();
     let started = now_ms();
-    let mut train_ms = 0.0;
+    let mut step_ms: Vec<f64> = Vec::new();
     let stop = loop {
         let step_started = now_ms();
         let event = pollster::block_on(training.advance()).map_err(|e| e.to_string())?;
         let seconds = (now_ms() - started) / 1e3;
         match event {
             MetaEvent::Step { step, loss } => {
-                train_ms += now_ms() - step_started;
+                step_ms.push(now_ms() - step_started);
                 bar.set_position(step as u64);
                 bar.set_message(format!("query loss {loss:.3}"));
                 if run.max_minutes > 0.0 && seconds > run.max_minutes * 60.0 {
@@ -667,7 +667,12 @@ pub fn meta_train(algo: Algo, args: &TaskArgs, run: &MetaTrainArgs) -> Result<Tr
     let steps = training.step();
     println!("stop={stop}");
     println!("meta_steps={steps}");
+    // The mean, and the median, which leaves out a first step that compiles GPU shaders.
+    let train_ms: f64 = step_ms.iter().sum();
     println!("meta_step_ms={:.1}", train_ms / steps.max(1) as f64);
+    if !step_ms.is_empty() {
+        println!("meta_step_ms_median={:.1}", median(step_ms));
+    }
     println!("seconds={seconds:.1}");
     let Some(best) = training.best() else {
         return Err(
