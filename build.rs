@@ -4,8 +4,15 @@
 
 use std::process::Command;
 
+/// Runs git without the optional index refresh of `git status`, which would rewrite
+/// `.git/index`, a file this script watches: a build in one target folder would then make the
+/// others rebuild.
 fn git(args: &[&str]) -> Option<String> {
-    let output = Command::new("git").args(args).output().ok()?;
+    let output = Command::new("git")
+        .env("GIT_OPTIONAL_LOCKS", "0")
+        .args(args)
+        .output()
+        .ok()?;
     output
         .status
         .success()
