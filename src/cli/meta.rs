@@ -803,6 +803,11 @@ pub struct EvalArgs {
     /// many pixels per axis, (2·N + 1)² images for each (0: the support set as drawn).
     #[arg(long, default_value_t = 0)]
     pub support_shifts: usize,
+    /// ProtoNet only: give each query the mean feature of itself and its copies shifted by up
+    /// to this many pixels per axis (0: the query as drawn); each query is still classified on
+    /// its own.
+    #[arg(long, default_value_t = 0)]
+    pub query_shifts: usize,
     /// Evaluate the methods, all ProtoNets, as one ensemble that predicts the class with the
     /// largest sum of their probabilities.
     #[arg(long)]
@@ -844,8 +849,8 @@ fn classifier_accuracy(path: &Path, set: &ImageSet) -> Result<f64, String> {
     Ok(correct as f64 / set.len() as f64)
 }
 
-/// The largest `--support-shifts`: 49 images for each support image.
-const MAX_SUPPORT_SHIFTS: usize = 3;
+/// The largest `--support-shifts` or `--query-shifts`: 49 images for each image.
+const MAX_SHIFTS: usize = 3;
 
 /// A learner `eval` evaluates, and what its result line records about it.
 struct Candidate {
@@ -966,7 +971,8 @@ fn evaluated_protonet(
     // Its outer rate is never used: a saved network is only evaluated.
     let protonet = ProtoNet::from_model(weights.model, 0.0, &super::backend().device)
         .with_transductive(eval.transductive)
-        .with_support_shifts(eval.support_shifts);
+        .with_support_shifts(eval.support_shifts)
+        .with_query_shifts(eval.query_shifts);
     Ok((protonet, architecture))
 }
 
@@ -989,16 +995,21 @@ fn ensemble(args: &TaskArgs, eval: &EvalArgs) -> Result<Candidate, String> {
 /// Evaluates each method on the same tasks (the protocol's test tasks unless `--validation` or
 /// `--images` says otherwise) and prints a table and one line per method.
 pub fn eval(args: &TaskArgs, eval: &EvalArgs) -> Result<(), String> {
-    if eval.support_shifts > MAX_SUPPORT_SHIFTS {
-        let images = (2 * eval.support_shifts + 1).pow(2);
-        return Err(format!(
-            "--support-shifts {} would turn every support image into {images}; at most {MAX_SUPPORT_SHIFTS}",
-            eval.support_shifts
-        ));
+    for (flag, shifts, images) in [
+        ("--support-shifts", eval.support_shifts, "support"),
+        ("--query-shifts", eval.query_shifts, "query"),
+    ] {
+        if shifts > MAX_SHIFTS {
+            let copies = (2 * shifts + 1).pow(2);
+            return Err(format!(
+                "{flag} {shifts} would turn every {images} image into {copies}; at most {MAX_SHIFTS}"
+            ));
+        }
     }
     for (flag, set) in [
         ("--transductive", eval.transductive > 0),
         ("--support-shifts", eval.support_shifts > 0),
+        ("--query-shifts", eval.query_shifts > 0),
         ("--ensemble", eval.ensemble),
     ] {
         if set && let Some(other) = eval.methods.iter().find(|m| m.algo != Algo::Protonet) {
@@ -1095,6 +1106,7 @@ pub fn eval(args: &TaskArgs, eval: &EvalArgs) -> Result<(), String> {
                 inner: candidate.record.inner,
                 transductive: (eval.transductive > 0).then_some(eval.transductive),
                 support_shifts: (eval.support_shifts > 0).then_some(eval.support_shifts),
+                query_shifts: (eval.query_shifts > 0).then_some(eval.query_shifts),
                 way: spec.way,
                 shot: spec.shot,
                 accuracy: accuracy.mean,
@@ -1171,9 +1183,9 @@ mod tests {
         assert!(refused("--backbone reference --hidden 100000").contains("hidden = 100000"));
     }
 
-    /// Transductive prediction, enlarged support sets and ensembles are ProtoNet's alone:
-    /// another method with any of them is refused, with the reason, before any data is read;
-    /// so are support sets enlarged beyond 3 pixels.
+    /// Transductive prediction, shifted support and query copies and ensembles are ProtoNet's
+    /// alone: another method with any of them is refused, with the reason, before any data is
+    /// read; so are shifts beyond 3 pixels.
     #[test]
     fn protonet_evaluation_settings_are_refused_for_other_methods() {
         for (flags, refusal) in [
@@ -1190,8 +1202,16 @@ mod tests {
                 "--ensemble applies to protonet only, not maml",
             ),
             (
+                "--query-shifts 1",
+                "--query-shifts applies to protonet only, not maml",
+            ),
+            (
                 "--support-shifts 4",
                 "--support-shifts 4 would turn every support image into 81; at most 3",
+            ),
+            (
+                "--query-shifts 5",
+                "--query-shifts 5 would turn every query image into 121; at most 3",
             ),
         ] {
             let line = format!(

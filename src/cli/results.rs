@@ -41,6 +41,10 @@ pub struct ResultLine {
     /// Largest shift, in pixels per axis, of the support copies that enlarged each support set.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub support_shifts: Option<usize>,
+    /// Largest shift, in pixels per axis, of the query copies averaged into each query's
+    /// feature.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub query_shifts: Option<usize>,
     /// Classes per task.
     pub way: usize,
     /// Support images per class.
@@ -97,6 +101,12 @@ impl ResultLine {
             let plural = if pixels == 1 { "" } else { "s" };
             label +=
                 &format!(", support set enlarged by every shift of up to {pixels} pixel{plural}");
+        }
+        if let Some(pixels) = self.query_shifts {
+            let plural = if pixels == 1 { "" } else { "s" };
+            label += &format!(
+                ", each query the mean feature of its shifts of up to {pixels} pixel{plural}"
+            );
         }
         label += ")";
         if let Some(weights) = &self.weights {
@@ -905,6 +915,7 @@ mod tests {
             inner: None,
             transductive: None,
             support_shifts: None,
+            query_shifts: None,
             way,
             shot,
             accuracy,
@@ -958,6 +969,11 @@ mod tests {
                 ..line("protonet", 5, 1, 0.82)
             },
             ResultLine {
+                support_shifts: Some(1),
+                query_shifts: Some(2),
+                ..line("protonet", 5, 1, 0.83)
+            },
+            ResultLine {
                 weights: Some("w/a.bpk + w/b.bpk".into()),
                 backbone: "conv4 + conv4 (96 channels)".into(),
                 ..line("protonet-ensemble", 5, 1, 0.84)
@@ -969,6 +985,8 @@ mod tests {
             "| protonet (conv4, transductive: 1 soft k-means round on the query set) | 85.00",
             "| protonet (conv4, transductive: 3 soft k-means rounds on the query set) | 90.00",
             "| protonet (conv4, support set enlarged by every shift of up to 1 pixel) | 82.00",
+            "| protonet (conv4, support set enlarged by every shift of up to 1 pixel, each query \
+             the mean feature of its shifts of up to 2 pixels) | 83.00",
             "| protonet-ensemble (conv4 + conv4 (96 channels)) `a.bpk` + `b.bpk` | 84.00",
         ] {
             assert!(table.contains(row), "{row} in {table}");

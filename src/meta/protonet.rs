@@ -12,7 +12,9 @@
 //! Also optionally, the support set is *enlarged by shifts*: every support image joins its
 //! prototype together with copies of itself moved by up to a pixel or two, and the copies count
 //! in the support statistics of Conv-4's normalisation too. That uses the support images alone,
-//! so predictions stay inductive, one query at a time.
+//! so predictions stay inductive, one query at a time. Likewise each query may be *averaged over
+//! shifts*: its feature is the mean feature of itself and its shifted copies (test-time
+//! augmentation), which uses that query alone.
 
 use super::{FewShotLearner, MetaLearner};
 use crate::data::ImageSet;
@@ -31,10 +33,20 @@ pub struct ProtoNet {
     optim: ModuleOptimizer,
     learning_rate: f64,
     device: Device,
-    /// Soft k-means rounds on the query set when predicting (0: the ordinary, inductive rule).
+    /// How it predicts (meta-training always uses the plain rule).
+    rule: PredictionRule,
+}
+
+/// How a [`ProtoNet`] predicts; the default is the plain rule of Snell et al.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+struct PredictionRule {
+    /// Soft k-means rounds on the query set (0: the ordinary, inductive rule).
     transductive_rounds: usize,
-    /// Largest shift, in pixels per axis, of the support copies when predicting (0: none).
+    /// Largest shift, in pixels per axis, of the support copies (0: none).
     support_shifts: usize,
+    /// Largest shift, in pixels per axis, of the query copies averaged into each query's
+    /// feature (0: none).
+    query_shifts: usize,
 }
 
 impl ProtoNet {
@@ -47,8 +59,7 @@ impl ProtoNet {
             optim: AdamConfig::new().init(),
             learning_rate,
             device,
-            transductive_rounds: 0,
-            support_shifts: 0,
+            rule: PredictionRule::default(),
         }
     }
 
@@ -62,40 +73,37 @@ impl ProtoNet {
             optim: AdamConfig::new().init(),
             learning_rate,
             device,
-            transductive_rounds: 0,
-            support_shifts: 0,
+            rule: PredictionRule::default(),
         }
     }
 
     /// Predicts transductively: [`refine_prototypes`] for `rounds` rounds on each task's
     /// query images before classifying them. Meta-training is unchanged.
-    pub fn with_transductive(self, rounds: usize) -> Self {
-        Self {
-            transductive_rounds: rounds,
-            ..self
-        }
+    pub fn with_transductive(mut self, rounds: usize) -> Self {
+        self.rule.transductive_rounds = rounds;
+        self
     }
 
     /// Predicts from a support set enlarged by every shift of at most `pixels` per axis
     /// ([`with_all_shifts`]): (2·pixels + 1)² images for each support image. Meta-training is
     /// unchanged.
-    pub fn with_support_shifts(self, pixels: usize) -> Self {
-        Self {
-            support_shifts: pixels,
-            ..self
-        }
+    pub fn with_support_shifts(mut self, pixels: usize) -> Self {
+        self.rule.support_shifts = pixels;
+        self
+    }
+
+    /// Gives each query the mean feature of itself and its copies shifted by every offset of at
+    /// most `pixels` per axis ([`with_all_shifts`]); each query is still classified on its own.
+    /// Meta-training is unchanged.
+    pub fn with_query_shifts(mut self, pixels: usize) -> Self {
+        self.rule.query_shifts = pixels;
+        self
     }
 
     /// Its prediction logits `[way · query, way]` for the episode's queries.
     fn query_logits(&self, episode: &Episode) -> Tensor<2> {
         let device = self.device.clone().inner();
-        Self::logits(
-            &self.model.valid(),
-            &device,
-            episode,
-            self.transductive_rounds,
-            self.support_shifts,
-        )
+        Self::logits(&self.model.valid(), &device, episode, self.rule)
     }
 
     /// Class probabilities `[way · query, way]` of the episode's queries: the softmax of the
@@ -104,9 +112,9 @@ impl ProtoNet {
         softmax(self.query_logits(episode), 1)
     }
 
-    /// Query logits `[way · query, way]`: minus squared distances to the class prototypes of
-    /// the support set enlarged by shifts of up to `shifts` pixels, refined on the queries for
-    /// `rounds` rounds, computed by `model` on `device` (the training network, or its inference
+    /// Query logits `[way · query, way]` by `rule`: minus squared distances from the (shift-
+    /// averaged) query features to the class prototypes of the (enlarged) support set, refined
+    /// on the queries, computed by `model` on `device` (the training network, or its inference
     /// copy for predictions: an autodiff graph built without a backward pass is never freed).
     /// In the refinement an enlarged support set counts as the `shot` images drawn, not as
     /// all their copies.
@@ -114,17 +122,25 @@ impl ProtoNet {
         model: &Network,
         device: &Device,
         episode: &Episode,
-        rounds: usize,
-        shifts: usize,
+        rule: PredictionRule,
     ) -> Tensor<2> {
         let way = episode.classes.len();
-        let support = match shifts {
-            0 => episode.support.to_batch(device),
-            _ => with_all_shifts(&episode.support, shifts).to_batch(device),
+        let with_shifts = |set: &ImageSet, pixels: usize| match pixels {
+            0 => set.to_batch(device).images,
+            _ => with_all_shifts(set, pixels).to_batch(device).images,
         };
-        let (support, queries) =
-            model.embed_task(support.images, episode.query.to_batch(device).images);
-        let [n, features] = support.dims();
+        let (support, queries) = model.embed_task(
+            with_shifts(&episode.support, rule.support_shifts),
+            with_shifts(&episode.query, rule.query_shifts),
+        );
+        // Each query's shifted copies follow it.
+        let copies = (2 * rule.query_shifts + 1).pow(2);
+        let [n, features] = queries.dims();
+        let queries = queries
+            .reshape([n / copies, copies, features])
+            .mean_dim(1)
+            .reshape([n / copies, features]);
+        let n = support.dims()[0];
         // The sampler groups the support set by label, in label order, and each image's
         // shifted copies follow it.
         let prototypes = support
@@ -132,7 +148,8 @@ impl ProtoNet {
             .mean_dim(1)
             .reshape([way, features]);
         let shot = episode.support.len() / way;
-        let prototypes = refine_prototypes(prototypes, shot, queries.clone(), rounds);
+        let prototypes =
+            refine_prototypes(prototypes, shot, queries.clone(), rule.transductive_rounds);
         minus_squared_distances(queries, prototypes)
     }
 }
@@ -196,7 +213,7 @@ impl MetaLearner for ProtoNet {
             .iter()
             .map(|task| {
                 cross_entropy(
-                    Self::logits(&self.model, &self.device, task, 0, 0),
+                    Self::logits(&self.model, &self.device, task, PredictionRule::default()),
                     task.query.to_batch(&self.device).labels,
                 )
             })
@@ -498,6 +515,63 @@ mod tests {
                     "{logit} against −{distance}"
                 );
             }
+        }
+    }
+
+    /// With queries averaged over shifts, each query's logits are minus the squared distances
+    /// from the mean feature of its nine shifted copies to the plain prototypes, and a query
+    /// gets the same logits when it is the task's only query: it is classified on its own.
+    #[test]
+    fn shifted_queries_are_scored_by_the_mean_feature_of_their_copies() {
+        let device = cpu_device().autodiff();
+        device.seed(7);
+        let learner = ProtoNet::new(Backbone::Conv4, 1e-3, &device).with_query_shifts(1);
+        let classes: Vec<usize> = (0..10).collect();
+        let spec = EpisodeSpec {
+            way: 3,
+            shot: 2,
+            query: 2,
+        };
+        let episode = easy_pool()
+            .sample(&classes, spec, &mut Rng::new(9))
+            .unwrap();
+        let inner = device.clone().inner();
+        let copies = with_all_shifts(&episode.query, 1);
+        let (support, queries) = learner.model.valid().embed_task(
+            episode.support.to_batch(&inner).images,
+            copies.to_batch(&inner).images,
+        );
+        let (support, queries) = (rows(support), rows(queries));
+        let mean = |group: &[Vec<f64>]| -> Vec<f64> {
+            let n = group.len() as f64;
+            (0..group[0].len())
+                .map(|f| group.iter().map(|row| row[f]).sum::<f64>() / n)
+                .collect()
+        };
+        let prototypes: Vec<Vec<f64>> = support.chunks(2).map(mean).collect();
+        let logits = rows(learner.query_logits(&episode));
+        for (copies, row) in queries.chunks(9).zip(&logits) {
+            let query = mean(copies);
+            for (prototype, &logit) in prototypes.iter().zip(row) {
+                let distance: f64 = query
+                    .iter()
+                    .zip(prototype)
+                    .map(|(q, p)| (q - p).powi(2))
+                    .sum();
+                assert!(
+                    (logit + distance).abs() <= 1e-3 * distance.max(1.0),
+                    "{logit} against −{distance}"
+                );
+            }
+        }
+        let mut alone = episode.clone();
+        alone.query = episode.query.range(4..5);
+        let alone = rows(learner.query_logits(&alone));
+        for (a, b) in alone[0].iter().zip(&logits[4]) {
+            assert!(
+                (a - b).abs() <= 1e-3 * b.abs().max(1.0),
+                "{alone:?} against {logits:?}"
+            );
         }
     }
 
