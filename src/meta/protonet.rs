@@ -464,6 +464,41 @@ mod tests {
         assert_ne!(predict(&inductive), predict(&transductive));
     }
 
+    /// A 3-way 2-shot episode with 2 queries a class from the easy pool, drawn with `seed`.
+    fn three_way_two_shot(seed: u64) -> Episode {
+        let classes: Vec<usize> = (0..10).collect();
+        let spec = EpisodeSpec {
+            way: 3,
+            shot: 2,
+            query: 2,
+        };
+        easy_pool()
+            .sample(&classes, spec, &mut Rng::new(seed))
+            .unwrap()
+    }
+
+    /// Each row of `logits` is minus the squared distances from its query to the prototypes.
+    fn assert_minus_squared_distances(
+        logits: &[Vec<f64>],
+        queries: &[Vec<f64>],
+        prototypes: &[Vec<f64>],
+    ) {
+        assert_eq!(logits.len(), queries.len());
+        for (query, row) in queries.iter().zip(logits) {
+            for (prototype, &logit) in prototypes.iter().zip(row) {
+                let distance: f64 = query
+                    .iter()
+                    .zip(prototype)
+                    .map(|(q, p)| (q - p).powi(2))
+                    .sum();
+                assert!(
+                    (logit + distance).abs() <= 1e-3 * distance.max(1.0),
+                    "{logit} against −{distance}"
+                );
+            }
+        }
+    }
+
     /// With its support set enlarged by shifts, the logits are minus the squared distances to
     /// each class's mean feature over the enlarged set — grouped here by label, not by position
     /// — with the normalisation statistics of that set; the queries are not shifted.
@@ -472,15 +507,7 @@ mod tests {
         let device = cpu_device().autodiff();
         device.seed(6);
         let learner = ProtoNet::new(Backbone::Conv4, 1e-3, &device).with_support_shifts(1);
-        let classes: Vec<usize> = (0..10).collect();
-        let spec = EpisodeSpec {
-            way: 3,
-            shot: 2,
-            query: 2,
-        };
-        let episode = easy_pool()
-            .sample(&classes, spec, &mut Rng::new(8))
-            .unwrap();
+        let episode = three_way_two_shot(8);
         let enlarged = with_all_shifts(&episode.support, 1);
         assert_eq!(enlarged.len(), 9 * 6);
         let inner = device.clone().inner();
@@ -503,19 +530,7 @@ mod tests {
         let plain =
             rows(ProtoNet::from_model(learner.model.clone(), 0.0, &device).query_logits(&episode));
         assert_ne!(logits, plain, "the shifts change the logits");
-        for (query, row) in queries.iter().zip(&logits) {
-            for (prototype, &logit) in prototypes.iter().zip(row) {
-                let distance: f64 = query
-                    .iter()
-                    .zip(prototype)
-                    .map(|(q, p)| (q - p).powi(2))
-                    .sum();
-                assert!(
-                    (logit + distance).abs() <= 1e-3 * distance.max(1.0),
-                    "{logit} against −{distance}"
-                );
-            }
-        }
+        assert_minus_squared_distances(&logits, &queries, &prototypes);
     }
 
     /// With queries averaged over shifts, each query's logits are minus the squared distances
@@ -526,15 +541,7 @@ mod tests {
         let device = cpu_device().autodiff();
         device.seed(7);
         let learner = ProtoNet::new(Backbone::Conv4, 1e-3, &device).with_query_shifts(1);
-        let classes: Vec<usize> = (0..10).collect();
-        let spec = EpisodeSpec {
-            way: 3,
-            shot: 2,
-            query: 2,
-        };
-        let episode = easy_pool()
-            .sample(&classes, spec, &mut Rng::new(9))
-            .unwrap();
+        let episode = three_way_two_shot(9);
         let inner = device.clone().inner();
         let copies = with_all_shifts(&episode.query, 1);
         let (support, queries) = learner.model.valid().embed_task(
@@ -550,20 +557,8 @@ mod tests {
         };
         let prototypes: Vec<Vec<f64>> = support.chunks(2).map(mean).collect();
         let logits = rows(learner.query_logits(&episode));
-        for (copies, row) in queries.chunks(9).zip(&logits) {
-            let query = mean(copies);
-            for (prototype, &logit) in prototypes.iter().zip(row) {
-                let distance: f64 = query
-                    .iter()
-                    .zip(prototype)
-                    .map(|(q, p)| (q - p).powi(2))
-                    .sum();
-                assert!(
-                    (logit + distance).abs() <= 1e-3 * distance.max(1.0),
-                    "{logit} against −{distance}"
-                );
-            }
-        }
+        let queries: Vec<Vec<f64>> = queries.chunks(9).map(mean).collect();
+        assert_minus_squared_distances(&logits, &queries, &prototypes);
         let mut alone = episode.clone();
         alone.query = episode.query.range(4..5);
         let alone = rows(learner.query_logits(&alone));
