@@ -133,7 +133,7 @@ pub fn LineChart(
     /// Fixed y range; derived from the data when `None`.
     #[prop(optional)]
     y_range: Option<(f64, f64)>,
-    /// Accessible description.
+    /// What the chart shows: its visible caption and its accessible name.
     #[prop(into)]
     title: Signal<&'static str>,
 ) -> impl IntoView {
@@ -150,6 +150,8 @@ pub fn LineChart(
     });
     view! {
         <figure class="chart-figure">
+            // What the chart shows, for sighted readers (the canvas says it to screen readers).
+            <p class="chart-title muted" aria-hidden="true">{move || title.get()}</p>
             <canvas node_ref=canvas width=WIDTH height=HEIGHT class="chart" role="img" aria-label=title></canvas>
             <figcaption class="visually-hidden">{move || {
                 let data = series.get();
