@@ -960,7 +960,7 @@ fn weights_of(method: &Method) -> Result<&Path, String> {
 }
 
 /// The ProtoNet saved at `path`, predicting as `eval` says (transductively, from enlarged
-/// support sets), and its architecture.
+/// support sets, from queries averaged over shifts), and its architecture.
 fn evaluated_protonet(
     path: &Path,
     args: &TaskArgs,

@@ -952,8 +952,9 @@ mod tests {
         );
     }
 
-    /// The same network evaluated transductively, or with its support sets enlarged, is a row
-    /// of its own, which says so; an ensemble's row names every file.
+    /// The same network evaluated transductively, with its support sets enlarged or with its
+    /// queries averaged over shifts, is a row of its own, which says so; an ensemble's row
+    /// names every file.
     #[test]
     fn evaluation_settings_have_their_own_rows() {
         let transductive = |rounds, accuracy| ResultLine {

@@ -534,7 +534,8 @@ mod tests {
     }
 
     /// With queries averaged over shifts, each query's logits are minus the squared distances
-    /// from the mean feature of its nine shifted copies to the plain prototypes, and a query
+    /// from the mean feature of itself and its eight shifted copies to the plain prototypes
+    /// (not the plain rule's logits), and a query
     /// gets the same logits when it is the task's only query: it is classified on its own.
     #[test]
     fn shifted_queries_are_scored_by_the_mean_feature_of_their_copies() {
@@ -557,6 +558,12 @@ mod tests {
         };
         let prototypes: Vec<Vec<f64>> = support.chunks(2).map(mean).collect();
         let logits = rows(learner.query_logits(&episode));
+        let plain =
+            rows(ProtoNet::from_model(learner.model.clone(), 0.0, &device).query_logits(&episode));
+        let largest_change = (logits.iter().flatten().zip(plain.iter().flatten()))
+            .map(|(a, b)| (a - b).abs() / b.abs().max(1.0))
+            .fold(0.0, f64::max);
+        assert!(largest_change > 1e-2, "the shifts change the logits");
         let queries: Vec<Vec<f64>> = queries.chunks(9).map(mean).collect();
         assert_minus_squared_distances(&logits, &queries, &prototypes);
         let mut alone = episode.clone();
