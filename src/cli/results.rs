@@ -93,20 +93,16 @@ impl ResultLine {
             label += &format!(", {} × {} {layers}{head}", inner.steps, inner.lr);
         }
         if let Some(rounds) = self.transductive {
-            let plural = if rounds == 1 { "" } else { "s" };
-            label +=
-                &format!(", transductive: {rounds} soft k-means round{plural} on the query set");
+            let rounds = counted(rounds, "soft k-means round");
+            label += &format!(", transductive: {rounds} on the query set");
         }
         if let Some(pixels) = self.support_shifts {
-            let plural = if pixels == 1 { "" } else { "s" };
-            label +=
-                &format!(", support set enlarged by every shift of up to {pixels} pixel{plural}");
+            let pixels = counted(pixels, "pixel");
+            label += &format!(", support set enlarged by every shift of up to {pixels}");
         }
         if let Some(pixels) = self.query_shifts {
-            let plural = if pixels == 1 { "" } else { "s" };
-            label += &format!(
-                ", each query the mean feature of its shifts of up to {pixels} pixel{plural}"
-            );
+            let pixels = counted(pixels, "pixel");
+            label += &format!(", each query the mean feature of its shifts of up to {pixels}");
         }
         label += ")";
         if let Some(weights) = &self.weights {
@@ -124,6 +120,12 @@ impl ResultLine {
     pub fn column(&self) -> (usize, usize) {
         (self.way, self.shot)
     }
+}
+
+/// `count` and `noun`, plural unless the count is one: "1 pixel", "2 pixels".
+fn counted(count: usize, noun: &str) -> String {
+    let plural = if count == 1 { "" } else { "s" };
+    format!("{count} {noun}{plural}")
 }
 
 /// One validation during meta-training: a point of a learning curve.
@@ -497,7 +499,7 @@ pub fn rl_table(lines: &[RlLine], env: &str) -> String {
     let updates = lines.iter().map(|l| l.returns.len()).max().unwrap_or(0);
     let mut out = String::from("| policy |");
     for u in 0..updates {
-        out += &format!(" {u} update{} |", if u == 1 { "" } else { "s" });
+        out += &format!(" {} |", counted(u, "update"));
     }
     out += " training |\n|---|";
     out += &"---|".repeat(updates + 1);

@@ -38,7 +38,7 @@ pub struct ProtoNet {
 }
 
 /// How a [`ProtoNet`] predicts; the default is the plain rule of Snell et al.
-#[derive(Debug, Clone, Copy, Default, PartialEq)]
+#[derive(Debug, Clone, Copy, Default)]
 struct PredictionRule {
     /// Soft k-means rounds on the query set (0: the ordinary, inductive rule).
     transductive_rounds: usize,
@@ -133,14 +133,8 @@ impl ProtoNet {
             with_shifts(&episode.support, rule.support_shifts),
             with_shifts(&episode.query, rule.query_shifts),
         );
-        // Each query's shifted copies follow it.
-        let copies = (2 * rule.query_shifts + 1).pow(2);
-        let [n, features] = queries.dims();
-        let queries = queries
-            .reshape([n / copies, copies, features])
-            .mean_dim(1)
-            .reshape([n / copies, features]);
-        let n = support.dims()[0];
+        let queries = mean_of_copies(queries, (2 * rule.query_shifts + 1).pow(2));
+        let [n, features] = support.dims();
         // The sampler groups the support set by label, in label order, and each image's
         // shifted copies follow it.
         let prototypes = support
@@ -152,6 +146,19 @@ impl ProtoNet {
             refine_prototypes(prototypes, shot, queries.clone(), rule.transductive_rounds);
         minus_squared_distances(queries, prototypes)
     }
+}
+
+/// `[n / copies, features]`: the mean of each image's `copies` consecutive rows of `features`
+/// `[n, features]` (as [`with_all_shifts`] orders them); one copy leaves them as they are.
+fn mean_of_copies(features: Tensor<2>, copies: usize) -> Tensor<2> {
+    if copies == 1 {
+        return features;
+    }
+    let [n, width] = features.dims();
+    features
+        .reshape([n / copies, copies, width])
+        .mean_dim(1)
+        .reshape([n / copies, width])
 }
 
 /// `[q, way]`: minus the squared Euclidean distance from each query to each prototype.
