@@ -542,8 +542,8 @@ mod tests {
 
     /// With queries averaged over shifts, each query's logits are minus the squared distances
     /// from the mean feature of itself and its eight shifted copies to the plain prototypes
-    /// (not the plain rule's logits), and a query
-    /// gets the same logits when it is the task's only query: it is classified on its own.
+    /// (not the plain rule's logits), and a query gets the same logits when it is the task's
+    /// only query: it is classified on its own.
     #[test]
     fn shifted_queries_are_scored_by_the_mean_feature_of_their_copies() {
         let device = cpu_device().autodiff();
