@@ -808,6 +808,11 @@ pub struct EvalArgs {
     /// its own.
     #[arg(long, default_value_t = 0)]
     pub query_shifts: usize,
+    /// ProtoNet only: centre every support and query feature on the mean support feature and
+    /// scale it to unit length before prototypes and distances, so they score cosine
+    /// similarity about the support set's centre (SimpleShot's CL2N); still inductive.
+    #[arg(long)]
+    pub centred_unit_features: bool,
     /// Evaluate the methods, all ProtoNets, as one ensemble that predicts the class with the
     /// largest sum of their probabilities.
     #[arg(long)]
@@ -960,7 +965,8 @@ fn weights_of(method: &Method) -> Result<&Path, String> {
 }
 
 /// The ProtoNet saved at `path`, predicting as `eval` says (transductively, from enlarged
-/// support sets, from queries averaged over shifts), and its architecture.
+/// support sets, from queries averaged over shifts, from centred unit-length features), and
+/// its architecture.
 fn evaluated_protonet(
     path: &Path,
     args: &TaskArgs,
@@ -972,7 +978,8 @@ fn evaluated_protonet(
     let protonet = ProtoNet::from_model(weights.model, 0.0, &super::backend().device)
         .with_transductive(eval.transductive)
         .with_support_shifts(eval.support_shifts)
-        .with_query_shifts(eval.query_shifts);
+        .with_query_shifts(eval.query_shifts)
+        .with_centred_unit_features(eval.centred_unit_features);
     Ok((protonet, architecture))
 }
 
@@ -1010,6 +1017,7 @@ pub fn eval(args: &TaskArgs, eval: &EvalArgs) -> Result<(), String> {
         ("--transductive", eval.transductive > 0),
         ("--support-shifts", eval.support_shifts > 0),
         ("--query-shifts", eval.query_shifts > 0),
+        ("--centred-unit-features", eval.centred_unit_features),
         ("--ensemble", eval.ensemble),
     ] {
         if set && let Some(other) = eval.methods.iter().find(|m| m.algo != Algo::Protonet) {
@@ -1107,6 +1115,7 @@ pub fn eval(args: &TaskArgs, eval: &EvalArgs) -> Result<(), String> {
                 transductive: (eval.transductive > 0).then_some(eval.transductive),
                 support_shifts: (eval.support_shifts > 0).then_some(eval.support_shifts),
                 query_shifts: (eval.query_shifts > 0).then_some(eval.query_shifts),
+                centred_unit_features: eval.centred_unit_features,
                 way: spec.way,
                 shot: spec.shot,
                 accuracy: accuracy.mean,
@@ -1204,6 +1213,10 @@ mod tests {
             (
                 "--query-shifts 1",
                 "--query-shifts applies to protonet only, not maml",
+            ),
+            (
+                "--centred-unit-features",
+                "--centred-unit-features applies to protonet only, not maml",
             ),
             (
                 "--support-shifts 4",

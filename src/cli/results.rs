@@ -45,6 +45,9 @@ pub struct ResultLine {
     /// feature.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub query_shifts: Option<usize>,
+    /// Whether every feature was centred on the mean support feature and scaled to unit length.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub centred_unit_features: bool,
     /// Classes per task.
     pub way: usize,
     /// Support images per class.
@@ -103,6 +106,9 @@ impl ResultLine {
         if let Some(pixels) = self.query_shifts {
             let pixels = counted(pixels, "pixel");
             label += &format!(", each query the mean feature of its shifts of up to {pixels}");
+        }
+        if self.centred_unit_features {
+            label += ", features centred on the support mean, unit length";
         }
         label += ")";
         if let Some(weights) = &self.weights {
@@ -918,6 +924,7 @@ mod tests {
             transductive: None,
             support_shifts: None,
             query_shifts: None,
+            centred_unit_features: false,
             way,
             shot,
             accuracy,
@@ -954,8 +961,8 @@ mod tests {
         );
     }
 
-    /// The same network evaluated transductively, with its support sets enlarged or with its
-    /// queries averaged over shifts, is a row of its own, which says so; an ensemble's row
+    /// The same network evaluated transductively, with its support sets enlarged, with its
+    /// queries averaged over shifts or with centred unit-length features, is a row of its own, which says so; an ensemble's row
     /// names every file.
     #[test]
     fn evaluation_settings_have_their_own_rows() {
@@ -977,6 +984,10 @@ mod tests {
                 ..line("protonet", 5, 1, 0.83)
             },
             ResultLine {
+                centred_unit_features: true,
+                ..line("protonet", 5, 1, 0.835)
+            },
+            ResultLine {
                 weights: Some("w/a.bpk + w/b.bpk".into()),
                 backbone: "conv4 + conv4 (96 channels)".into(),
                 ..line("protonet-ensemble", 5, 1, 0.84)
@@ -990,6 +1001,7 @@ mod tests {
             "| protonet (conv4, support set enlarged by every shift of up to 1 pixel) | 82.00",
             "| protonet (conv4, support set enlarged by every shift of up to 1 pixel, each query \
              the mean feature of its shifts of up to 2 pixels) | 83.00",
+            "| protonet (conv4, features centred on the support mean, unit length) | 83.50",
             "| protonet-ensemble (conv4 + conv4 (96 channels)) `a.bpk` + `b.bpk` | 84.00",
         ] {
             assert!(table.contains(row), "{row} in {table}");

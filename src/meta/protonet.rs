@@ -14,7 +14,10 @@
 //! in the support statistics of Conv-4's normalisation too. That uses the support images alone,
 //! so predictions stay inductive, one query at a time. Likewise each query may be *averaged over
 //! shifts*: its feature is the mean feature of itself and its shifted copies (test-time
-//! augmentation), which uses that query alone.
+//! augmentation), which uses that query alone. And features may be *centred and scaled to
+//! unit length* before prototypes and distances (SimpleShot's CL2N, Wang et al., 2019, centred
+//! on the task's support features rather than the training classes'): the squared distances
+//! then score cosine similarity about that centre. That too uses the support images alone.
 
 use super::{FewShotLearner, MetaLearner};
 use crate::data::ImageSet;
@@ -47,6 +50,8 @@ struct PredictionRule {
     /// Largest shift, in pixels per axis, of the query copies averaged into each query's
     /// feature (0: none).
     query_shifts: usize,
+    /// Centre every feature on the mean support feature and scale it to unit length.
+    centred_unit_features: bool,
 }
 
 impl ProtoNet {
@@ -100,6 +105,14 @@ impl ProtoNet {
         self
     }
 
+    /// Centres every support and query feature on the mean of the (enlarged) support set's
+    /// features and scales it to unit length before the prototypes are taken
+    /// ([`centred_unit_length`]). Meta-training is unchanged.
+    pub fn with_centred_unit_features(mut self, on: bool) -> Self {
+        self.rule.centred_unit_features = on;
+        self
+    }
+
     /// Its prediction logits `[way · query, way]` for the episode's queries.
     fn query_logits(&self, episode: &Episode) -> Tensor<2> {
         let device = self.device.clone().inner();
@@ -113,8 +126,8 @@ impl ProtoNet {
     }
 
     /// Query logits `[way · query, way]` by `rule`: minus squared distances from the (shift-
-    /// averaged) query features to the class prototypes of the (enlarged) support set, refined
-    /// on the queries, computed by `model` on `device` (the training network, or its inference
+    /// averaged, centred unit-length) query features to the class prototypes of the (enlarged)
+    /// support set, refined on the queries, computed by `model` on `device` (the training network, or its inference
     /// copy for predictions: an autodiff graph built without a backward pass is never freed).
     /// In the refinement an enlarged support set counts as the `shot` images drawn, not as
     /// all their copies.
@@ -134,6 +147,16 @@ impl ProtoNet {
             with_shifts(&episode.query, rule.query_shifts),
         );
         let queries = mean_of_copies(queries, (2 * rule.query_shifts + 1).pow(2));
+        let (support, queries) = match rule.centred_unit_features {
+            false => (support, queries),
+            true => {
+                let centre = support.clone().mean_dim(0);
+                (
+                    centred_unit_length(support, centre.clone()),
+                    centred_unit_length(queries, centre),
+                )
+            }
+        };
         let [n, features] = support.dims();
         // The sampler groups the support set by label, in label order, and each image's
         // shifted copies follow it.
@@ -159,6 +182,19 @@ fn mean_of_copies(features: Tensor<2>, copies: usize) -> Tensor<2> {
         .reshape([n / copies, copies, width])
         .mean_dim(1)
         .reshape([n / copies, width])
+}
+
+/// `features` `[n, width]` less `centre` `[1, width]`, each row scaled to unit length (a row
+/// at the centre stays zero).
+fn centred_unit_length(features: Tensor<2>, centre: Tensor<2>) -> Tensor<2> {
+    let centred = features - centre;
+    let length = centred
+        .clone()
+        .powi_scalar(2)
+        .sum_dim(1)
+        .sqrt()
+        .clamp_min(1e-12);
+    centred / length
 }
 
 /// `[q, way]`: minus the squared Euclidean distance from each query to each prototype.
@@ -506,6 +542,25 @@ mod tests {
         }
     }
 
+    /// Query `index` of `episode` gets the same `logits` (those of the whole query set) when it
+    /// is the task's only query: it is classified on its own.
+    fn assert_classified_alone(
+        learner: &ProtoNet,
+        episode: &Episode,
+        index: usize,
+        logits: &[Vec<f64>],
+    ) {
+        let mut alone = episode.clone();
+        alone.query = episode.query.range(index..index + 1);
+        let alone = rows(learner.query_logits(&alone));
+        for (a, b) in alone[0].iter().zip(&logits[index]) {
+            assert!(
+                (a - b).abs() <= 1e-3 * b.abs().max(1.0),
+                "{alone:?} against {logits:?}"
+            );
+        }
+    }
+
     /// With its support set enlarged by shifts, the logits are minus the squared distances to
     /// each class's mean feature over the enlarged set — grouped here by label, not by position
     /// — with the normalisation statistics of that set; the queries are not shifted.
@@ -573,15 +628,52 @@ mod tests {
         assert!(largest_change > 1e-2, "the shifts change the logits");
         let queries: Vec<Vec<f64>> = queries.chunks(9).map(mean).collect();
         assert_minus_squared_distances(&logits, &queries, &prototypes);
-        let mut alone = episode.clone();
-        alone.query = episode.query.range(4..5);
-        let alone = rows(learner.query_logits(&alone));
-        for (a, b) in alone[0].iter().zip(&logits[4]) {
-            assert!(
-                (a - b).abs() <= 1e-3 * b.abs().max(1.0),
-                "{alone:?} against {logits:?}"
-            );
-        }
+        assert_classified_alone(&learner, &episode, 4, &logits);
+    }
+
+    /// With centred unit-length features, the logits are minus the squared distances from each
+    /// query's feature, less the mean support feature and scaled to unit length, to the class
+    /// means of the support features treated alike (so they lie in [−4, 0], unlike the plain
+    /// rule's), and a query gets the same logits when it is the task's only query.
+    #[test]
+    fn centred_unit_features_score_by_distances_between_unit_vectors() {
+        let device = cpu_device().autodiff();
+        device.seed(10);
+        let learner =
+            ProtoNet::new(Backbone::Conv4, 1e-3, &device).with_centred_unit_features(true);
+        let episode = three_way_two_shot(11);
+        let inner = device.clone().inner();
+        let (support, queries) = learner.model.valid().embed_task(
+            episode.support.to_batch(&inner).images,
+            episode.query.to_batch(&inner).images,
+        );
+        let (support, queries) = (rows(support), rows(queries));
+        let width = support[0].len();
+        let centre: Vec<f64> = (0..width)
+            .map(|f| support.iter().map(|row| row[f]).sum::<f64>() / support.len() as f64)
+            .collect();
+        let unit = |row: &Vec<f64>| -> Vec<f64> {
+            let centred: Vec<f64> = row.iter().zip(&centre).map(|(v, c)| v - c).collect();
+            let length = centred.iter().map(|v| v * v).sum::<f64>().sqrt();
+            centred.iter().map(|v| v / length).collect()
+        };
+        let support: Vec<Vec<f64>> = support.iter().map(unit).collect();
+        let queries: Vec<Vec<f64>> = queries.iter().map(unit).collect();
+        let prototypes: Vec<Vec<f64>> = support
+            .chunks(2)
+            .map(|pair| {
+                (0..width)
+                    .map(|f| (pair[0][f] + pair[1][f]) / 2.0)
+                    .collect()
+            })
+            .collect();
+        let logits = rows(learner.query_logits(&episode));
+        assert!(logits.iter().flatten().all(|&l| (-4.0..=1e-4).contains(&l)));
+        let plain =
+            rows(ProtoNet::from_model(learner.model.clone(), 0.0, &device).query_logits(&episode));
+        assert!(plain.iter().flatten().any(|&l| l < -4.0), "{plain:?}");
+        assert_minus_squared_distances(&logits, &queries, &prototypes);
+        assert_classified_alone(&learner, &episode, 3, &logits);
     }
 
     /// The prototype output layer classifies like nearest-prototype (the ProtoNet rule).
