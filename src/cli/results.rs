@@ -962,8 +962,8 @@ mod tests {
     }
 
     /// The same network evaluated transductively, with its support sets enlarged, with its
-    /// queries averaged over shifts or with centred unit-length features, is a row of its own, which says so; an ensemble's row
-    /// names every file.
+    /// queries averaged over shifts or with centred unit-length features, is a row of its own,
+    /// which says so; an ensemble's row names every file.
     #[test]
     fn evaluation_settings_have_their_own_rows() {
         let transductive = |rounds, accuracy| ResultLine {

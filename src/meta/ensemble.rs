@@ -1,7 +1,8 @@
 //! An ensemble of prototypical networks: every member scores a task's queries on its own, and
 //! the ensemble predicts the class with the largest sum of the members' probabilities. Each
-//! member predicts as it was set to (transductively, or from an enlarged support set), so an
-//! ensemble is inductive when its members are.
+//! member predicts as it was set to (transductively, from an enlarged support set, from queries
+//! averaged over shifts, from centred unit-length features), so an ensemble is inductive when
+//! its members are.
 
 use super::FewShotLearner;
 use super::protonet::ProtoNet;

@@ -120,15 +120,17 @@ impl ProtoNet {
     }
 
     /// Class probabilities `[way · query, way]` of the episode's queries: the softmax of the
-    /// logits it predicts by, the scale it was meta-trained to score with.
+    /// logits it predicts by (at the scale it was meta-trained to score with, unless its
+    /// features are centred and of unit length: then the logits lie in [−4, 0]).
     pub fn probabilities(&self, episode: &Episode) -> Tensor<2> {
         softmax(self.query_logits(episode), 1)
     }
 
     /// Query logits `[way · query, way]` by `rule`: minus squared distances from the (shift-
     /// averaged, centred unit-length) query features to the class prototypes of the (enlarged)
-    /// support set, refined on the queries, computed by `model` on `device` (the training network, or its inference
-    /// copy for predictions: an autodiff graph built without a backward pass is never freed).
+    /// support set, refined on the queries, computed by `model` on `device` (the training
+    /// network, or its inference copy for predictions: an autodiff graph built without a
+    /// backward pass is never freed).
     /// In the refinement an enlarged support set counts as the `shot` images drawn, not as
     /// all their copies.
     fn logits(
@@ -631,40 +633,52 @@ mod tests {
         assert_classified_alone(&learner, &episode, 4, &logits);
     }
 
-    /// With centred unit-length features, the logits are minus the squared distances from each
-    /// query's feature, less the mean support feature and scaled to unit length, to the class
-    /// means of the support features treated alike (so they lie in [−4, 0], unlike the plain
-    /// rule's), and a query gets the same logits when it is the task's only query.
+    /// With centred unit-length features (here with support and query shifts, as evaluated),
+    /// the logits are minus the squared distances from each query's shift-averaged feature,
+    /// less the mean feature of the enlarged support set and scaled to unit length, to the
+    /// class means of the enlarged support set's features treated alike (so they lie in
+    /// [−4, 0], unlike the plain rule's), and a query gets the same logits when it is the
+    /// task's only query.
     #[test]
     fn centred_unit_features_score_by_distances_between_unit_vectors() {
         let device = cpu_device().autodiff();
         device.seed(10);
-        let learner =
-            ProtoNet::new(Backbone::Conv4, 1e-3, &device).with_centred_unit_features(true);
+        let learner = ProtoNet::new(Backbone::Conv4, 1e-3, &device)
+            .with_support_shifts(1)
+            .with_query_shifts(1)
+            .with_centred_unit_features(true);
         let episode = three_way_two_shot(11);
         let inner = device.clone().inner();
+        let enlarged = with_all_shifts(&episode.support, 1);
         let (support, queries) = learner.model.valid().embed_task(
-            episode.support.to_batch(&inner).images,
-            episode.query.to_batch(&inner).images,
+            enlarged.to_batch(&inner).images,
+            with_all_shifts(&episode.query, 1).to_batch(&inner).images,
         );
         let (support, queries) = (rows(support), rows(queries));
-        let width = support[0].len();
-        let centre: Vec<f64> = (0..width)
-            .map(|f| support.iter().map(|row| row[f]).sum::<f64>() / support.len() as f64)
-            .collect();
+        let mean = |group: &[&Vec<f64>]| -> Vec<f64> {
+            let n = group.len() as f64;
+            (0..group[0].len())
+                .map(|f| group.iter().map(|row| row[f]).sum::<f64>() / n)
+                .collect()
+        };
+        let centre = mean(&support.iter().collect::<Vec<_>>());
         let unit = |row: &Vec<f64>| -> Vec<f64> {
             let centred: Vec<f64> = row.iter().zip(&centre).map(|(v, c)| v - c).collect();
             let length = centred.iter().map(|v| v * v).sum::<f64>().sqrt();
             centred.iter().map(|v| v / length).collect()
         };
         let support: Vec<Vec<f64>> = support.iter().map(unit).collect();
-        let queries: Vec<Vec<f64>> = queries.iter().map(unit).collect();
-        let prototypes: Vec<Vec<f64>> = support
-            .chunks(2)
-            .map(|pair| {
-                (0..width)
-                    .map(|f| (pair[0][f] + pair[1][f]) / 2.0)
-                    .collect()
+        let queries: Vec<Vec<f64>> = queries
+            .chunks(9)
+            .map(|copies| unit(&mean(&copies.iter().collect::<Vec<_>>())))
+            .collect();
+        let prototypes: Vec<Vec<f64>> = (0..3u8)
+            .map(|class| {
+                let members: Vec<&Vec<f64>> = (0..enlarged.len())
+                    .filter(|&i| enlarged.labels[i] == class)
+                    .map(|i| &support[i])
+                    .collect();
+                mean(&members)
             })
             .collect();
         let logits = rows(learner.query_logits(&episode));
