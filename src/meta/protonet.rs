@@ -544,6 +544,23 @@ mod tests {
         }
     }
 
+    /// The mean of `features`' rows for each of the three classes of `set`, whose images they
+    /// are, grouped by label.
+    fn class_means(set: &crate::data::ImageSet, features: &[Vec<f64>]) -> Vec<Vec<f64>> {
+        (0..3u8)
+            .map(|class| {
+                let members: Vec<&Vec<f64>> = (0..set.len())
+                    .filter(|&i| set.labels[i] == class)
+                    .map(|i| &features[i])
+                    .collect();
+                let n = members.len() as f64;
+                (0..features[0].len())
+                    .map(|f| members.iter().map(|m| m[f]).sum::<f64>() / n)
+                    .collect()
+            })
+            .collect()
+    }
+
     /// Query `index` of `episode` gets the same `logits` (those of the whole query set) when it
     /// is the task's only query: it is classified on its own.
     fn assert_classified_alone(
@@ -580,16 +597,7 @@ mod tests {
             episode.query.to_batch(&inner).images,
         );
         let (support, queries) = (rows(support), rows(queries));
-        let prototypes: Vec<Vec<f64>> = (0..3u8)
-            .map(|class| {
-                let members: Vec<&Vec<f64>> = (0..enlarged.len())
-                    .filter(|&i| enlarged.labels[i] == class)
-                    .map(|i| &support[i])
-                    .collect();
-                let mean = |f: usize| members.iter().map(|m| m[f]).sum::<f64>() / 18.0;
-                (0..support[0].len()).map(mean).collect()
-            })
-            .collect();
+        let prototypes = class_means(&enlarged, &support);
         let logits = rows(learner.query_logits(&episode));
         let plain =
             rows(ProtoNet::from_model(learner.model.clone(), 0.0, &device).query_logits(&episode));
@@ -672,15 +680,7 @@ mod tests {
             .chunks(9)
             .map(|copies| unit(&mean(&copies.iter().collect::<Vec<_>>())))
             .collect();
-        let prototypes: Vec<Vec<f64>> = (0..3u8)
-            .map(|class| {
-                let members: Vec<&Vec<f64>> = (0..enlarged.len())
-                    .filter(|&i| enlarged.labels[i] == class)
-                    .map(|i| &support[i])
-                    .collect();
-                mean(&members)
-            })
-            .collect();
+        let prototypes = class_means(&enlarged, &support);
         let logits = rows(learner.query_logits(&episode));
         assert!(logits.iter().flatten().all(|&l| (-4.0..=1e-4).contains(&l)));
         let plain =
