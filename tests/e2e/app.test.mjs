@@ -816,7 +816,12 @@ test('the meta-train page meta-trains a reference CNN of chosen sizes and charts
   assert.match(notes, /channels = 2 is outside 4–128/);
   assert.match(notes, /spatial = 1 applies to conv4 only .*; ignored/);
   await metaTrainBriefly(page);
-  await page.locator('canvas[aria-label^="Meta-SGD\'s learned inner rates"]').waitFor();
+  const rates = page.locator('canvas[aria-label^="Meta-SGD\'s learned inner rates"]');
+  await rates.waitFor();
+  // Its title is also a visible caption above it, the words its accessible name says.
+  const caption = page.locator('figure.chart-figure', { has: rates }).locator('.chart-title');
+  assert.ok(await caption.isVisible());
+  assert.equal(await caption.textContent(), await rates.getAttribute('aria-label'));
   await page.locator('#filters-after[data-filters="4"]').waitFor();
   assert.equal(await page.locator('.meta-train .error').count(), 0);
   assert.deepEqual(errors, []);
