@@ -544,6 +544,14 @@ mod tests {
         }
     }
 
+    /// The mean of the rows of `group`, feature by feature.
+    fn mean_row<R: AsRef<[f64]>>(group: &[R]) -> Vec<f64> {
+        let n = group.len() as f64;
+        (0..group[0].as_ref().len())
+            .map(|f| group.iter().map(|row| row.as_ref()[f]).sum::<f64>() / n)
+            .collect()
+    }
+
     /// The mean of `features`' rows for each of the three classes of `set`, whose images they
     /// are, grouped by label.
     fn class_means(set: &crate::data::ImageSet, features: &[Vec<f64>]) -> Vec<Vec<f64>> {
@@ -553,10 +561,7 @@ mod tests {
                     .filter(|&i| set.labels[i] == class)
                     .map(|i| &features[i])
                     .collect();
-                let n = members.len() as f64;
-                (0..features[0].len())
-                    .map(|f| members.iter().map(|m| m[f]).sum::<f64>() / n)
-                    .collect()
+                mean_row(&members)
             })
             .collect()
     }
@@ -622,13 +627,7 @@ mod tests {
             copies.to_batch(&inner).images,
         );
         let (support, queries) = (rows(support), rows(queries));
-        let mean = |group: &[Vec<f64>]| -> Vec<f64> {
-            let n = group.len() as f64;
-            (0..group[0].len())
-                .map(|f| group.iter().map(|row| row[f]).sum::<f64>() / n)
-                .collect()
-        };
-        let prototypes: Vec<Vec<f64>> = support.chunks(2).map(mean).collect();
+        let prototypes: Vec<Vec<f64>> = support.chunks(2).map(mean_row).collect();
         let logits = rows(learner.query_logits(&episode));
         let plain =
             rows(ProtoNet::from_model(learner.model.clone(), 0.0, &device).query_logits(&episode));
@@ -636,7 +635,7 @@ mod tests {
             .map(|(a, b)| (a - b).abs() / b.abs().max(1.0))
             .fold(0.0, f64::max);
         assert!(largest_change > 1e-2, "the shifts change the logits");
-        let queries: Vec<Vec<f64>> = queries.chunks(9).map(mean).collect();
+        let queries: Vec<Vec<f64>> = queries.chunks(9).map(mean_row).collect();
         assert_minus_squared_distances(&logits, &queries, &prototypes);
         assert_classified_alone(&learner, &episode, 4, &logits);
     }
@@ -663,13 +662,7 @@ mod tests {
             with_all_shifts(&episode.query, 1).to_batch(&inner).images,
         );
         let (support, queries) = (rows(support), rows(queries));
-        let mean = |group: &[&Vec<f64>]| -> Vec<f64> {
-            let n = group.len() as f64;
-            (0..group[0].len())
-                .map(|f| group.iter().map(|row| row[f]).sum::<f64>() / n)
-                .collect()
-        };
-        let centre = mean(&support.iter().collect::<Vec<_>>());
+        let centre = mean_row(&support);
         let unit = |row: &Vec<f64>| -> Vec<f64> {
             let centred: Vec<f64> = row.iter().zip(&centre).map(|(v, c)| v - c).collect();
             let length = centred.iter().map(|v| v * v).sum::<f64>().sqrt();
@@ -678,7 +671,7 @@ mod tests {
         let support: Vec<Vec<f64>> = support.iter().map(unit).collect();
         let queries: Vec<Vec<f64>> = queries
             .chunks(9)
-            .map(|copies| unit(&mean(&copies.iter().collect::<Vec<_>>())))
+            .map(|copies| unit(&mean_row(copies)))
             .collect();
         let prototypes = class_means(&enlarged, &support);
         let logits = rows(learner.query_logits(&episode));
