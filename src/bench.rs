@@ -5,10 +5,9 @@
 //! print one JSON object per figure, so results from both places can be compared line by line.
 //! Inputs are synthetic images: the figures measure compute, not data loading.
 
-#[cfg(not(target_arch = "wasm32"))]
 pub mod profile;
 
-use crate::backend::Backend;
+use crate::backend::{Backend, BackendKind};
 use crate::data::episode::{ClassPool, EpisodeSpec};
 use crate::data::{IMAGE_PIXELS, IMAGE_SIDE, ImageSet, NUM_CLASSES};
 use crate::meta::MetaLearner;
@@ -123,6 +122,30 @@ pub fn median(mut values: Vec<f64>) -> f64 {
 }
 
 const WARM_UP: usize = 2;
+
+/// [`run`], or with `profile` where the time of those steps goes ([`profile::run`]: training
+/// steps and meta repeats set how many).
+pub async fn measure(
+    backend: &Backend,
+    plan: BenchPlan,
+    profile: bool,
+) -> Result<Vec<Figure>, String> {
+    if profile {
+        if backend.kind == BackendKind::WebGpu {
+            // `Device::sync` blocks until the GPU is idle, which a browser's page cannot do.
+            return Err(
+                "the profile waits for the device after every phase, which WebGPU \
+                cannot do on a page: profile with backend=cpu here, or natively with \
+                `fewshot-lab --backend wgpu bench --profile`"
+                    .into(),
+            );
+        }
+        plan.check()?;
+        profile::run(backend, plan.train_steps, plan.meta_repeats).await
+    } else {
+        run(backend, plan).await
+    }
+}
 
 /// Measures training throughput (batch 64), forward latency (batch 1 and 64), meta-training
 /// step time and adaptation latency.

@@ -10,6 +10,7 @@ import { cpus, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { launch, ROOT } from '../../tests/e2e/browser.mjs';
 import { serve } from '../../tests/e2e/server.mjs';
+import { benchFigures } from '../bench-page.mjs';
 
 const [results, ...others] = process.argv.slice(2);
 const builds = [['', join(ROOT, 'dist')], ...others.map((arg) => arg.split(/=(.*)/s, 2))];
@@ -25,19 +26,8 @@ symlinkSync(join(ROOT, 'scripts/tfjs'), join(site, 'tfjs'));
 const server = await serve(site);
 const browser = await launch({ webgpu: true });
 
-/** The JSON lines the page at `path` prints, or why it printed none. */
-async function figures(path) {
-  const page = await browser.newPage();
-  try {
-    await page.goto(`${server.url}/${path}`);
-    await page.locator('#bench-output:not([data-state="running"])').waitFor({ timeout: 900_000 });
-    const text = (await page.textContent('#bench-output')).trim();
-    if ((await page.getAttribute('#bench-output', 'data-state')) !== 'done') throw new Error(text);
-    return text.split('\n').map((line) => JSON.parse(line));
-  } finally {
-    await page.close();
-  }
-}
+/** The JSON lines the page at `path` of the served folder prints. */
+const figures = (path) => benchFigures(browser, `${server.url}/${path}`);
 
 const lines = [];
 let mine; // this build's figures

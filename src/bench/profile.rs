@@ -1,17 +1,19 @@
 //! Where the time of a step goes (`fewshot-lab bench --profile`): each phase of a training
-//! step and of a Playground adaptation timed on its own, as a median over repeats.
+//! step, each layer of a forward pass and each phase of a Playground adaptation timed on its
+//! own, as a median over repeats.
 //!
 //! The device finishes each phase before the next one starts ([`Device::sync`]), so work a GPU
 //! queues is charged to the phase that queued it; the CPU backend runs work as it is issued.
 
 use super::{
-    Figure, WARM_UP, figure, median, now_ms, playground_procedure, support_set, synthetic_run,
+    Figure, WARM_UP, figure, median, now_ms, playground_procedure, support_set, synthetic_images,
+    synthetic_run,
 };
 use crate::backend::Backend;
 use crate::data::NUM_CLASSES;
-use crate::model::{Backbone, Network};
+use crate::model::{Backbone, Network, ReferenceCnn};
 use crate::playground::adapt::{Adaptation, HeadSteps};
-use crate::train::{TrainError, TrainEvent};
+use crate::train::{TrainError, TrainEvent, read_f32};
 use burn::tensor::Device;
 
 /// Milliseconds per named phase of repeated work.
@@ -76,9 +78,11 @@ impl Phases {
     }
 }
 
-/// The phases of a training step and of a Playground adaptation on both backbones.
+/// The phases of a training step, the layers of a forward pass and the phases of a Playground
+/// adaptation on both backbones.
 pub async fn run(backend: &Backend, steps: usize, repeats: usize) -> Result<Vec<Figure>, String> {
     let mut figures = training_step(backend, steps).await?;
+    figures.extend(forward_pass(backend, repeats).await?);
     for backbone in [Backbone::Reference, Backbone::Conv4] {
         figures.extend(adaptation(backend, backbone, repeats).await?);
     }
@@ -104,6 +108,28 @@ async fn training_step(backend: &Backend, steps: usize) -> Result<Vec<Figure>, S
         };
     }
     Ok(phases.figures(backend, "train_step_phase_ms", BATCH))
+}
+
+/// A forward pass of the reference CNN at batch 64 as `bench`'s forward latency times it whole
+/// (upload, layers, read-back of the logits' sum), layer by layer
+/// ([`ReferenceCnn::forward_marked`]).
+async fn forward_pass(backend: &Backend, repeats: usize) -> Result<Vec<Figure>, String> {
+    const BATCH: usize = 64;
+    let device = &backend.device;
+    let sizes = Backbone::Reference.standard_sizes();
+    let model = ReferenceCnn::sized(sizes, NUM_CLASSES, device);
+    let images = synthetic_images(BATCH, 2);
+    let indices: Vec<usize> = (0..BATCH).collect();
+    let mut phases = Phases::new(device);
+    for _ in 0..WARM_UP + repeats {
+        phases.start()?;
+        let input = images.batch(&indices, device).images;
+        phases.end("upload the images")?;
+        let logits = model.forward_marked(input, &mut |layer| phases.end(layer))?;
+        read_f32(logits.sum()).await.map_err(|e| e.to_string())?;
+        phases.end("sum and read back the logits")?;
+    }
+    Ok(phases.figures(backend, "forward_layer_ms", BATCH))
 }
 
 /// The Playground's adaptation of `backbone` to a 10-way 5-shot support set, phase by phase:
@@ -174,5 +200,32 @@ mod tests {
         let total: f64 = parts.iter().map(|f| f.value).sum();
         assert!((total - sum[0].value).abs() < 1e-9 && total > 0.0);
         assert!(parts.iter().all(|f| f.repeats == 1 && f.value >= 0.0));
+    }
+
+    /// The forward pass is timed layer by layer, in the order the layers run, between the
+    /// upload and the read-back.
+    #[test]
+    fn a_forward_pass_is_profiled_layer_by_layer() {
+        let figures = pollster::block_on(forward_pass(&Backend::cpu(None), 1)).unwrap();
+        let phases: Vec<&str> = figures.iter().map(|f| f.setting.as_str()).collect();
+        assert_eq!(
+            phases,
+            [
+                "upload the images",
+                "standardise and convolve",
+                "ReLU after the convolution",
+                "max-pool",
+                "hidden dense layer",
+                "ReLU after the dense layer",
+                "output layer",
+                "sum and read back the logits",
+                "sum of the phases",
+            ]
+        );
+        assert!(
+            figures
+                .iter()
+                .all(|f| f.bench == "forward_layer_ms" && f.batch == 64)
+        );
     }
 }

@@ -165,8 +165,8 @@ enum Command {
             default_value = "reference,conv4"
         )]
         backbones: Vec<Backbone>,
-        /// Time each phase of a training step and of an adaptation instead (training steps
-        /// and meta repeats set how many).
+        /// Time each phase of a training step, each layer of a forward pass and each phase of
+        /// an adaptation instead (training steps and meta repeats set how many).
         #[arg(long)]
         profile: bool,
         /// Also append each figure, with commit, machine and date, to this results file.
@@ -400,16 +400,7 @@ fn save_weights(path: &Path, model: &Network, entry: WeightsEntry) -> Result<(),
 }
 
 fn bench(plan: BenchPlan, profile: bool, results_file: Option<&Path>) -> Result<(), String> {
-    let figures = if profile {
-        plan.check()?;
-        pollster::block_on(bench::profile::run(
-            backend(),
-            plan.train_steps,
-            plan.meta_repeats,
-        ))?
-    } else {
-        pollster::block_on(bench::run(backend(), plan))?
-    };
+    let figures = pollster::block_on(bench::measure(backend(), plan, profile))?;
     let (commit, machine, date) = (
         results::git_commit(),
         results::machine(backend()),

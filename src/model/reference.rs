@@ -10,6 +10,7 @@ use burn::nn::conv::{Conv2d, Conv2dConfig};
 use burn::nn::pool::{MaxPool2d, MaxPool2dConfig};
 use burn::nn::{Linear, LinearConfig};
 use burn::tensor::{Device, Tensor};
+use std::convert::Infallible;
 
 /// Channels produced by the convolution at the standard size.
 pub const CONV_CHANNELS: usize = 32;
@@ -66,14 +67,46 @@ impl ReferenceCnn {
 
     /// [`Self::embed`] with its ReLUs and max-pool choosing as `switches` says.
     pub(super) fn embed_with(&self, images: Tensor<4>, switches: &mut Switchboard) -> Tensor<2> {
-        let x = switches.relu(self.conv.forward(standardise(images)));
+        let unmarked = self.embed_marked(images, switches, &mut |_| Ok::<(), Infallible>(()));
+        unmarked.unwrap_or_else(|never| match never {})
+    }
+
+    /// [`Self::embed_with`], calling `mark` with each layer's name once it has been issued.
+    fn embed_marked<E>(
+        &self,
+        images: Tensor<4>,
+        switches: &mut Switchboard,
+        mark: &mut impl FnMut(&'static str) -> Result<(), E>,
+    ) -> Result<Tensor<2>, E> {
+        let x = self.conv.forward(standardise(images));
+        mark("standardise and convolve")?;
+        let x = switches.relu(x);
+        mark("ReLU after the convolution")?;
         let x = switches.max_pool(&self.pool, x);
-        switches.relu(self.hidden.forward(x.flatten::<2>(1, 3)))
+        mark("max-pool")?;
+        let x = self.hidden.forward(x.flatten::<2>(1, 3));
+        mark("hidden dense layer")?;
+        let features = switches.relu(x);
+        mark("ReLU after the dense layer")?;
+        Ok(features)
     }
 
     /// Class logits `[n, classes]` for images `[n, 1, 28, 28]` with intensities in `[0, 1]`.
     pub fn forward(&self, images: Tensor<4>) -> Tensor<2> {
         self.output.forward(self.embed(images))
+    }
+
+    /// [`Self::forward`], calling `mark` with each layer's name once it has been issued, so
+    /// that the profile ([`crate::bench::profile`]) can time the layers one by one.
+    pub fn forward_marked<E>(
+        &self,
+        images: Tensor<4>,
+        mark: &mut impl FnMut(&'static str) -> Result<(), E>,
+    ) -> Result<Tensor<2>, E> {
+        let features = self.embed_marked(images, &mut Switchboard::Free, mark)?;
+        let logits = self.output.forward(features);
+        mark("output layer")?;
+        Ok(logits)
     }
 }
 
@@ -366,5 +399,32 @@ mod tests {
                 );
             }
         }
+    }
+
+    /// Marking the layers for the profile changes nothing about the logits, and a mark that
+    /// fails stops the pass there.
+    #[test]
+    fn a_marked_forward_pass_gives_the_same_logits() {
+        let device = cpu_device();
+        device.seed(5);
+        let sizes = crate::model::Backbone::Reference.standard_sizes();
+        let model = ReferenceCnn::sized(sizes, NUM_CLASSES, &device);
+        let images = synthetic_images(4, 9).batch(&[0, 1, 2, 3], &device).images;
+        let mut marks = Vec::new();
+        let marked = model.forward_marked(images.clone(), &mut |layer| {
+            marks.push(layer);
+            Ok::<(), ()>(())
+        });
+        assert_eq!(
+            marked.unwrap().into_data(),
+            model.forward(images.clone()).into_data()
+        );
+        assert_eq!(marks.len(), 6);
+        assert_eq!(marks.last(), Some(&"output layer"));
+        let stopped = model.forward_marked(images, &mut |layer| match layer {
+            "max-pool" => Err(layer),
+            _ => Ok(()),
+        });
+        assert_eq!(stopped.err(), Some("max-pool"));
     }
 }

@@ -7,7 +7,7 @@ use crate::model::Backbone;
 use crate::ui::widgets::{Note, SettingNotes, url_number};
 use leptos::prelude::*;
 
-/// Runs [`bench::run`] once and shows each figure as a JSON line (and logs it as an object).
+/// Runs [`bench::measure`] once and shows each figure as a JSON line (and logs it as an object).
 #[component]
 pub fn BenchPage(
     /// Backend to measure.
@@ -38,8 +38,10 @@ pub fn BenchPage(
             _ => vec![Backbone::Reference],
         },
     };
+    // `?bench&profile`: where the time goes instead (`fewshot-lab bench --profile`).
+    let profile = super::query_param("profile").is_some();
     leptos::task::spawn_local(async move {
-        match bench::run(&backend, plan).await {
+        match bench::measure(&backend, plan, profile).await {
             Ok(figures) => {
                 for figure in figures {
                     // The console gets a structured object, the page a JSON line.

@@ -1,5 +1,6 @@
-//! A small line chart drawn on a canvas: axes with round-number ticks, one line per series, and
-//! the same data summarised in words for screen readers.
+//! A small line chart drawn on a canvas: axes with round-number ticks, one line per series, a
+//! legend below the plot (so it never covers a line), and the same data summarised in words for
+//! screen readers.
 
 use super::i18n::{Locale, t, t_string, use_i18n};
 use crate::axis::{label, ticks};
@@ -66,11 +67,15 @@ fn draw(
         ctx.stroke();
         let _ = ctx.fill_text(&label(y), 6.0, sy(y) + 4.0);
     }
+    ctx.set_text_align("center");
     for x in ticks(x_min, x_max) {
-        let _ = ctx.fill_text(&label(x), sx(x) - 8.0, HEIGHT - MARGIN_BOTTOM + 16.0);
+        let _ = ctx.fill_text(&label(x), sx(x), HEIGHT - MARGIN_BOTTOM + 16.0);
     }
-    let _ = ctx.fill_text(x_label, MARGIN_LEFT + plot_w / 2.0 - 20.0, HEIGHT - 6.0);
-    for (i, s) in series.iter().enumerate() {
+    // Centred under the plot and squeezed to its width, so a long caption is never cut off.
+    let x_middle = MARGIN_LEFT + plot_w / 2.0;
+    let _ = ctx.fill_text_with_max_width(x_label, x_middle, HEIGHT - 6.0, plot_w);
+    ctx.set_text_align("start");
+    for s in series {
         ctx.set_stroke_style_str(s.color);
         ctx.set_fill_style_str(s.color);
         ctx.set_line_width(1.5);
@@ -86,9 +91,6 @@ fn draw(
             }
         }
         ctx.stroke();
-        let legend_y = MARGIN_TOP + 8.0 + 14.0 * i as f64;
-        ctx.fill_rect(MARGIN_LEFT + 10.0, legend_y, 10.0, 3.0);
-        let _ = ctx.fill_text(&s.name, MARGIN_LEFT + 24.0, legend_y + 5.0);
         ctx.set_line_width(1.0);
         ctx.set_stroke_style_str("#8884");
     }
@@ -153,6 +155,12 @@ pub fn LineChart(
             // What the chart shows, for sighted readers (the canvas says it to screen readers).
             <p class="chart-title muted" aria-hidden="true">{move || title.get()}</p>
             <canvas node_ref=canvas width=WIDTH height=HEIGHT class="chart" role="img" aria-label=title></canvas>
+            // Which colour is which line, for sighted readers (the figcaption names each series).
+            <ul class="chart-legend muted" aria-hidden="true">
+                {move || series.get().into_iter().map(|s| view! {
+                    <li><span class="chart-swatch" style:background-color=s.color></span>{s.name}</li>
+                }).collect_view()}
+            </ul>
             <figcaption class="visually-hidden">{move || {
                 let data = series.get();
                 if data.is_empty() {

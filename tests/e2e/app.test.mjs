@@ -198,6 +198,26 @@ test('the ?bench page prints throughput, latency, meta-step and adaptation times
   await context.close();
 });
 
+test('?bench&profile prints where the time goes: training phases, forward layers, adaptation phases', async () => {
+  const { page, context } = await open(plainBrowser, '?bench&profile&backend=cpu&steps=1&meta_repeats=1');
+  await page.locator('#bench-output[data-state="done"]').waitFor({ timeout: 600_000 });
+  const lines = (await page.textContent('#bench-output')).trim().split('\n').map((l) => JSON.parse(l));
+  const benches = [...new Set(lines.map((l) => l.bench))];
+  assert.deepEqual(benches, ['train_step_phase_ms', 'forward_layer_ms', 'adapt_phase_ms']);
+  const layers = lines.filter((l) => l.bench === 'forward_layer_ms').map((l) => l.setting);
+  assert.deepEqual(layers.slice(1, 7), [
+    'standardise and convolve', 'ReLU after the convolution', 'max-pool',
+    'hidden dense layer', 'ReLU after the dense layer', 'output layer',
+  ]);
+  assert.ok(lines.every((l) => l.backend === 'cpu' && l.value >= 0));
+  await context.close();
+  // WebGPU cannot wait for the device on a page: a clear refusal, not a hang.
+  const gpu = await open(webgpuBrowser, '?bench&profile&backend=webgpu');
+  await gpu.page.locator('#bench-output[data-state="failed"]').waitFor({ timeout: 120_000 });
+  assert.match(await gpu.page.textContent('#bench-output'), /error: the profile waits for the device .* backend=cpu/);
+  await gpu.context.close();
+});
+
 test('the 1-shot challenge on a sample set compares three networks that differ only in their features', async () => {
   const { page, errors, context } = await open(webgpuBrowser, '?backend=webgpu');
   // A new visitor is told what to do, not that their (empty) drawing is too small.
@@ -822,6 +842,11 @@ test('the meta-train page meta-trains a reference CNN of chosen sizes and charts
   const caption = page.locator('figure.chart-figure', { has: rates }).locator('.chart-title');
   assert.ok(await caption.isVisible());
   assert.equal(await caption.textContent(), await rates.getAttribute('aria-label'));
+  // Its legend sits below the plot, one entry per line, so it never covers a line.
+  const legend = page.locator('figure.chart-figure', { has: rates }).locator('.chart-legend li');
+  assert.deepEqual(await legend.allTextContents(), ['mean learned rate', 'starting rate']);
+  const [plot, entry] = [await rates.boundingBox(), await legend.first().boundingBox()];
+  assert.ok(entry.y >= plot.y + plot.height, `legend at ${entry.y}, plot ends at ${plot.y + plot.height}`);
   await page.locator('#filters-after[data-filters="4"]').waitFor();
   assert.equal(await page.locator('.meta-train .error').count(), 0);
   assert.deepEqual(errors, []);

@@ -948,7 +948,11 @@ fn conv_plane_accumulate<
     oh_ranges: &[(usize, usize)],
     ow_ranges: &[(usize, usize)],
 ) {
-    if out_plane.len() > CONV_PLANE_OH_OUTER_THRESHOLD {
+    let valid_3x3 = (kernel_h, kernel_w, stride_h, stride_w) == (3, 3, 1, 1)
+        && (pad_h, pad_w, dilation_h, dilation_w) == (0, 0, 1, 1);
+    if valid_3x3 {
+        conv_plane_accumulate_3x3_valid(out_plane, in_plane, w_plane, in_w, out_w);
+    } else if out_plane.len() > CONV_PLANE_OH_OUTER_THRESHOLD {
         conv_plane_accumulate_oh_outer(
             out_plane, in_plane, w_plane, kernel_h, kernel_w, in_w, out_w, stride_h, stride_w,
             pad_h, pad_w, dilation_h, dilation_w, oh_ranges, ow_ranges,
@@ -1001,6 +1005,45 @@ fn propagate_non_finite_padding<T: num_traits::Float + Copy>(
                     out_row[ow_end..].fill(nan);
                 }
             }
+        }
+    }
+}
+
+/// PATCH (few-shot lab): a 3×3 kernel at stride 1 without padding or dilation (the reference
+/// CNN's first layer). Each output element takes its nine taps in one pass, in the order the
+/// general variants add them (so the sums are the same), and the output is read and written
+/// once instead of once per tap; the compiler vectorises the loop along the row.
+#[inline(always)]
+fn conv_plane_accumulate_3x3_valid<T: num_traits::Float + Copy>(
+    out_plane: &mut [T],
+    in_plane: &[T],
+    w_plane: &[T],
+    in_w: usize,
+    out_w: usize,
+) {
+    if out_plane.is_empty() || out_w == 0 {
+        return;
+    }
+    let w: [T; 9] = core::array::from_fn(|k| w_plane[k]);
+    let out_h = out_plane.len() / out_w;
+    assert!(in_w == out_w + 2 && in_plane.len() >= (out_h + 2) * in_w);
+    for (oh, out_row) in out_plane.chunks_exact_mut(out_w).enumerate() {
+        let row = |kh: usize| &in_plane[(oh + kh) * in_w..(oh + kh + 1) * in_w];
+        let (r0, r1, r2) = (row(0), row(1), row(2));
+        for (ow, o) in out_row.iter_mut().enumerate() {
+            // SAFETY: `ow + 2 < out_w + 2 == in_w`, the length of each row.
+            let tap = |r: &[T], kw: usize| unsafe { *r.get_unchecked(ow + kw) };
+            let mut acc = *o;
+            acc = tap(r0, 0) * w[0] + acc;
+            acc = tap(r0, 1) * w[1] + acc;
+            acc = tap(r0, 2) * w[2] + acc;
+            acc = tap(r1, 0) * w[3] + acc;
+            acc = tap(r1, 1) * w[4] + acc;
+            acc = tap(r1, 2) * w[5] + acc;
+            acc = tap(r2, 0) * w[6] + acc;
+            acc = tap(r2, 1) * w[7] + acc;
+            acc = tap(r2, 2) * w[8] + acc;
+            *o = acc;
         }
     }
 }
