@@ -4,13 +4,11 @@
 // as JSON lines to the file named first on the command line, each side's adapter saying where
 // it ran, then the wasm time of each phase over the native time. The native binary is named
 // second. Used by scripts/profile-browser.
-import { execFileSync, execSync } from 'node:child_process';
-import { writeFileSync } from 'node:fs';
-import { cpus } from 'node:os';
+import { execFileSync } from 'node:child_process';
 import { join } from 'node:path';
 import { launch, ROOT } from '../tests/e2e/browser.mjs';
 import { serve } from '../tests/e2e/server.mjs';
-import { benchFigures } from './bench-page.mjs';
+import { benchFigures, writeFigures } from './bench-page.mjs';
 
 const [results, binary] = process.argv.slice(2);
 const STEPS = 20;
@@ -33,11 +31,6 @@ const ratios = wasm.flatMap((w) => {
   return n && w.value >= 1 ? [{ ...w, backend: 'wasm ÷ native', adapter: 'same phase', value: w.value / n.value, unit: '× the native time' }] : [];
 });
 
-const commit = execSync('git rev-parse --short HEAD', { cwd: ROOT }).toString().trim();
-const machine = `${cpus()[0].model}, ${cpus().length} cores; headless Chromium ${browser.version()}`;
-const date = new Date().toISOString().slice(0, 10);
-const lines = [...native, ...wasm, ...ratios];
-writeFileSync(results, lines.map((l) => JSON.stringify({ ...l, commit, machine, date })).join('\n') + '\n');
-for (const l of lines) console.log(`${l.bench} ${l.setting}: ${l.backend} (${l.adapter}) ${l.value.toPrecision(3)} ${l.unit}`);
+writeFigures(results, [...native, ...wasm, ...ratios], browser);
 await browser.close();
 server.close();

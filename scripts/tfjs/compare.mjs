@@ -4,13 +4,12 @@
 // named first on the command line. Each further argument LABEL=DIR names another build of the
 // app to measure the same way (its column says LABEL), e.g. the build before a change.
 // Used by scripts/bench-browser.
-import { execSync } from 'node:child_process';
-import { mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
-import { cpus, tmpdir } from 'node:os';
+import { mkdtempSync, rmSync, symlinkSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { launch, ROOT } from '../../tests/e2e/browser.mjs';
 import { serve } from '../../tests/e2e/server.mjs';
-import { benchFigures } from '../bench-page.mjs';
+import { benchFigures, writeFigures } from '../bench-page.mjs';
 
 const [results, ...others] = process.argv.slice(2);
 const builds = [['', join(ROOT, 'dist')], ...others.map((arg) => arg.split(/=(.*)/s, 2))];
@@ -57,11 +56,7 @@ for (const ours of mine) {
   lines.push({ ...ours, backend: 'ours ÷ TF.js', adapter: 'its fastest backend', value: speedUp(best), unit: `× the speed of TF.js ${backend}` });
 }
 
-const commit = execSync('git rev-parse --short HEAD', { cwd: ROOT }).toString().trim();
-const machine = `${cpus()[0].model}, ${cpus().length} cores; headless Chromium ${browser.version()}`;
-const date = new Date().toISOString().slice(0, 10);
-writeFileSync(results, lines.map((l) => JSON.stringify({ ...l, commit, machine, date })).join('\n') + '\n');
-for (const l of lines) console.log(`${l.bench} batch ${l.batch}: ${l.backend} (${l.adapter}) ${l.value.toPrecision(3)} ${l.unit}`);
+writeFigures(results, lines, browser);
 await browser.close();
 server.close();
 rmSync(site, { recursive: true });
