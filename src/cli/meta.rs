@@ -808,6 +808,11 @@ pub struct EvalArgs {
     /// its own.
     #[arg(long, default_value_t = 0)]
     pub query_shifts: usize,
+    /// ProtoNet only: take the square root of every support and query feature (sign kept)
+    /// before anything else, the power transform of Hu et al. (2021) at their β = 0.5; still
+    /// inductive.
+    #[arg(long)]
+    pub power_features: bool,
     /// ProtoNet only: centre every support and query feature on the mean support feature and
     /// scale it to unit length before prototypes and distances, so they score cosine
     /// similarity about the support set's centre (SimpleShot's CL2N); still inductive.
@@ -979,6 +984,7 @@ fn evaluated_protonet(
         .with_transductive(eval.transductive)
         .with_support_shifts(eval.support_shifts)
         .with_query_shifts(eval.query_shifts)
+        .with_power_features(eval.power_features)
         .with_centred_unit_features(eval.centred_unit_features);
     Ok((protonet, architecture))
 }
@@ -1017,6 +1023,7 @@ pub fn eval(args: &TaskArgs, eval: &EvalArgs) -> Result<(), String> {
         ("--transductive", eval.transductive > 0),
         ("--support-shifts", eval.support_shifts > 0),
         ("--query-shifts", eval.query_shifts > 0),
+        ("--power-features", eval.power_features),
         ("--centred-unit-features", eval.centred_unit_features),
         ("--ensemble", eval.ensemble),
     ] {
@@ -1115,6 +1122,7 @@ pub fn eval(args: &TaskArgs, eval: &EvalArgs) -> Result<(), String> {
                 transductive: (eval.transductive > 0).then_some(eval.transductive),
                 support_shifts: (eval.support_shifts > 0).then_some(eval.support_shifts),
                 query_shifts: (eval.query_shifts > 0).then_some(eval.query_shifts),
+                power_features: eval.power_features,
                 centred_unit_features: eval.centred_unit_features,
                 way: spec.way,
                 shot: spec.shot,
@@ -1213,6 +1221,10 @@ mod tests {
             (
                 "--query-shifts 1",
                 "--query-shifts applies to protonet only, not maml",
+            ),
+            (
+                "--power-features",
+                "--power-features applies to protonet only, not maml",
             ),
             (
                 "--centred-unit-features",

@@ -45,6 +45,9 @@ pub struct ResultLine {
     /// feature.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub query_shifts: Option<usize>,
+    /// Whether every feature was square-rooted (sign kept) first.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub power_features: bool,
     /// Whether every feature was centred on the mean support feature and scaled to unit length.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub centred_unit_features: bool,
@@ -106,6 +109,9 @@ impl ResultLine {
         if let Some(pixels) = self.query_shifts {
             let pixels = counted(pixels, "pixel");
             label += &format!(", each query the mean feature of its shifts of up to {pixels}");
+        }
+        if self.power_features {
+            label += ", square-rooted features";
         }
         if self.centred_unit_features {
             label += ", features centred on the support mean, unit length";
@@ -924,6 +930,7 @@ mod tests {
             transductive: None,
             support_shifts: None,
             query_shifts: None,
+            power_features: false,
             centred_unit_features: false,
             way,
             shot,
@@ -962,8 +969,8 @@ mod tests {
     }
 
     /// The same network evaluated transductively, with its support sets enlarged, with its
-    /// queries averaged over shifts or with centred unit-length features, is a row of its own,
-    /// which says so; an ensemble's row names every file.
+    /// queries averaged over shifts or with centred unit-length features (square-rooted first
+    /// or not), is a row of its own, which says so; an ensemble's row names every file.
     #[test]
     fn evaluation_settings_have_their_own_rows() {
         let transductive = |rounds, accuracy| ResultLine {
@@ -988,6 +995,11 @@ mod tests {
                 ..line("protonet", 5, 1, 0.835)
             },
             ResultLine {
+                power_features: true,
+                centred_unit_features: true,
+                ..line("protonet", 5, 1, 0.837)
+            },
+            ResultLine {
                 weights: Some("w/a.bpk + w/b.bpk".into()),
                 backbone: "conv4 + conv4 (96 channels)".into(),
                 ..line("protonet-ensemble", 5, 1, 0.84)
@@ -1002,6 +1014,8 @@ mod tests {
             "| protonet (conv4, support set enlarged by every shift of up to 1 pixel, each query \
              the mean feature of its shifts of up to 2 pixels) | 83.00",
             "| protonet (conv4, features centred on the support mean, unit length) | 83.50",
+            "| protonet (conv4, square-rooted features, features centred on the support mean, \
+             unit length) | 83.70",
             "| protonet-ensemble (conv4 + conv4 (96 channels)) `a.bpk` + `b.bpk` | 84.00",
         ] {
             assert!(table.contains(row), "{row} in {table}");

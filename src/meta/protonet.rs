@@ -50,6 +50,8 @@ struct PredictionRule {
     /// Largest shift, in pixels per axis, of the query copies averaged into each query's
     /// feature (0: none).
     query_shifts: usize,
+    /// Take every feature's square root (sign kept) before anything else.
+    power_features: bool,
     /// Centre every feature on the mean support feature and scale it to unit length.
     centred_unit_features: bool,
 }
@@ -105,6 +107,14 @@ impl ProtoNet {
         self
     }
 
+    /// Takes the square root of every support and query feature, sign kept ([`square_root`]),
+    /// before prototypes, centring and distances: the power transform of Hu et al. (2021) at
+    /// their β = 0.5. Meta-training is unchanged.
+    pub fn with_power_features(mut self, on: bool) -> Self {
+        self.rule.power_features = on;
+        self
+    }
+
     /// Centres every support and query feature on the mean of the (enlarged) support set's
     /// features and scales it to unit length before the prototypes are taken
     /// ([`centred_unit_length`]). Meta-training is unchanged.
@@ -127,7 +137,7 @@ impl ProtoNet {
     }
 
     /// Query logits `[way · query, way]` by `rule`: minus squared distances from the (shift-
-    /// averaged, centred unit-length) query features to the class prototypes of the (enlarged)
+    /// averaged, square-rooted, centred unit-length) query features to the class prototypes of the (enlarged)
     /// support set, refined on the queries, computed by `model` on `device` (the training
     /// network, or its inference copy for predictions: an autodiff graph built without a
     /// backward pass is never freed).
@@ -149,6 +159,10 @@ impl ProtoNet {
             with_shifts(&episode.query, rule.query_shifts),
         );
         let queries = mean_of_copies(queries, (2 * rule.query_shifts + 1).pow(2));
+        let (support, queries) = match rule.power_features {
+            false => (support, queries),
+            true => (square_root(support), square_root(queries)),
+        };
         let (support, queries) = match rule.centred_unit_features {
             false => (support, queries),
             true => {
@@ -184,6 +198,12 @@ fn mean_of_copies(features: Tensor<2>, copies: usize) -> Tensor<2> {
         .reshape([n / copies, copies, width])
         .mean_dim(1)
         .reshape([n / copies, width])
+}
+
+/// The square root of each element's magnitude, with its sign (a ReLU network's features are
+/// never negative, so there it is the plain square root).
+fn square_root(features: Tensor<2>) -> Tensor<2> {
+    features.clone().sign() * features.abs().sqrt()
 }
 
 /// `features` `[n, width]` less `centre` `[1, width]`, each row scaled to unit length (a row
@@ -648,11 +668,25 @@ mod tests {
     /// task's only query.
     #[test]
     fn centred_unit_features_score_by_distances_between_unit_vectors() {
+        assert_scored_by_centred_unit_vectors(false);
+    }
+
+    /// Square-rooted features are taken before the centring: each support copy's feature and
+    /// each query's shift-averaged feature, element by element (never negative after a ReLU).
+    #[test]
+    fn power_features_are_square_rooted_before_they_are_centred() {
+        assert_scored_by_centred_unit_vectors(true);
+    }
+
+    /// The logits of a Conv-4 ProtoNet with support and query shifts and centred unit-length
+    /// features, square-rooted first where `power`, match their definition.
+    fn assert_scored_by_centred_unit_vectors(power: bool) {
         let device = cpu_device().autodiff();
         device.seed(10);
         let learner = ProtoNet::new(Backbone::Conv4, 1e-3, &device)
             .with_support_shifts(1)
             .with_query_shifts(1)
+            .with_power_features(power)
             .with_centred_unit_features(true);
         let episode = three_way_two_shot(11);
         let inner = device.clone().inner();
@@ -661,7 +695,17 @@ mod tests {
             enlarged.to_batch(&inner).images,
             with_all_shifts(&episode.query, 1).to_batch(&inner).images,
         );
-        let (support, queries) = (rows(support), rows(queries));
+        let root = |row: Vec<f64>| -> Vec<f64> {
+            match power {
+                false => row,
+                true => row.iter().map(|v| v.sqrt()).collect(),
+            }
+        };
+        let support: Vec<Vec<f64>> = rows(support).into_iter().map(root).collect();
+        let queries: Vec<Vec<f64>> = rows(queries)
+            .chunks(9)
+            .map(|copies| root(mean_row(copies)))
+            .collect();
         let centre = mean_row(&support);
         let unit = |row: &Vec<f64>| -> Vec<f64> {
             let centred: Vec<f64> = row.iter().zip(&centre).map(|(v, c)| v - c).collect();
@@ -669,10 +713,7 @@ mod tests {
             centred.iter().map(|v| v / length).collect()
         };
         let support: Vec<Vec<f64>> = support.iter().map(unit).collect();
-        let queries: Vec<Vec<f64>> = queries
-            .chunks(9)
-            .map(|copies| unit(&mean_row(copies)))
-            .collect();
+        let queries: Vec<Vec<f64>> = queries.iter().map(unit).collect();
         let prototypes = class_means(&enlarged, &support);
         let logits = rows(learner.query_logits(&episode));
         assert!(logits.iter().flatten().all(|&l| (-4.0..=1e-4).contains(&l)));
