@@ -38,8 +38,9 @@ pub fn BenchPage(
             _ => vec![Backbone::Reference],
         },
     };
-    // `?bench&profile`: where the time goes instead (`fewshot-lab bench --profile`).
-    let profile = super::query_param("profile").is_some();
+    // `?bench&profile`: where the time goes instead (`fewshot-lab bench --profile`);
+    // `profile=0` asks for the benchmarks.
+    let profile = super::query_param("profile").is_some_and(|value| value != "0");
     leptos::task::spawn_local(async move {
         match bench::measure(&backend, plan, profile).await {
             Ok(figures) => {

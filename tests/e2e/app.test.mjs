@@ -182,7 +182,8 @@ test('a corrupt shard is reported by name and training cannot start on it', asyn
 });
 
 test('the ?bench page prints throughput, latency, meta-step and adaptation times as JSON lines', async () => {
-  const { page, context } = await open(webgpuBrowser, '?bench&backend=webgpu&steps=3&repeats=3&meta_repeats=1');
+  // profile=0 asks for these benchmarks, not the profile.
+  const { page, context } = await open(webgpuBrowser, '?bench&profile=0&backend=webgpu&steps=3&repeats=3&meta_repeats=1');
   await page.locator('#bench-output[data-state="done"]').waitFor({ timeout: 600_000 });
   const lines = (await page.textContent('#bench-output')).trim().split('\n').map((l) => JSON.parse(l));
   for (const line of lines) console.log('bench:', JSON.stringify(line));
