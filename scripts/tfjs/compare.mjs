@@ -2,8 +2,7 @@
 // backends in one headless Chromium, one after another, and writes every figure both measure,
 // and how many times faster ours is than TF.js's fastest backend, as JSON lines to the file
 // named first on the command line. Each further argument LABEL=DIR names another build of the
-// app to measure the same way (its column says LABEL), e.g. the build before a change. Each
-// build's Conv-4 adaptation figures (the Playground's networks; TF.js has no peer) follow.
+// app to measure the same way (its column says LABEL), e.g. the build before a change.
 // Used by scripts/bench-browser.
 import { mkdtempSync, rmSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -18,8 +17,6 @@ const STEPS = 10;
 const REPEATS = 10;
 const TFJS_BACKENDS = ['cpu', 'wasm', 'webgl', 'webgpu'];
 const SHARED = ['train_images_per_s', 'forward_latency_ms'];
-// Adaptations timed per Conv-4 figure: each is a few tens of milliseconds in wasm.
-const ADAPT_REPEATS = 10;
 
 // One served folder: the app builds under /app0/, /app1/…, the TF.js page under /tfjs/.
 const site = mkdtempSync(join(tmpdir(), 'bench-browser-'));
@@ -35,12 +32,10 @@ const lines = [];
 let mine; // this build's figures
 for (const [i, [label]] of builds.entries()) {
   const ours = await figures(`app${i}/?bench&backend=cpu&steps=${STEPS}&repeats=${REPEATS}&meta_repeats=1`);
-  const ofThisBuild = (l) => ({ ...l, backend: `Few-Shot Lab ${l.backend}`, adapter: label ? `${l.adapter}, ${label}` : l.adapter });
-  const shared = ours.filter((l) => SHARED.includes(l.bench)).map(ofThisBuild);
+  const adapter = (l) => (label ? `${l.adapter}, ${label}` : l.adapter);
+  const shared = ours.filter((l) => SHARED.includes(l.bench)).map((l) => ({ ...l, backend: `Few-Shot Lab ${l.backend}`, adapter: adapter(l) }));
   mine ??= shared;
   lines.push(...shared);
-  const conv4 = await figures(`app${i}/?bench&backend=cpu&backbone=conv4&steps=1&repeats=1&meta_repeats=${ADAPT_REPEATS}`);
-  lines.push(...conv4.filter((l) => l.bench === 'adapt_latency_ms').map(ofThisBuild));
 }
 for (const backend of TFJS_BACKENDS) {
   try {

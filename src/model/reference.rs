@@ -238,9 +238,8 @@ mod tests {
     }
 
     /// The CPU backend's convolution of one input channel into many, as both backbones' first
-    /// layers do it (vendor/burn-flex sends it down its small-channel path, and a 3×3 kernel
-    /// there, padded or not, to its nine-tap loop), matches its definition, without and with
-    /// padding.
+    /// layers do it (vendor/burn-flex sends it down its small-channel path), matches its
+    /// definition, without and with padding.
     #[test]
     fn cpu_first_layer_convolution_matches_its_definition() {
         for (channels, pad) in [(32, 0), (64, 1), (8, 2)] {

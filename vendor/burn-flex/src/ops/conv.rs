@@ -1048,32 +1048,6 @@ fn conv_plane_accumulate_3x3_valid<T: num_traits::Float + Copy>(
     }
 }
 
-/// PATCH (few-shot lab): `planes` (contiguous `in_h × in_w` planes) each surrounded by `pad_h`
-/// rows and `pad_w` columns of zeros on every side (`in_h · in_w` must not be zero).
-fn zero_padded_planes<T: num_traits::Float + Copy>(
-    planes: &[T],
-    in_h: usize,
-    in_w: usize,
-    pad_h: usize,
-    pad_w: usize,
-) -> Vec<T> {
-    let (padded_h, padded_w) = (in_h + 2 * pad_h, in_w + 2 * pad_w);
-    let count = planes.len() / (in_h * in_w);
-    let mut padded = vec![T::zero(); count * padded_h * padded_w];
-    for (plane, out) in planes
-        .chunks_exact(in_h * in_w)
-        .zip(padded.chunks_exact_mut(padded_h * padded_w))
-    {
-        for (row, out_row) in plane
-            .chunks_exact(in_w)
-            .zip(out.chunks_exact_mut(padded_w).skip(pad_h))
-        {
-            out_row[pad_w..pad_w + in_w].copy_from_slice(row);
-        }
-    }
-    padded
-}
-
 /// `oh`-outermost variant. Pins one output row in L1 across every kernel
 /// position that accumulates into it, so each row is touched exactly once
 /// regardless of how large the full output plane is. Selected when the
@@ -1539,23 +1513,6 @@ where
 
     let x_data: &[T] = x.storage();
     let w_data: &[T] = weight.storage();
-
-    // PATCH (few-shot lab): a padded 3×3 kernel at stride 1 (Conv-4's first layer) runs as an
-    // unpadded one on a zero-padded copy of the input, so it takes
-    // `conv_plane_accumulate_3x3_valid` too; the copy is made once, not per output channel.
-    let padded_x: Vec<T>;
-    let (x_data, in_h, in_w, pad_h, pad_w) = if (kernel_h, kernel_w, stride_h, stride_w)
-        == (3, 3, 1, 1)
-        && (dilation_h, dilation_w) == (1, 1)
-        && (pad_h, pad_w) != (0, 0)
-        && in_h * in_w > 0
-    {
-        padded_x = zero_padded_planes(x_data, in_h, in_w, pad_h, pad_w);
-        (&padded_x[..], in_h + 2 * pad_h, in_w + 2 * pad_w, 0, 0)
-    } else {
-        (x_data, in_h, in_w, pad_h, pad_w)
-    };
-
     let has_non_finite_weights =
         (pad_h != 0 || pad_w != 0) && w_data.iter().any(|value| !value.is_finite());
 
