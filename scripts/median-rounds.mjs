@@ -4,7 +4,11 @@
 // many there were. Used by scripts/bench (ROUNDS=N).
 import { readFileSync } from 'node:fs';
 
-const lines = readFileSync(process.argv[2], 'utf8').trim().split('\n').map((line) => JSON.parse(line));
+const lines = readFileSync(process.argv[2], 'utf8').split('\n').filter((line) => line.trim()).map((line) => JSON.parse(line));
+if (lines.length === 0) {
+  console.error(`${process.argv[2]}: no figures to take medians of`);
+  process.exit(1);
+}
 const figures = new Map();
 for (const line of lines) {
   const key = JSON.stringify([line.bench, line.backend, line.adapter, line.batch, line.setting]);

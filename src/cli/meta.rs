@@ -808,9 +808,9 @@ pub struct EvalArgs {
     /// its own.
     #[arg(long, default_value_t = 0)]
     pub query_shifts: usize,
-    /// ProtoNet only: take the square root of every support and query feature (sign kept)
-    /// before anything else, the power transform of Hu et al. (2021) at their β = 0.5; still
-    /// inductive.
+    /// ProtoNet only: take the square root of every support and query feature (sign kept;
+    /// a query's after averaging its shifts) before prototypes and centring, the power
+    /// transform of Hu et al. (2021) at their β = 0.5; still inductive.
     #[arg(long)]
     pub power_features: bool,
     /// ProtoNet only: centre every support and query feature on the mean support feature and
@@ -970,8 +970,8 @@ fn weights_of(method: &Method) -> Result<&Path, String> {
 }
 
 /// The ProtoNet saved at `path`, predicting as `eval` says (transductively, from enlarged
-/// support sets, from queries averaged over shifts, from centred unit-length features), and
-/// its architecture.
+/// support sets, from queries averaged over shifts, from square-rooted or centred unit-length
+/// features), and its architecture.
 fn evaluated_protonet(
     path: &Path,
     args: &TaskArgs,
@@ -1200,8 +1200,8 @@ mod tests {
         assert!(refused("--backbone reference --hidden 100000").contains("hidden = 100000"));
     }
 
-    /// Transductive prediction, shifted support and query copies and ensembles are ProtoNet's
-    /// alone: another method with any of them is refused, with the reason, before any data is
+    /// Transductive prediction, shifted support and query copies, square-rooted and centred
+    /// unit-length features and ensembles are ProtoNet's alone: another method with any of them is refused, with the reason, before any data is
     /// read; so are shifts beyond 3 pixels.
     #[test]
     fn protonet_evaluation_settings_are_refused_for_other_methods() {

@@ -50,7 +50,8 @@ struct PredictionRule {
     /// Largest shift, in pixels per axis, of the query copies averaged into each query's
     /// feature (0: none).
     query_shifts: usize,
-    /// Take every feature's square root (sign kept) before anything else.
+    /// Take every feature's square root (sign kept; a query's after averaging its shifts)
+    /// before prototypes and centring.
     power_features: bool,
     /// Centre every feature on the mean support feature and scale it to unit length.
     centred_unit_features: bool,
@@ -131,16 +132,17 @@ impl ProtoNet {
 
     /// Class probabilities `[way · query, way]` of the episode's queries: the softmax of the
     /// logits it predicts by (at the scale it was meta-trained to score with, unless its
-    /// features are centred and of unit length: then the logits lie in [−4, 0]).
+    /// features are square-rooted, which changes that scale, or centred and of unit length:
+    /// then the logits lie in [−4, 0]).
     pub fn probabilities(&self, episode: &Episode) -> Tensor<2> {
         softmax(self.query_logits(episode), 1)
     }
 
     /// Query logits `[way · query, way]` by `rule`: minus squared distances from the (shift-
-    /// averaged, square-rooted, centred unit-length) query features to the class prototypes of the (enlarged)
-    /// support set, refined on the queries, computed by `model` on `device` (the training
-    /// network, or its inference copy for predictions: an autodiff graph built without a
-    /// backward pass is never freed).
+    /// averaged, square-rooted, centred unit-length) query features to the class prototypes
+    /// of the (enlarged) support set, refined on the queries, computed by `model` on `device`
+    /// (the training network, or its inference copy for predictions: an autodiff graph built
+    /// without a backward pass is never freed).
     /// In the refinement an enlarged support set counts as the `shot` images drawn, not as
     /// all their copies.
     fn logits(
@@ -721,7 +723,31 @@ mod tests {
             rows(ProtoNet::from_model(learner.model.clone(), 0.0, &device).query_logits(&episode));
         assert!(plain.iter().flatten().any(|&l| l < -4.0), "{plain:?}");
         assert_minus_squared_distances(&logits, &queries, &prototypes);
+        if power {
+            let centred_only = ProtoNet::from_model(learner.model.clone(), 0.0, &device)
+                .with_support_shifts(1)
+                .with_query_shifts(1)
+                .with_centred_unit_features(true);
+            let without = rows(centred_only.query_logits(&episode));
+            let change = logits
+                .iter()
+                .flatten()
+                .zip(without.iter().flatten())
+                .map(|(a, b)| (a - b).abs())
+                .fold(0.0, f64::max);
+            assert!(
+                change > 1e-2,
+                "square roots moved the logits by {change} only"
+            );
+        }
         assert_classified_alone(&learner, &episode, 3, &logits);
+    }
+
+    /// A square root keeps its element's sign.
+    #[test]
+    fn square_roots_keep_the_sign() {
+        let roots = rows(square_root(tensor(&[vec![-4.0, 0.0, 9.0]])));
+        assert_eq!(roots, vec![vec![-2.0, 0.0, 3.0]]);
     }
 
     /// The prototype output layer classifies like nearest-prototype (the ProtoNet rule).

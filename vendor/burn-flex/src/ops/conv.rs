@@ -2870,7 +2870,8 @@ mod tests {
         // - channels_in in [1, 4] AND channels_out in [1, 16] triggers the
         //   small-channel path
         // - channels_in == 5 does not
-        // - channels_out == 17 does not
+        // - channels_out == 17 does not (PATCH (few-shot lab): it does when the input fits
+        //   in L1, as here)
         // - groups != 1 does not
         //
         // conv2d options are expanded to 3D as `[0, pad_h, pad_w]` and
