@@ -1201,8 +1201,8 @@ mod tests {
     }
 
     /// Transductive prediction, shifted support and query copies, square-rooted and centred
-    /// unit-length features and ensembles are ProtoNet's alone: another method with any of them is refused, with the reason, before any data is
-    /// read; so are shifts beyond 3 pixels.
+    /// unit-length features and ensembles are ProtoNet's alone: another method with any of them
+    /// is refused, with the reason, before any data is read; so are shifts beyond 3 pixels.
     #[test]
     fn protonet_evaluation_settings_are_refused_for_other_methods() {
         for (flags, refusal) in [
