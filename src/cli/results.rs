@@ -704,16 +704,17 @@ pub fn load_table(lines: &[LoadLine]) -> String {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct TaskLine {
     /// What ran: `meta-training` (the meta-train page; lines before this field existed),
-    /// `adaptation` (the Playground adapting its networks to a sample set, then predicting) or
-    /// `whole-network adaptation` (*My handwriting*: fine-tuning the digit classifier).
+    /// `training` (the Train page), `adaptation` (the Playground adapting its networks to a
+    /// sample set, then predicting) or `whole-network adaptation` (*My handwriting*:
+    /// fine-tuning the digit classifier).
     #[serde(default = "meta_training")]
     pub work: String,
     /// `cpu` or `webgpu` (the browser's software adapter in the tests).
     pub backend: String,
     /// Where the work ran: `worker` or `page`.
     pub runner: String,
-    /// Milliseconds per step of the work: per meta-step; per adaptation of the meta-trained
-    /// network, or per fine-tuning of the digit classifier.
+    /// Milliseconds per step of the work: per meta-step; per training step; per adaptation of
+    /// the meta-trained network, or per fine-tuning of the digit classifier.
     pub ms_per_step: f64,
     /// The longest main-thread task meanwhile (0: none over the browser's 50 ms threshold).
     pub longest_task_ms: f64,
@@ -758,6 +759,7 @@ pub fn task_table(lines: &[TaskLine]) -> String {
         };
         let step = match line.work.as_str() {
             "meta-training" => "per meta-step",
+            "training" => "per training step",
             "whole-network adaptation" => "to fine-tune the digit classifier",
             _ => "to adapt the meta-trained network",
         };
@@ -1106,12 +1108,17 @@ mod tests {
             work: "whole-network adaptation".into(),
             ..line("cpu", "worker", 0.0)
         };
+        let training = TaskLine {
+            work: "training".into(),
+            ..line("cpu", "worker", 0.0)
+        };
         let table = task_table(&[
             line("cpu", "page", 420.0),
             adaptation,
             line("webgpu", "worker", 61.0),
             line("cpu", "worker", 0.0),
             fine_tuning,
+            training,
         ]);
         assert!(table.starts_with("| work | backend |"), "{table}");
         assert!(
@@ -1132,6 +1139,12 @@ mod tests {
         );
         assert!(
             table.contains("| whole-network adaptation | cpu | the worker | 412 ms to fine-tune the digit classifier | none over 50 ms |"),
+            "{table}"
+        );
+        assert!(
+            table.contains(
+                "| training | cpu | the worker | 412 ms per training step | none over 50 ms |"
+            ),
             "{table}"
         );
         assert!(

@@ -80,6 +80,12 @@ impl ImageSet {
         }
     }
 
+    /// Makes room for `more` images, so that appending them copies none already here.
+    pub fn reserve(&mut self, more: usize) {
+        self.labels.reserve(more);
+        self.pixels.reserve(more.saturating_mul(IMAGE_PIXELS));
+    }
+
     /// Appends every image of `other` (used as shards arrive).
     pub fn extend(&mut self, other: ImageSet) {
         self.labels.extend(other.labels);

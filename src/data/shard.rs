@@ -14,8 +14,10 @@
 //! | n·784 | pixels, image after image |
 //!
 //! A shard is listed in the manifest with its byte size and SHA-256, so [`decode_verified`]
-//! checks the download before it decodes a single image. Every failure names the file.
+//! checks the download before it decodes a single image. Every failure names the file. A page
+//! does the same work a piece at a time with a [`ShardDecoder`].
 
+use super::manifest::ShardEntry;
 use super::{IMAGE_PIXELS, IMAGE_SIDE, ImageSet, NUM_CLASSES, Split};
 use sha2::{Digest, Sha256};
 use std::io::{Read, Write};
@@ -25,6 +27,9 @@ pub const MAGIC: &[u8; 8] = b"FSLMNIST";
 /// Format version this code writes and reads.
 pub const VERSION: u16 = 1;
 const HEADER_LEN: usize = 20;
+/// Bytes hashed, or decompressed, by one [`ShardDecoder::step`]: a few milliseconds of work in
+/// a browser.
+const STEP_BYTES: usize = 1 << 19;
 /// Most images one shard may hold (all of MNIST's training split): bounds what a download may
 /// decompress to, whatever its header or manifest claims.
 pub const MAX_IMAGES: usize = 60_000;
@@ -113,7 +118,13 @@ pub struct Shard {
 
 /// Hex SHA-256 of `bytes`.
 pub fn sha256_hex(bytes: &[u8]) -> String {
-    Sha256::digest(bytes)
+    hex(Sha256::new().chain_update(bytes))
+}
+
+/// The hash `hasher` has computed, in hex.
+fn hex(hasher: Sha256) -> String {
+    hasher
+        .finalize()
         .iter()
         .map(|b| format!("{b:02x}"))
         .collect()
@@ -147,20 +158,8 @@ fn raw_len(images: usize) -> Option<usize> {
         .checked_add(HEADER_LEN)
 }
 
-/// Decompresses and parses shard bytes holding at most `max_images` images (no manifest
-/// checks); decompression stops as soon as the output outgrows that, so a small download
-/// cannot expand without bound.
-pub fn decode(bytes: &[u8], max_images: usize) -> Result<Shard, ShardProblem> {
-    let images = max_images.min(MAX_IMAGES);
-    let limit = raw_len(images).expect("MAX_IMAGES images fit in memory");
-    let mut raw = Vec::new();
-    flate2::read::GzDecoder::new(bytes)
-        .take(limit as u64 + 1)
-        .read_to_end(&mut raw)
-        .map_err(|e| ShardProblem::Gzip(e.to_string()))?;
-    if raw.len() > limit {
-        return Err(ShardProblem::TooLarge { images });
-    }
+/// Parses a decompressed shard of at most `images` images.
+fn parse(raw: &[u8], images: usize) -> Result<Shard, ShardProblem> {
     if raw.len() < HEADER_LEN {
         return if raw.starts_with(&MAGIC[..raw.len().min(8)]) && raw.len() >= 8 {
             Err(ShardProblem::Truncated {
@@ -213,46 +212,120 @@ pub fn decode(bytes: &[u8], max_images: usize) -> Result<Shard, ShardProblem> {
 }
 
 /// Checks downloaded bytes against their manifest entry, then decodes them.
-pub fn decode_verified(
-    entry: &super::manifest::ShardEntry,
-    bytes: &[u8],
-) -> Result<Shard, ShardError> {
-    let fail = |problem| ShardError {
-        file: entry.file.clone(),
-        problem,
-    };
-    if bytes.len() as u64 != entry.bytes {
-        return Err(fail(ShardProblem::Size {
-            expected: entry.bytes,
-            actual: bytes.len() as u64,
-        }));
+pub fn decode_verified(entry: &ShardEntry, bytes: &[u8]) -> Result<Shard, ShardError> {
+    let mut decoder = ShardDecoder::new(entry, bytes);
+    loop {
+        if let Some(shard) = decoder.step()? {
+            return Ok(shard);
+        }
     }
-    let actual = sha256_hex(bytes);
-    if actual != entry.sha256 {
-        return Err(fail(ShardProblem::Hash {
-            expected: entry.sha256.clone(),
-            actual,
-        }));
+}
+
+/// [`decode_verified`] a piece at a time, so that a page can draw and answer between pieces:
+/// each [`ShardDecoder::step`] hashes or decompresses at most [`STEP_BYTES`] bytes.
+pub struct ShardDecoder<'a> {
+    entry: &'a ShardEntry,
+    bytes: &'a [u8],
+    stage: Stage<'a>,
+}
+
+/// How far a [`ShardDecoder`] has got.
+enum Stage<'a> {
+    /// Hashing the download: the first `done` bytes are hashed.
+    Hashing { hasher: Sha256, done: usize },
+    /// Decompressing into `raw` a shard of at most `images` images.
+    Unpacking {
+        gzip: flate2::read::GzDecoder<&'a [u8]>,
+        raw: Vec<u8>,
+        images: usize,
+    },
+}
+
+impl<'a> ShardDecoder<'a> {
+    /// Checks `bytes` against `entry`, then decodes them, as [`Self::step`] is called.
+    pub fn new(entry: &'a ShardEntry, bytes: &'a [u8]) -> Self {
+        Self {
+            entry,
+            bytes,
+            stage: Stage::Hashing {
+                hasher: Sha256::new(),
+                done: 0,
+            },
+        }
     }
-    let shard = decode(bytes, entry.count).map_err(fail)?;
-    if shard.split != entry.split {
-        return Err(fail(ShardProblem::SplitMismatch {
-            expected: entry.split,
-            found: shard.split,
-        }));
+
+    /// Does the next piece of work; `Ok(Some(shard))` once the shard is checked and decoded
+    /// (call no more after that, nor after an error).
+    pub fn step(&mut self) -> Result<Option<Shard>, ShardError> {
+        let entry = self.entry;
+        let fail = |problem| ShardError {
+            file: entry.file.clone(),
+            problem,
+        };
+        match &mut self.stage {
+            Stage::Hashing { hasher, done } => {
+                if self.bytes.len() as u64 != entry.bytes {
+                    return Err(fail(ShardProblem::Size {
+                        expected: entry.bytes,
+                        actual: self.bytes.len() as u64,
+                    }));
+                }
+                let end = self.bytes.len().min(*done + STEP_BYTES);
+                hasher.update(&self.bytes[*done..end]);
+                *done = end;
+                if end == self.bytes.len() {
+                    let actual = hex(std::mem::take(hasher));
+                    if actual != entry.sha256 {
+                        return Err(fail(ShardProblem::Hash {
+                            expected: entry.sha256.clone(),
+                            actual,
+                        }));
+                    }
+                    self.stage = Stage::Unpacking {
+                        gzip: flate2::read::GzDecoder::new(self.bytes),
+                        raw: Vec::new(),
+                        images: entry.count.min(MAX_IMAGES),
+                    };
+                }
+                Ok(None)
+            }
+            Stage::Unpacking { gzip, raw, images } => {
+                // Decompression stops as soon as the output outgrows the images the manifest
+                // lists, so a small download cannot expand without bound.
+                let limit = raw_len(*images).expect("MAX_IMAGES images fit in memory");
+                let want = (limit + 1 - raw.len()).min(STEP_BYTES);
+                let read = gzip
+                    .by_ref()
+                    .take(want as u64)
+                    .read_to_end(raw)
+                    .map_err(|e| fail(ShardProblem::Gzip(e.to_string())))?;
+                if raw.len() > limit {
+                    return Err(fail(ShardProblem::TooLarge { images: *images }));
+                }
+                if read > 0 {
+                    return Ok(None);
+                }
+                let shard = parse(raw, *images).map_err(fail)?;
+                if shard.split != entry.split {
+                    return Err(fail(ShardProblem::SplitMismatch {
+                        expected: entry.split,
+                        found: shard.split,
+                    }));
+                }
+                if shard.images.len() != entry.count {
+                    return Err(fail(ShardProblem::CountMismatch {
+                        expected: entry.count,
+                        found: shard.images.len(),
+                    }));
+                }
+                Ok(Some(shard))
+            }
+        }
     }
-    if shard.images.len() != entry.count {
-        return Err(fail(ShardProblem::CountMismatch {
-            expected: entry.count,
-            found: shard.images.len(),
-        }));
-    }
-    Ok(shard)
 }
 
 #[cfg(test)]
 mod tests {
-    use super::super::manifest::ShardEntry;
     use super::*;
 
     fn shard(n: usize) -> Shard {
@@ -289,6 +362,26 @@ mod tests {
         let bytes = encode(&original);
         let entry = entry_for(&bytes, &original);
         assert_eq!(decode_verified(&entry, &bytes).unwrap(), original);
+    }
+
+    #[test]
+    fn a_large_shard_is_checked_and_decoded_a_piece_at_a_time() {
+        // 1,000 images: 785 kB decompressed, two pieces of at most STEP_BYTES.
+        let original = shard(1_000);
+        let bytes = encode(&original);
+        let entry = entry_for(&bytes, &original);
+        let mut decoder = ShardDecoder::new(&entry, &bytes);
+        let mut steps = 1;
+        let decoded = loop {
+            match decoder.step().unwrap() {
+                Some(shard) => break shard,
+                None => steps += 1,
+            }
+        };
+        assert_eq!(decoded, original);
+        let pieces = bytes.len().div_ceil(STEP_BYTES) + gunzip(&bytes).len().div_ceil(STEP_BYTES);
+        // One more step finds the end of the gzip stream.
+        assert_eq!(steps, pieces + 1);
     }
 
     #[test]

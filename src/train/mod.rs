@@ -45,7 +45,7 @@ pub struct TrainConfig {
 }
 
 /// Figures after one training step.
-#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct StepReport {
     /// Epoch in progress, from 1.
     pub epoch: usize,
@@ -66,7 +66,7 @@ pub struct StepReport {
 }
 
 /// Figures of the evaluation that closes an epoch.
-#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct EpochReport {
     /// Epoch just finished, from 1.
     pub epoch: usize,

@@ -270,6 +270,7 @@ fn SearchHere(backend: Backend) -> impl IntoView {
         Report::InWorker
         | Report::Paused
         | Report::CpuInstead(_)
+        | Report::Train(_)
         | Report::MetaTrain(_)
         | Report::Adapt(_) => {}
     };

@@ -2,12 +2,14 @@
 //!
 //! The manifest comes first; then shards are fetched one at a time — one train and one test
 //! shard first, so training can start while the rest arrive. Each download is checked against
-//! its manifest entry (size, SHA-256, header) before its images join the [`DataPool`].
+//! its manifest entry (size, SHA-256, header) before its images join the [`DataPool`], a piece
+//! at a time, yielding to the page between pieces.
 
 use super::i18n::td_string;
 use super::language::{fill, page_locale};
+use super::widgets::yield_to_page;
 use crate::data::manifest::Manifest;
-use crate::data::shard::decode_verified;
+use crate::data::shard::{MAX_IMAGES, ShardDecoder};
 use crate::data::{ImageSet, Split};
 use leptos::prelude::*;
 use wasm_bindgen::JsCast;
@@ -118,9 +120,25 @@ async fn load_into(pool: DataPool, base: String) -> Result<(), String> {
         p.bytes_total = manifest.total_bytes();
         p.shards_total = manifest.shards.len();
     });
+    // Room for the images at once (up to a full MNIST split, whatever a manifest claims):
+    // growing the pool as shards arrive would copy it each time.
+    for (split, pool) in [(Split::Train, pool.train), (Split::Test, pool.test)] {
+        let count = manifest
+            .shards
+            .iter()
+            .filter(|entry| entry.split == split)
+            .fold(0, |sum: usize, entry| sum.saturating_add(entry.count));
+        pool.update_value(|set| set.reserve(count.min(MAX_IMAGES)));
+    }
     for entry in manifest.download_order() {
         let bytes = fetch_bytes(&format!("{base}/{}", entry.file)).await?;
-        let shard = decode_verified(entry, &bytes).map_err(|e| e.to_string())?;
+        let mut decoder = ShardDecoder::new(entry, &bytes);
+        let shard = loop {
+            match decoder.step().map_err(|e| e.to_string())? {
+                Some(shard) => break shard,
+                None => yield_to_page().await,
+            }
+        };
         let target = match shard.split {
             Split::Train => pool.train,
             Split::Test => pool.test,

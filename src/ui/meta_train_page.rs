@@ -289,6 +289,7 @@ impl Board {
             Report::InWorker
             | Report::Paused
             | Report::CpuInstead(_)
+            | Report::Train(_)
             | Report::Search(_)
             | Report::Adapt(_) => {}
         }

@@ -1,50 +1,62 @@
 //! The Train page: train the reference CNN on MNIST in the browser, with live curves.
 //!
-//! Training runs in an async task that does one step, publishes the figures, and yields to the
-//! page before the next, so the page stays responsive on WebGPU and on the CPU. Pause stops the
-//! task after its current step; Resume starts a new one on the same run; Reset drops the run.
+//! Training runs in the compute worker ([`super::jobs::train`]), one step at a time, so the
+//! page keeps drawing and answering clicks; where no worker starts it runs on the page, yielding
+//! between steps, and a notice says so. Images that arrive while it runs join the epoch. Pause
+//! holds the run after its current step; Resume goes on; Reset drops the run.
 
 use super::chart::{LineChart, Series};
 use super::i18n::{Locale, t, t_string, use_i18n};
+use super::jobs::train::TrainReport;
+use super::jobs::{Job, Launch, Report, Runner};
 use super::loader::DataPool;
 use super::share::{Shared, share_settings};
-use super::widgets::{Note, NumberField, SettingNotes, url_number, yield_to_page};
+use super::widgets::{Cancel, Note, NumberField, RunPhase, SettingNotes, url_number};
 use crate::backend::{Backend, BackendKind};
-use crate::bench::now_ms;
-use crate::data::ImageSet;
-use crate::train::{EpochReport, StepReport, TrainConfig, TrainError, TrainEvent, TrainRun};
+use crate::train::{EpochReport, StepReport, TrainConfig};
 use leptos::prelude::*;
 
 /// Where a run stands.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, Copy, PartialEq)]
 enum Status {
     Idle,
     Running,
     Paused,
     Finished,
-    Failed(String),
+    Failed,
 }
 
 impl Status {
+    /// The status of a run in `phase`, which stopped on an error if `failed`.
+    fn of(phase: RunPhase, failed: bool) -> Self {
+        match phase {
+            RunPhase::Idle => Status::Idle,
+            RunPhase::Running => Status::Running,
+            RunPhase::Paused => Status::Paused,
+            RunPhase::Done if failed => Status::Failed,
+            RunPhase::Done => Status::Finished,
+        }
+    }
+
     /// The status in the person's language.
-    fn shown(&self, i18n: leptos_i18n::I18nContext<Locale>) -> &'static str {
+    fn shown(self, i18n: leptos_i18n::I18nContext<Locale>) -> &'static str {
         match self {
             Status::Idle => t_string!(i18n, tr_status_idle),
             Status::Running => t_string!(i18n, tr_status_running),
             Status::Paused => t_string!(i18n, tr_status_paused),
             Status::Finished => t_string!(i18n, tr_status_finished),
-            Status::Failed(_) => t_string!(i18n, tr_status_failed),
+            Status::Failed => t_string!(i18n, tr_status_failed),
         }
     }
 
     /// The status as a word for scripts and styles (`data-status`, CSS class).
-    fn label(&self) -> &'static str {
+    fn label(self) -> &'static str {
         match self {
             Status::Idle => "idle",
             Status::Running => "running",
             Status::Paused => "paused",
             Status::Finished => "finished",
-            Status::Failed(_) => "failed",
+            Status::Failed => "failed",
         }
     }
 }
@@ -55,6 +67,8 @@ struct Figures {
     last: Option<StepReport>,
     first_loss: Option<f32>,
     images_per_s: f64,
+    /// Milliseconds of all training steps so far.
+    training_ms: f64,
     loss: Vec<(f64, f64)>,
     accuracy: Vec<(f64, f64)>,
     epochs: Vec<EpochReport>,
@@ -63,9 +77,34 @@ struct Figures {
     test_points: Vec<(f64, f64)>,
 }
 
-/// The images of `pool` beyond the first `from`.
-fn tail(pool: StoredValue<ImageSet>, from: usize) -> Option<ImageSet> {
-    pool.with_value(|set| (set.len() > from).then(|| set.range(from..set.len())))
+impl Figures {
+    /// Adds what the run reported.
+    fn add(&mut self, news: TrainReport) {
+        match news {
+            TrainReport::Step { report, ms } => {
+                let x = report.images_seen as f64;
+                self.loss.push((x, f64::from(report.loss)));
+                self.accuracy.push((x, f64::from(report.accuracy)));
+                self.first_loss.get_or_insert(report.loss);
+                self.training_ms += ms;
+                let rate = report.batch as f64 / (ms / 1e3);
+                self.images_per_s = if self.last.is_none() {
+                    rate
+                } else {
+                    0.8 * self.images_per_s + 0.2 * rate
+                };
+                self.last = Some(report);
+            }
+            TrainReport::Evaluating { done, total } => self.evaluating = Some((done, total)),
+            TrainReport::Epoch(report) => {
+                self.evaluating = None;
+                let x = self.last.map_or(0.0, |r| r.images_seen as f64);
+                self.test_points.push((x, f64::from(report.test_accuracy)));
+                self.epochs.push(report);
+            }
+            TrainReport::DeviceFailed(_) => {}
+        }
+    }
 }
 
 /// The Train page.
@@ -114,69 +153,33 @@ pub fn TrainPage(
         note: None,
     });
 
-    let status = RwSignal::new(Status::Idle);
+    let phase = RwSignal::new(RunPhase::Idle);
+    let failure = RwSignal::new(None::<String>);
+    // Where the run is not as asked (no worker, no WebGPU in the worker), why.
+    let notice = RwSignal::new(None::<String>);
     let figures = RwSignal::new(Figures::default());
-    let run = StoredValue::new_local(None::<TrainRun>);
-    let generation = StoredValue::new(0u32);
-    let device = backend.device.clone();
+    let status = move || Status::of(phase.get(), failure.with(Option::is_some));
+    let launch = Launch::new(pool, phase, i18n);
+    let cancel = Cancel::default();
     let is_gpu = backend.kind == BackendKind::WebGpu;
     let on_device_lost = StoredValue::new(on_device_lost);
-
-    // One task per Running stretch; it stops when the status changes or the run is replaced.
-    let drive = move || {
-        let mine = generation.get_value();
-        leptos::task::spawn_local(async move {
-            while status.get_untracked() == Status::Running && generation.get_value() == mine {
-                let Some(mut current) = run.try_update_value(Option::take).flatten() else {
-                    break;
-                };
-                if let Some(more) = tail(pool.train, current.train.len()) {
-                    current.train.extend(more);
-                }
-                if let Some(more) = tail(pool.test, current.test.len()) {
-                    current.test.extend(more);
-                }
-                let started = now_ms();
-                let outcome = current.advance().await;
-                let elapsed_ms = now_ms() - started;
-                if generation.get_value() != mine {
-                    break; // reset while this step ran: drop the old run
-                }
-                run.set_value(Some(current));
-                match outcome {
-                    Ok(TrainEvent::Step(report)) => figures.update(|f| {
-                        let x = report.images_seen as f64;
-                        f.loss.push((x, f64::from(report.loss)));
-                        f.accuracy.push((x, f64::from(report.accuracy)));
-                        f.first_loss.get_or_insert(report.loss);
-                        // The batch this step trained on, not whatever the field says now.
-                        let rate = report.batch as f64 / (elapsed_ms / 1e3);
-                        f.images_per_s = if f.last.is_none() {
-                            rate
-                        } else {
-                            0.8 * f.images_per_s + 0.2 * rate
-                        };
-                        f.last = Some(report);
-                    }),
-                    Ok(TrainEvent::Evaluating { done, total }) => {
-                        figures.update(|f| f.evaluating = Some((done, total)));
-                    }
-                    Ok(TrainEvent::Epoch(report)) => figures.update(|f| {
-                        f.evaluating = None;
-                        let x = f.last.map_or(0.0, |r| r.images_seen as f64);
-                        f.test_points.push((x, f64::from(report.test_accuracy)));
-                        f.epochs.push(report);
-                    }),
-                    Ok(TrainEvent::Finished) => status.set(Status::Finished),
-                    Err(TrainError::Device(reason)) if is_gpu => {
-                        status.set(Status::Failed(reason.clone()));
-                        on_device_lost.with_value(|lost| lost(reason));
-                    }
-                    Err(error) => status.set(Status::Failed(error.to_string())),
-                }
-                yield_to_page().await;
-            }
-        });
+    let deliver = move |report: Report| match report {
+        Report::Train(TrainReport::DeviceFailed(reason)) if is_gpu => {
+            on_device_lost.with_value(|lost| lost(reason));
+        }
+        Report::Train(news) => figures.update(|f| f.add(news)),
+        Report::OnPage(reason) | Report::Notice(reason) => notice.set(Some(reason)),
+        Report::Failed(reason) => {
+            failure.set(Some(reason));
+            phase.set(RunPhase::Done);
+        }
+        Report::Finished => phase.set(RunPhase::Done),
+        Report::InWorker
+        | Report::Paused
+        | Report::CpuInstead(_)
+        | Report::MetaTrain(_)
+        | Report::Search(_)
+        | Report::Adapt(_) => {}
     };
 
     let start = move |_| {
@@ -186,29 +189,26 @@ pub fn TrainPage(
             .with_learning_rate(learning_rate.get_untracked())
             .with_epoch_images(epoch_images.get_untracked())
             .with_test_images(test_images.get_untracked());
-        generation.update_value(|g| *g += 1);
-        run.set_value(Some(TrainRun::new(config, &device)));
+        let ticket = cancel.begin();
         figures.set(Figures::default());
-        status.set(Status::Running);
-        drive();
+        failure.set(None);
+        notice.set(None);
+        phase.set(RunPhase::Running);
+        launch.start(Job::Train(config), &backend, ticket, deliver);
     };
-    let pause = move |_| status.set(Status::Paused);
-    let resume = move |_| {
-        status.set(Status::Running);
-        drive();
-    };
+    let pause = move |_| phase.set(RunPhase::Paused);
+    let resume = move |_| phase.set(RunPhase::Running);
     let reset = move |_| {
-        generation.update_value(|g| *g += 1);
-        run.set_value(None);
+        cancel.cancel();
+        launch.stop();
         figures.set(Figures::default());
-        status.set(Status::Idle);
+        failure.set(None);
+        notice.set(None);
+        phase.set(RunPhase::Idle);
     };
 
     let progress = pool.progress;
-    let can_start = move || {
-        progress.with(|p| p.can_train())
-            && !matches!(status.get(), Status::Running | Status::Paused)
-    };
+    let can_start = move || progress.with(|p| p.can_train()) && !phase.get().active();
     let last = move || figures.with(|f| f.last);
     let loss_series = Signal::derive(move || {
         vec![Series {
@@ -252,23 +252,21 @@ pub fn TrainPage(
             </form>
             <div class="controls">
                 <button id="train-button" on:click=start disabled=move || !can_start()>{t!(i18n, tr_train)}</button>
-                <button id="pause-button" on:click=pause disabled=move || status.get() != Status::Running>{t!(i18n, run_pause)}</button>
-                <button id="resume-button" on:click=resume disabled=move || status.get() != Status::Paused>{t!(i18n, run_resume)}</button>
-                <button id="reset-button" on:click=reset disabled=move || status.get() == Status::Idle>{t!(i18n, run_reset)}</button>
-                <span id="status" class=move || format!("status {}", status.get().label())
-                    data-status=move || status.get().label()>{move || status.get().shown(i18n)}</span>
+                <button id="pause-button" on:click=pause disabled=move || status() != Status::Running>{t!(i18n, run_pause)}</button>
+                <button id="resume-button" on:click=resume disabled=move || status() != Status::Paused>{t!(i18n, run_resume)}</button>
+                <button id="reset-button" on:click=reset disabled=move || status() == Status::Idle>{t!(i18n, run_reset)}</button>
+                <span id="status" class=move || format!("status {}", status().label())
+                    data-status=move || status().label() data-runner=move || launch.runner.get().map(Runner::name)>{move || status().shown(i18n)}</span>
             </div>
-            {move || match status.get() {
-                Status::Failed(message) => Some(view! { <p id="train-error" class="error" role="alert">{message}</p> }),
-                _ => None,
-            }}
+            {move || notice.get().map(|n| view! { <p id="train-notice" class="notice" role="status">{n}</p> })}
+            {move || failure.get().map(|message| view! { <p id="train-error" class="error" role="alert">{message}</p> })}
             <div class="progress-row">
                 <label>{t!(i18n, tr_epoch_of, epoch = move || last().map_or(0, |r| r.epoch), epochs = move || epochs.get())}</label>
                 <progress id="epoch-progress" max="1" value=move || last().map_or(0.0, |r| r.epoch_done as f64 / r.epoch_size.max(1) as f64)></progress>
             </div>
             <dl class="stats">
                 <dt>{t!(i18n, tr_images_seen)}</dt><dd id="images-seen">{move || last().map_or(0, |r| r.images_seen)}</dd>
-                <dt>{t!(i18n, tr_step)}</dt><dd id="step">{move || last().map_or(0, |r| r.step)}</dd>
+                <dt>{t!(i18n, tr_step)}</dt><dd id="step" data-ms-per-step=move || figures.with(|f| f.last.map(|r| format!("{:.0}", f.training_ms / r.step as f64)))>{move || last().map_or(0, |r| r.step)}</dd>
                 <dt>{t!(i18n, tr_loss)}</dt>
                 <dd>
                     <span id="first-loss">{move || figures.with(|f| f.first_loss.map_or("–".into(), |l| format!("{l:.4}")))}</span>

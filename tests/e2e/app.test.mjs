@@ -145,14 +145,43 @@ test('without WebGPU the page says why and trains on the CPU backend', async () 
   const { page, errors, context } = await open(plainBrowser, QUICK_RUN, { withoutWebGpu: true });
   await page.locator('#backend-notice').waitFor({ timeout: 60_000 });
   assert.match(await page.textContent('#backend-notice'), /navigator\.gpu/);
+  await watchLongTasks(page);
   const figures = await trainQuickly(page);
   console.log('cpu run:', JSON.stringify(figures));
+  // Training runs in the compute worker, so the page's main thread stays free.
+  const runner = await page.getAttribute('#status', 'data-runner');
+  assert.equal(runner, 'worker');
+  const msPerStep = Number(await page.getAttribute('#step', 'data-ms-per-step'));
+  assert.ok(msPerStep > 0, 'steps were timed');
+  const longest = Math.round(await page.evaluate(() => window.longestTask));
+  console.log(`training on the CPU in the worker: ${msPerStep} ms per step; longest main-thread task ${longest} ms`);
+  appendTaskLine(page, { work: 'training', backend: 'cpu', runner, ms_per_step: msPerStep, longest_task_ms: longest });
   await page.screenshot({ path: join(OUTPUT, 'train-cpu-fallback.png'), fullPage: true });
   assert.equal(figures.status, 'finished');
   assert.equal(figures.backend, 'cpu');
   assert.ok(figures.lastLoss < figures.firstLoss, `loss ${figures.firstLoss} -> ${figures.lastLoss}`);
   // 320 images, one epoch: well above chance (0.1), which a broken network would not leave.
   assert.ok(figures.testAccuracy > 0.3, `test accuracy ${figures.testAccuracy}`);
+  assert.deepEqual(errors, []);
+  await context.close();
+});
+
+test('shards that arrive while the Train page trains join its epoch in the worker', async () => {
+  // The server holds every shard but the first train and test shard until released.
+  const { page, errors, context } = await open(
+    plainBrowser,
+    '?page=train&backend=cpu&data=held-mnist&epochs=1&epoch_images=6000&test_images=500&batch=8',
+  );
+  await page.locator('#train-button:enabled').waitFor({ timeout: 120_000 });
+  assert.match(await page.textContent('#data-progress'), /2\/14 shards/);
+  await page.click('#train-button');
+  await page.waitForFunction(() => Number(document.querySelector('#step').textContent) >= 1, null, { timeout: 60_000 });
+  server.releaseShards();
+  // 6,000 images need the second train shard, which arrived after the worker started.
+  await page.locator('#status[data-status="finished"], #status[data-status="failed"]').waitFor({ timeout: 300_000 });
+  assert.equal(await page.getAttribute('#status', 'data-status'), 'finished');
+  assert.equal(await text(page, '#images-seen'), '6000');
+  assert.equal(await page.getAttribute('#status', 'data-runner'), 'worker');
   assert.deepEqual(errors, []);
   await context.close();
 });
@@ -743,9 +772,16 @@ async function recordAdaptation(page, work, runs) {
   console.log(`${work} on the CPU: ${JSON.stringify(runs)}; longest main-thread task ${longest} ms`);
   const runner = await page.getAttribute('#runs', 'data-runner');
   assert.equal(runner, 'worker');
+  appendTaskLine(page, { work, backend: 'cpu', runner, ms_per_step: runs[0].ms, longest_task_ms: longest });
+}
+
+/**
+ * Appends `line` (work, backend, runner, ms_per_step, longest_task_ms) with the browser's version
+ * to tests/e2e/output/long-tasks.jsonl (scripts/long-tasks keeps them).
+ */
+function appendTaskLine(page, line) {
   const browser = `headless Chromium ${page.context().browser().version()}`;
-  const line = { work, backend: 'cpu', runner, ms_per_step: runs[0].ms, longest_task_ms: longest, browser };
-  appendFileSync(join(OUTPUT, 'long-tasks.jsonl'), `${JSON.stringify(line)}\n`);
+  appendFileSync(join(OUTPUT, 'long-tasks.jsonl'), `${JSON.stringify({ ...line, browser })}\n`);
 }
 
 /**
@@ -759,9 +795,7 @@ async function recordLongestTask(page, backend) {
   assert.ok(msPerStep > 0, 'steps were timed');
   assert.ok(longest < msPerStep, `longest main-thread task ${longest} ms < one meta-step ${msPerStep} ms`);
   const runner = await page.getAttribute('#mt-status', 'data-runner');
-  const browser = `headless Chromium ${page.context().browser().version()}`;
-  const line = { work: 'meta-training', backend, runner, ms_per_step: msPerStep, longest_task_ms: longest, browser };
-  appendFileSync(join(OUTPUT, 'long-tasks.jsonl'), `${JSON.stringify(line)}\n`);
+  appendTaskLine(page, { work: 'meta-training', backend, runner, ms_per_step: msPerStep, longest_task_ms: longest });
 }
 
 /** Runs the meta-train page's settings from the URL, validating every 2 steps on 5 tasks, to the end. */

@@ -1,8 +1,10 @@
 // A minimal static file server for dist/ on 127.0.0.1, used by the end-to-end tests.
 // `/corrupt-mnist/` serves the real manifest but a shard with one flipped byte, and
 // `/missing-weights/` serves the app with every weights file missing (404), so the tests can
-// check what a person sees when a download is damaged or fails. `/course/app/` serves the app
-// from a sub-path, as a course site would; `setRoot` swaps the served build (a new deployment).
+// check what a person sees when a download is damaged or fails. `/held-mnist/` serves the
+// first train and test shards at once and holds the others until `releaseShards` is called.
+// `/course/app/` serves the app from a sub-path, as a course site would; `setRoot` swaps the
+// served build (a new deployment).
 import { createServer } from 'node:http';
 import { readFile } from 'node:fs/promises';
 import { extname, join, normalize } from 'node:path';
@@ -18,9 +20,15 @@ const TYPES = {
 
 export async function serve(servedRoot) {
   let root = servedRoot;
+  let releaseShards;
+  let released = new Promise((resolve) => { releaseShards = resolve; });
   const server = createServer(async (request, response) => {
     let path = decodeURIComponent(new URL(request.url, 'http://x').pathname);
     if (path.startsWith('/course/app/')) path = path.slice('/course/app'.length);
+    if (path.startsWith('/held-mnist/')) {
+      path = path.replace('/held-mnist/', '/static/mnist/');
+      if (path.endsWith('.shard') && !/-000\.shard$/.test(path)) await released;
+    }
     const corrupt = path.startsWith('/corrupt-mnist/');
     if (corrupt) path = path.replace('/corrupt-mnist/', '/static/mnist/');
     if (path.startsWith('/missing-weights/')) {
@@ -54,6 +62,7 @@ export async function serve(servedRoot) {
     setRoot: (next) => {
       root = next;
     },
+    releaseShards: () => releaseShards(),
     close: () => server.close(),
   };
 }

@@ -226,7 +226,7 @@ impl Adapter {
     }
 
     /// Answers `command` (an adaptation, a prediction or a cancel), posting each report.
-    pub async fn answer(&self, command: Command<'_>, post: &dyn Fn(Report)) {
+    pub async fn answer(&self, command: Command, post: &dyn Fn(Report)) {
         match command {
             Command::Adapt(request) => self.adapt(request, post).await,
             Command::Predict { run, drawing } => self.predict(run, drawing, post).await,

@@ -1,56 +1,62 @@
-//! Long work the pages hand to the compute worker ([`super::worker`]): meta-training one
-//! learner ([`meta_train`]), an evolutionary search ([`search`]) and the Playground's
-//! adaptation ([`adapt`], which keeps its worker for the predictions that follow).
+//! Long work the pages hand to the compute worker ([`super::worker`]): training the reference
+//! CNN ([`train`]), meta-training one learner ([`meta_train`]), an evolutionary search
+//! ([`search`]) and the Playground's adaptation ([`adapt`], which keeps its worker for the
+//! predictions that follow).
 //!
-//! A page calls [`Launch::start`] with a [`Job`]: it starts a worker, posts a [`Command`] with
-//! the job, the images and the page's kind of backend, and hands each [`Report`] the worker
-//! posts back to the page. Where the browser cannot start a worker, the same job runs on the
-//! page itself, yielding to it between meta-steps, and a notice says so. In the worker,
-//! [`serve`] answers.
+//! A page calls [`Launch::start`] with a [`Job`]: it starts a worker, posts it the images a
+//! slice at a time (so no copy holds the page for long), then a [`Command`] with the job and
+//! the page's kind of backend, posts the images that arrive later, and hands each [`Report`]
+//! the worker posts back to the page. Where the browser cannot start a
+//! worker, the same job runs on the page itself, yielding to it between steps, and a notice
+//! says so. In the worker, [`serve`] answers.
 
 pub mod adapt;
 pub mod meta_train;
 pub mod search;
+pub mod train;
 
 use super::backend::get;
 use super::i18n::{Locale, tu_string};
 use super::language::fill;
 use super::loader::DataPool;
-use super::widgets::{RunPhase, Ticket, sleep_ms};
+use super::widgets::{RunPhase, Ticket, sleep_ms, yield_to_page};
 use super::worker::{self, ComputeWorker};
 use crate::backend::{Backend, BackendKind, cpu_device};
 use crate::data::ImageSet;
 use crate::data::protocol::{ExtraClasses, p2};
+use crate::train::TrainConfig;
 use burn::tensor::Device;
 use burn::tensor::wgpu::WgpuBackend;
 use leptos::prelude::*;
 use leptos_i18n::I18nContext;
 use serde::{Deserialize, Serialize};
-use std::borrow::Cow;
-use std::cell::Cell;
+use std::cell::{Cell, RefCell};
 use std::rc::Rc;
 use wasm_bindgen::{JsCast, JsValue};
 
 /// Work a page can hand to the worker.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub enum Job {
+    /// Train the reference CNN.
+    Train(TrainConfig),
     /// Meta-train one learner.
     MetaTrain(meta_train::MetaJob),
     /// An evolutionary search over learners.
     Search(search::SearchJob),
 }
 
+/// Images posted to the worker at a time: 3.1 MB, copied on the page in a few milliseconds.
+const IMAGES_PER_MESSAGE: usize = 4_000;
+
 /// What the page posts to the worker.
 #[derive(Debug, Serialize, Deserialize)]
-pub enum Command<'a> {
-    /// Run `job` on these images, on the page's kind of backend.
-    Start {
-        job: Job,
-        backend: BackendKind,
-        train: Cow<'a, ImageSet>,
-        test: Cow<'a, ImageSet>,
-    },
-    /// Wait before the next meta-step.
+pub enum Command {
+    /// More training and test images: before `Start`, the job's images; afterwards, they join
+    /// its images (a job that can take more, like training, takes them between steps).
+    Images { train: ImageSet, test: ImageSet },
+    /// Run `job` on the images posted so far, on the page's kind of backend.
+    Start { job: Job, backend: BackendKind },
+    /// Wait before the next step.
     Pause,
     /// Go on.
     Resume,
@@ -66,17 +72,17 @@ pub enum Command<'a> {
     Cancel,
 }
 
-impl Command<'_> {
+impl Command {
     /// `self` as a message for the worker, and the buffers of its images, which can be moved
     /// there rather than copied (they are copies of the page's images already).
     pub fn to_message(&self) -> Result<(JsValue, js_sys::Array), String> {
         let message = serde_wasm_bindgen::to_value(self).map_err(|e| e.to_string())?;
         let buffers = js_sys::Array::new();
-        if let Command::Start { .. } = self {
-            let start = get(&message, "Start");
+        if let Command::Images { .. } = self {
+            let images = get(&message, "Images");
             for set in ["train", "test"] {
                 for bytes in ["pixels", "labels"] {
-                    let buffer = get(&get(&get(&start, set), bytes), "buffer");
+                    let buffer = get(&get(&get(&images, set), bytes), "buffer");
                     if buffer.is_instance_of::<js_sys::ArrayBuffer>() {
                         buffers.push(&buffer);
                     }
@@ -98,6 +104,8 @@ pub enum Report {
     Notice(String),
     /// The worker could not use WebGPU and runs on the CPU: why.
     CpuInstead(String),
+    /// How training goes.
+    Train(train::TrainReport),
     /// How meta-training goes.
     MetaTrain(meta_train::MetaReport),
     /// How the search goes.
@@ -146,26 +154,31 @@ async fn hold(control: &impl Fn() -> Go, report: &mut dyn FnMut(Report)) -> bool
     }
 }
 
-/// Runs `job` to its end (or until `control` says stop), handing every report to `report`; the
-/// last is `Finished` or `Failed` unless stopped.
+/// Runs `job` on `images` (train, test) and on those `arrivals` adds, to its end (or until
+/// `control` says stop), handing every report to `report`; the last is `Finished` or `Failed`
+/// unless stopped.
 async fn run(
     job: Job,
-    train: ImageSet,
-    test: ImageSet,
+    images: (ImageSet, ImageSet),
     device: &Device,
     control: impl Fn() -> Go,
+    arrivals: &dyn Fn(&mut ImageSet, &mut ImageSet),
     report: &mut dyn FnMut(Report),
 ) {
-    // The job's classes are copied out of the images, the largest thing it would hold: the
-    // images go.
-    let protocol = match &job {
-        Job::MetaTrain(job) => job.protocol(&train, &test),
-        Job::Search(_) => p2(&train, &test, ExtraClasses::default()),
-    };
-    drop((train, test));
+    // A meta-learning job's classes are copied out of the images, the largest thing it would
+    // hold: the images go.
     let outcome = match job {
-        Job::MetaTrain(job) => meta_train::run(&job, protocol, device, &control, report).await,
-        Job::Search(job) => search::run(job, protocol, device, &control, report).await,
+        Job::Train(config) => train::run(config, images, device, &control, arrivals, report).await,
+        Job::MetaTrain(job) => {
+            let protocol = job.protocol(&images.0, &images.1);
+            drop(images);
+            meta_train::run(&job, protocol, device, &control, report).await
+        }
+        Job::Search(job) => {
+            let protocol = p2(&images.0, &images.1, ExtraClasses::default());
+            drop(images);
+            search::run(job, protocol, device, &control, report).await
+        }
     };
     match outcome {
         Ok(true) => report(Report::Finished),
@@ -203,6 +216,8 @@ pub struct Launch {
     phase: RwSignal<RunPhase>,
     /// The page's worker, if any; emptying it stops the worker.
     worker: WorkerSlot,
+    /// How many training and test images the worker has been sent.
+    sent: StoredValue<(usize, usize), LocalStorage>,
     /// Whether the job has stopped for a pause (it finishes the meta-step under way first).
     pub held: RwSignal<bool>,
     /// Where the job runs, once started.
@@ -213,12 +228,14 @@ pub struct Launch {
 
 impl Launch {
     /// Jobs for a page training on `pool`: Pause and Resume go from `phase` to the worker (a job
-    /// on the page reads the phase itself). Call once, when the page is built.
+    /// on the page reads the phase itself), and so do images that arrive in `pool` while it
+    /// runs. Call once, when the page is built.
     pub fn new(pool: DataPool, phase: RwSignal<RunPhase>, i18n: I18nContext<Locale>) -> Self {
         let launch = Self {
             pool,
             phase,
             worker: StoredValue::new_local(None),
+            sent: StoredValue::new_local((0, 0)),
             held: RwSignal::new(false),
             runner: RwSignal::new(None),
             i18n,
@@ -238,7 +255,48 @@ impl Launch {
                 }
             });
         });
+        Effect::new(move |_| {
+            pool.progress.track();
+            leptos::task::spawn_local(async move {
+                if let Err(e) = launch.send_images().await {
+                    web_sys::console::error_1(&e.into());
+                }
+            });
+        });
         launch
+    }
+
+    /// Posts the worker the pool's images it has not been sent yet, a slice at a time,
+    /// yielding to the page between slices (each is copied on the page).
+    async fn send_images(self) -> Result<(), String> {
+        while self.send_slice()? {
+            yield_to_page().await;
+        }
+        Ok(())
+    }
+
+    /// Posts the worker the next slice of the pool's images it has not been sent; false when
+    /// there is none, or no worker.
+    fn send_slice(self) -> Result<bool, String> {
+        self.worker.with_value(|running| {
+            let Some(running) = running else {
+                return Ok(false);
+            };
+            let (train_sent, test_sent) = self.sent.get_value();
+            let train = images_from(self.pool.train, train_sent, IMAGES_PER_MESSAGE);
+            let test = match train.is_empty() {
+                true => images_from(self.pool.test, test_sent, IMAGES_PER_MESSAGE),
+                false => ImageSet::default(),
+            };
+            if train.is_empty() && test.is_empty() {
+                return Ok(false);
+            }
+            let sent = (train_sent + train.len(), test_sent + test.len());
+            let (message, buffers) = Command::Images { train, test }.to_message()?;
+            running.send_moving(&message, &buffers)?;
+            self.sent.set_value(sent);
+            Ok(true)
+        })
     }
 
     /// Stops the job (its worker, if any) and forgets where it ran.
@@ -261,10 +319,12 @@ impl Launch {
             pool,
             phase,
             worker,
+            sent,
             held,
             runner,
             i18n,
         } = self;
+        let launch = self;
         self.stop();
         worker.set_value(None);
         let (kind, device) = (backend.kind, backend.device.clone());
@@ -321,19 +381,6 @@ impl Launch {
             match started {
                 Ok(started) => {
                     forward(Report::InWorker);
-                    let sent = pool.train.with_value(|train| {
-                        pool.test.with_value(|test| {
-                            let command = Command::Start {
-                                job,
-                                backend: kind,
-                                train: Cow::Borrowed(train),
-                                test: Cow::Borrowed(test),
-                            };
-                            command.to_message().and_then(|(message, buffers)| {
-                                started.send_moving(&message, &buffers)
-                            })
-                        })
-                    });
                     // A Pause clicked while the worker was loading had no worker to reach.
                     if phase.get_untracked() == RunPhase::Paused
                         && let Ok((message, _)) = Command::Pause.to_message()
@@ -341,7 +388,20 @@ impl Launch {
                         let _ = started.send(&message);
                     }
                     worker.set_value(Some(started));
-                    if let Err(e) = sent {
+                    sent.set_value((0, 0));
+                    // Every image first, then the job (unless reset meanwhile).
+                    let posted = launch.send_images().await.and_then(|()| {
+                        if !ticket.live() {
+                            return Ok(());
+                        }
+                        let (message, _) = Command::Start { job, backend: kind }.to_message()?;
+                        worker.with_value(|running| {
+                            running
+                                .as_ref()
+                                .map_or(Ok(()), |running| running.send(&message))
+                        })
+                    });
+                    if let Err(e) = posted {
                         forward(Report::Failed(e));
                     }
                 }
@@ -350,46 +410,59 @@ impl Launch {
                         tu_string!(i18n, job_on_page),
                         &[("reason", &reason)],
                     )));
-                    let (train, test) = (pool.train.get_value(), pool.test.get_value());
+                    let images = (pool.train.get_value(), pool.test.get_value());
                     let control = move || match phase.get_untracked() {
                         _ if !ticket.live() => Go::Stop,
                         RunPhase::Paused => Go::Wait,
                         _ => Go::On,
                     };
+                    let arrivals = |train: &mut ImageSet, test: &mut ImageSet| {
+                        train.extend(images_from(pool.train, train.len(), usize::MAX));
+                        test.extend(images_from(pool.test, test.len(), usize::MAX));
+                    };
                     let mut forward = forward;
-                    run(job, train, test, &device, control, &mut forward).await;
+                    run(job, images, &device, control, &arrivals, &mut forward).await;
                 }
             }
         });
     }
 }
 
+/// A copy of at most `most` images of `pool` from the `from`th on.
+fn images_from(pool: StoredValue<ImageSet>, from: usize, most: usize) -> ImageSet {
+    pool.with_value(|set| {
+        let end = set.len().min(from.saturating_add(most));
+        set.range(from.min(end)..end)
+    })
+}
+
 /// In the compute worker: answers the page's commands.
 pub fn serve() {
     let paused = Rc::new(Cell::new(false));
+    // Images posted and not yet taken: by `Start`, then by the job between its steps.
+    let arrived = Rc::new(RefCell::new((ImageSet::default(), ImageSet::default())));
     let adapter = adapt::Adapter::default();
     worker::serve(move |message| {
-        match serde_wasm_bindgen::from_value::<Command<'static>>(message) {
-            Ok(Command::Start {
-                job,
-                backend,
-                train,
-                test,
-            }) => {
+        match serde_wasm_bindgen::from_value::<Command>(message) {
+            Ok(Command::Images { train, test }) => {
+                let mut arrived = arrived.borrow_mut();
+                arrived.0.extend(train);
+                arrived.1.extend(test);
+            }
+            Ok(Command::Start { job, backend }) => {
                 let paused = paused.clone();
+                let images = arrived.take();
+                let arrived = arrived.clone();
                 // leptos' executor only runs on pages: spawn on the worker's event loop.
                 wasm_bindgen_futures::spawn_local(async move {
                     let (device, _) = device_for(backend, &post).await;
                     let control = move || if paused.get() { Go::Wait } else { Go::On };
-                    run(
-                        job,
-                        train.into_owned(),
-                        test.into_owned(),
-                        &device,
-                        control,
-                        &mut post,
-                    )
-                    .await;
+                    let arrivals = |train: &mut ImageSet, test: &mut ImageSet| {
+                        let (more_train, more_test) = arrived.take();
+                        train.extend(more_train);
+                        test.extend(more_test);
+                    };
+                    run(job, images, &device, control, &arrivals, &mut post).await;
                 });
             }
             Ok(Command::Pause) => paused.set(true),

@@ -83,11 +83,7 @@ impl Engine {
 
     /// Starts `command` (of request `run`) and returns the stream of its reports, which ends
     /// when a later request starts.
-    pub fn ask(
-        &self,
-        run: u32,
-        command: Command<'static>,
-    ) -> Result<UnboundedReceiver<Report>, Refusal> {
+    pub fn ask(&self, run: u32, command: Command) -> Result<UnboundedReceiver<Report>, Refusal> {
         let (sender, receiver) = unbounded();
         match self {
             Self::Worker(worker, listener) => {
