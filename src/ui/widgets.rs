@@ -148,9 +148,9 @@ impl Cancel {
 }
 
 impl Ticket {
-    /// True until a newer action began or the work was cancelled.
+    /// True until a newer action began, the work was cancelled or its page is gone.
     pub fn live(&self) -> bool {
-        self.token.get_value() == self.id
+        self.token.try_get_value() == Some(self.id)
     }
 }
 

@@ -24,6 +24,8 @@ before(async () => {
 });
 
 after(async () => {
+  // Shards still held back (a failed test) would keep the server from closing.
+  server?.releaseShards();
   await webgpuBrowser?.close();
   await plainBrowser?.close();
   server?.close();

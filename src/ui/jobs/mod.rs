@@ -127,7 +127,7 @@ impl Report {
     }
 }
 
-/// Before each meta-step: go on, wait, or stop.
+/// Before each step of a job: go on, wait, or stop.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Go {
     /// Run the next meta-step.
@@ -218,7 +218,7 @@ pub struct Launch {
     worker: WorkerSlot,
     /// How many training and test images the worker has been sent.
     sent: StoredValue<(usize, usize), LocalStorage>,
-    /// Whether the job has stopped for a pause (it finishes the meta-step under way first).
+    /// Whether the job has stopped for a pause (it finishes the step under way first).
     pub held: RwSignal<bool>,
     /// Where the job runs, once started.
     pub runner: RwSignal<Option<Runner>>,
@@ -276,13 +276,13 @@ impl Launch {
     }
 
     /// Posts the worker the next slice of the pool's images it has not been sent; false when
-    /// there is none, or no worker.
+    /// there is none, no worker, or no page any more (this runs between yields).
     fn send_slice(self) -> Result<bool, String> {
-        self.worker.with_value(|running| {
-            let Some(running) = running else {
+        let sent = self.sent.try_get_value();
+        let posted = self.worker.try_with_value(|running| {
+            let (Some(running), Some((train_sent, test_sent))) = (running, sent) else {
                 return Ok(false);
             };
-            let (train_sent, test_sent) = self.sent.get_value();
             let train = images_from(self.pool.train, train_sent, IMAGES_PER_MESSAGE);
             let test = match train.is_empty() {
                 true => images_from(self.pool.test, test_sent, IMAGES_PER_MESSAGE),
@@ -296,7 +296,8 @@ impl Launch {
             running.send_moving(&message, &buffers)?;
             self.sent.set_value(sent);
             Ok(true)
-        })
+        });
+        posted.unwrap_or(Ok(false))
     }
 
     /// Stops the job (its worker, if any) and forgets where it ran.
@@ -326,7 +327,6 @@ impl Launch {
         } = self;
         let launch = self;
         self.stop();
-        worker.set_value(None);
         let (kind, device) = (backend.kind, backend.device.clone());
         let forward = move |report: Report| {
             if !ticket.live() {
@@ -395,11 +395,10 @@ impl Launch {
                             return Ok(());
                         }
                         let (message, _) = Command::Start { job, backend: kind }.to_message()?;
-                        worker.with_value(|running| {
-                            running
-                                .as_ref()
-                                .map_or(Ok(()), |running| running.send(&message))
-                        })
+                        let sent = worker.try_with_value(|running| {
+                            running.as_ref().map(|running| running.send(&message))
+                        });
+                        sent.flatten().unwrap_or(Ok(()))
                     });
                     if let Err(e) = posted {
                         forward(Report::Failed(e));

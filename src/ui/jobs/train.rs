@@ -43,8 +43,9 @@ pub async fn run(
         let event = match run.advance().await {
             Ok(event) => event,
             Err(TrainError::Device(reason)) => {
-                report(Report::Train(TrainReport::DeviceFailed(reason.clone())));
-                return Err(reason);
+                let message = TrainError::Device(reason.clone()).to_string();
+                report(Report::Train(TrainReport::DeviceFailed(reason)));
+                return Err(message);
             }
             Err(error) => return Err(error.to_string()),
         };
