@@ -21,7 +21,7 @@ const TYPES = {
 export async function serve(servedRoot) {
   let root = servedRoot;
   let releaseShards;
-  let released = new Promise((resolve) => { releaseShards = resolve; });
+  const released = new Promise((resolve) => { releaseShards = resolve; });
   const server = createServer(async (request, response) => {
     let path = decodeURIComponent(new URL(request.url, 'http://x').pathname);
     if (path.startsWith('/course/app/')) path = path.slice('/course/app'.length);

@@ -6,9 +6,9 @@
 //! A page calls [`Launch::start`] with a [`Job`]: it starts a worker, posts it the images a
 //! slice at a time (so no copy holds the page for long), then a [`Command`] with the job and
 //! the page's kind of backend, posts the images that arrive later, and hands each [`Report`]
-//! the worker posts back to the page. Where the browser cannot start a
-//! worker, the same job runs on the page itself, yielding to it between steps, and a notice
-//! says so. In the worker, [`serve`] answers.
+//! the worker posts back to the page. Where the browser cannot start a worker, the same job
+//! runs on the page itself, yielding to it between steps, and a notice says so. In the worker,
+//! [`serve`] answers.
 
 pub mod adapt;
 pub mod meta_train;
@@ -130,7 +130,7 @@ impl Report {
 /// Before each step of a job: go on, wait, or stop.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Go {
-    /// Run the next meta-step.
+    /// Run the next step.
     On,
     /// Paused.
     Wait,
